@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "docent-application.h"
+
+G_BEGIN_DECLS
+
+#define DOCENT_TYPE_WINDOW (docent_window_get_type ())
+G_DECLARE_FINAL_TYPE (DocentWindow, docent_window, DOCENT, WINDOW, AdwApplicationWindow)
+
+DocentWindow *docent_window_new (DocentApplication *app);
+
+G_END_DECLS

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "docent-cli"
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "docent-cli.h"
+
+/* One row per subcommand; each lives in its own docent-cli-*.c file. */
+static const DocentCliCommand commands[] = {
+  { "import", docent_cli_import, N_("Import PDFs, text and Markdown files or folders") },
+  { "list",   docent_cli_list,   N_("List the documents in the library") },
+  { "search", docent_cli_search, N_("Search the library") },
+  { "remove", docent_cli_remove, N_("Remove documents from the library") },
+  { "backup", docent_cli_backup, N_("Write a consistent copy of the library") },
+};
+
+static const DocentCliCommand *
+find_command (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (commands[i].name, name))
+      return &commands[i];
+  return NULL;
+}
+
+/* Index of the subcommand in argv, skipping a leading --library PATH. */
+static int
+subcommand_index (int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    {
+      if (g_str_equal (argv[i], "--library"))
+        {
+          i++;
+          continue;
+        }
+      if (g_str_has_prefix (argv[i], "--library="))
+        continue;
+      if (argv[i][0] == '-')
+        return -1;
+      return i;
+    }
+  return -1;
+}
+
+gboolean
+docent_cli_wants_cli (int argc, char **argv)
+{
+  int i = subcommand_index (argc, argv);
+
+  if (i < 0)
+    {
+      /* "docent --help" and "docent --version" are terminal requests too. */
+      for (int j = 1; j < argc; j++)
+        if (g_str_equal (argv[j], "--version"))
+          return TRUE;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "%s\n", _("Usage: docent [--library PATH] COMMAND [OPTIONS…]"));
+  fprintf (out, "%s\n\n", _("With no command, opens the Docent window."));
+  fprintf (out, "%s\n", _("Commands:"));
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+}
+
+char *
+docent_cli_dup_library_path (DocentCliGlobal *global)
+{
+  if (global->library_path != NULL)
+    return g_strdup (global->library_path);
+  return g_build_filename (g_get_user_data_dir (), "docent", "library.db", NULL);
+}
+
+gboolean
+docent_cli_parse (DocentCliGlobal    *global,
+                  const char         *command,
+                  const char         *parameter_string,
+                  const GOptionEntry *entries,
+                  int                *argc,
+                  char             ***argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *library = NULL;
+  g_autofree char *title = g_strdup_printf ("%s %s", command, parameter_string);
+  const GOptionEntry global_entries[] = {
+    { "library", 0, 0, G_OPTION_ARG_FILENAME, &library,
+      N_("The library file to use"), N_("PATH") },
+    G_OPTION_ENTRY_NULL
+  };
+
+  context = g_option_context_new (title);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, global_entries, GETTEXT_PACKAGE);
+  if (entries != NULL)
+    g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("docent %s: %s\n", command, error->message);
+      g_printerr (_("Try “docent %s --help”.\n"), command);
+      return FALSE;
+    }
+  if (library != NULL)
+    {
+      g_free (global->library_path);
+      global->library_path = g_steal_pointer (&library);
+    }
+  return TRUE;
+}
+
+void
+docent_cli_print_json (gpointer json_node)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (gen, json_node);
+  text = json_generator_to_data (gen, NULL);
+  fputs (text, stdout);
+  fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+int
+docent_cli_run (int argc, char **argv)
+{
+  DocentCliGlobal global = { NULL };
+  const DocentCliCommand *command;
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  int index;
+  int rc;
+
+  index = subcommand_index (argc, argv);
+  if (index < 0)
+    {
+      if (argc > 1 && g_str_equal (argv[argc - 1], "--version"))
+        {
+          g_print ("docent %s\n", PACKAGE_VERSION);
+          return DOCENT_EXIT_OK;
+        }
+      print_usage (stderr);
+      return DOCENT_EXIT_USAGE;
+    }
+
+  if (g_str_equal (argv[index], "help"))
+    {
+      print_usage (stdout);
+      return DOCENT_EXIT_OK;
+    }
+
+  command = find_command (argv[index]);
+  if (command == NULL)
+    {
+      g_printerr (_("docent: unknown command “%s”\n\n"), argv[index]);
+      print_usage (stderr);
+      return DOCENT_EXIT_USAGE;
+    }
+
+  /* The subcommand sees its own name as argv[0] and a leading --library. */
+  g_ptr_array_add (args, argv[index]);
+  for (int i = 1; i < argc; i++)
+    if (i != index)
+      g_ptr_array_add (args, argv[i]);
+  g_ptr_array_add (args, NULL);
+
+  rc = command->func (&global, (int) args->len - 1, (char **) args->pdata);
+  g_free (global.library_path);
+  return rc;
+}

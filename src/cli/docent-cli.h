@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Exit statuses shared by every subcommand. */
+#define DOCENT_EXIT_OK      0
+#define DOCENT_EXIT_PARTIAL 1   /* some inputs failed, the rest were done */
+#define DOCENT_EXIT_USAGE   2
+
+/* Options every subcommand sees. */
+typedef struct {
+  char *library_path;   /* --library, or NULL for the default */
+} DocentCliGlobal;
+
+typedef int (*DocentCliFunc) (DocentCliGlobal *global, int argc, char **argv);
+
+typedef struct {
+  const char   *name;
+  DocentCliFunc func;
+  const char   *summary;
+} DocentCliCommand;
+
+/* TRUE when argv names a subcommand (after any --library PATH). */
+gboolean docent_cli_wants_cli (int argc, char **argv);
+int      docent_cli_run       (int argc, char **argv);
+
+/* Helpers for subcommands. */
+char    *docent_cli_dup_library_path (DocentCliGlobal *global);
+/* Parses @entries from argv (after the subcommand name). Prints the error and
+ * returns FALSE on a usage error. Also accepts --library anywhere. */
+gboolean docent_cli_parse (DocentCliGlobal *global, const char *command,
+                           const char *parameter_string, const GOptionEntry *entries,
+                           int *argc, char ***argv);
+/* Prints a JSON node to stdout as exactly one line. */
+void     docent_cli_print_json (gpointer json_node);
+
+/* Subcommands, one file each group. */
+int docent_cli_import (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_list   (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_search (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_remove (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_backup (DocentCliGlobal *global, int argc, char **argv);
+
+G_END_DECLS
