@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "docent-hash-embedder"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "docent-error.h"
+#include "docent-hash-embedder.h"
+
+/* Bump when the features or weights change: it is part of the model id, so
+ * libraries re-embed instead of mixing old and new vectors. */
+#define HASH_EMBEDDER_VERSION 1
+#define MAX_TOKEN_CHARS 48     /* longer runs (hashes, base64) get no n-grams */
+#define BOUNDARY 0x02u
+
+struct _DocentHashEmbedder
+{
+  GObject  parent_instance;
+  guint    dim;
+  guint32 *df;                 /* NULL = no IDF */
+  guint64  n_docs;
+  float   *idf;                /* per bucket, from df */
+  char    *model_id;
+};
+
+static void docent_hash_embedder_iface_init (DocentEmbedderInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (DocentHashEmbedder, docent_hash_embedder, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (DOCENT_TYPE_EMBEDDER,
+                                                      docent_hash_embedder_iface_init))
+
+/* ---- features ---------------------------------------------------------- */
+
+typedef struct {
+  guint64 *keys;    /* 0 = empty */
+  guint32 *counts;
+  guint    cap;     /* power of two */
+  guint    n;
+} FeatureBag;
+
+static void
+bag_init (FeatureBag *bag)
+{
+  bag->cap = 1024;
+  bag->n = 0;
+  bag->keys = g_new0 (guint64, bag->cap);
+  bag->counts = g_new0 (guint32, bag->cap);
+}
+
+static void
+bag_clear (FeatureBag *bag)
+{
+  g_clear_pointer (&bag->keys, g_free);
+  g_clear_pointer (&bag->counts, g_free);
+}
+
+static void bag_add (FeatureBag *bag, guint64 key, guint32 count);
+
+static void
+bag_grow (FeatureBag *bag)
+{
+  FeatureBag old = *bag;
+
+  bag->cap *= 2;
+  bag->n = 0;
+  bag->keys = g_new0 (guint64, bag->cap);
+  bag->counts = g_new0 (guint32, bag->cap);
+  for (guint i = 0; i < old.cap; i++)
+    if (old.keys[i] != 0)
+      bag_add (bag, old.keys[i], old.counts[i]);
+  bag_clear (&old);
+}
+
+static void
+bag_add (FeatureBag *bag,
+         guint64     key,
+         guint32     count)
+{
+  guint mask, i;
+
+  if ((bag->n + 1) * 2 > bag->cap)
+    bag_grow (bag);
+  mask = bag->cap - 1;
+  for (i = (guint) key & mask; bag->keys[i] != 0 && bag->keys[i] != key; i = (i + 1) & mask)
+    ;
+  if (bag->keys[i] == 0)
+    {
+      bag->keys[i] = key;
+      bag->n++;
+    }
+  bag->counts[i] += count;
+}
+
+static inline guint64
+mix64 (guint64 x)
+{
+  /* splitmix64 finaliser: FNV alone leaves the low bits poorly mixed */
+  x ^= x >> 30;
+  x *= G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
+  x ^= x >> 27;
+  x *= G_GUINT64_CONSTANT (0x94d049bb133111eb);
+  x ^= x >> 31;
+  return x != 0 ? x : 1;
+}
+
+static guint64
+hash_codepoints (guint32         kind,
+                 const gunichar *cps,
+                 guint           n)
+{
+  guint64 h = G_GUINT64_CONSTANT (0xcbf29ce484222325);
+
+  h = (h ^ kind) * G_GUINT64_CONSTANT (0x100000001b3);
+  for (guint i = 0; i < n; i++)
+    h = (h ^ cps[i]) * G_GUINT64_CONSTANT (0x100000001b3);
+  return mix64 (h);
+}
+
+static gboolean
+is_cjk (gunichar c)
+{
+  return (c >= 0xAC00 && c <= 0xD7A3)      /* Hangul syllables */
+      || (c >= 0x1100 && c <= 0x11FF)      /* Hangul Jamo */
+      || (c >= 0x3130 && c <= 0x318F)      /* compatibility Jamo */
+      || (c >= 0x3040 && c <= 0x30FF)      /* Hiragana, Katakana */
+      || (c >= 0x3400 && c <= 0x4DBF)      /* Han extension A */
+      || (c >= 0x4E00 && c <= 0x9FFF)      /* Han */
+      || (c >= 0xF900 && c <= 0xFAFF);     /* Han compatibility */
+}
+
+enum { CLASS_SEP, CLASS_WORD, CLASS_CJK };
+
+static int
+char_class (gunichar c)
+{
+  if (is_cjk (c))
+    return CLASS_CJK;
+  if (g_unichar_isalnum (c) || c == '_')
+    return CLASS_WORD;
+  return CLASS_SEP;
+}
+
+static void
+add_token (FeatureBag     *bag,
+           gunichar       *padded,   /* BOUNDARY token BOUNDARY */
+           guint           len,      /* token length without padding */
+           gboolean        cjk)
+{
+  guint nmin = cjk ? 2 : 3;
+  guint nmax = cjk ? 3 : 5;
+  guint total = len + 2;
+
+  bag_add (bag, hash_codepoints ('W', padded + 1, len), 1);
+  if (len > MAX_TOKEN_CHARS)
+    return;
+  /* A one- or two-letter word is fully described by its word feature. */
+  if (!cjk && len < 3)
+    return;
+  for (guint n = nmin; n <= nmax; n++)
+    for (guint i = 0; i + n <= total; i++)
+      bag_add (bag, hash_codepoints ('G', padded + i, n), 1);
+}
+
+static void
+collect_features (const char *text,
+                  FeatureBag *bag)
+{
+  gunichar buf[MAX_TOKEN_CHARS + 3];
+  guint len = 0;
+  gboolean overflow = FALSE;
+  int cur = CLASS_SEP;
+  const char *p = text;
+
+  for (;;)
+    {
+      gunichar c = *p ? g_utf8_get_char (p) : 0;
+      int cls = c ? char_class (c) : CLASS_SEP;
+
+      if (cls != cur && cur != CLASS_SEP && len > 0)
+        {
+          if (overflow)
+            {
+              /* Too long for n-grams; still one word feature of its prefix. */
+              bag_add (bag, hash_codepoints ('W', buf + 1, len), 1);
+            }
+          else
+            {
+              buf[len + 1] = BOUNDARY;
+              add_token (bag, buf, len, cur == CLASS_CJK);
+            }
+          len = 0;
+          overflow = FALSE;
+        }
+      if (c == 0)
+        break;
+      if (cls != CLASS_SEP)
+        {
+          if (len == 0)
+            buf[0] = BOUNDARY;
+          if (len < MAX_TOKEN_CHARS)
+            buf[1 + len++] = g_unichar_tolower (c);
+          else
+            overflow = TRUE;
+        }
+      cur = cls;
+      p = g_utf8_next_char (p);
+    }
+}
+
+void
+docent_hash_embedder_foreach_feature (const char            *text,
+                                      DocentHashFeatureFunc  func,
+                                      gpointer               user_data)
+{
+  FeatureBag bag;
+
+  g_return_if_fail (text != NULL);
+  g_return_if_fail (func != NULL);
+
+  bag_init (&bag);
+  collect_features (text, &bag);
+  for (guint i = 0; i < bag.cap; i++)
+    if (bag.keys[i] != 0)
+      func (bag.keys[i], 1.0f + logf ((float) bag.counts[i]), user_data);
+  bag_clear (&bag);
+}
+
+void
+docent_hash_embedder_count_df (guint32    *df,
+                               const char *text)
+{
+  FeatureBag bag;
+  g_autofree guint8 *seen = NULL;
+
+  g_return_if_fail (df != NULL);
+  g_return_if_fail (text != NULL);
+
+  bag_init (&bag);
+  collect_features (text, &bag);
+  /* Two features may share a bucket: count the bucket once per passage. */
+  seen = g_new0 (guint8, DOCENT_HASH_EMBEDDER_N_BUCKETS / 8);
+  for (guint i = 0; i < bag.cap; i++)
+    if (bag.keys[i] != 0)
+      {
+        guint b = (guint) (bag.keys[i] & (DOCENT_HASH_EMBEDDER_N_BUCKETS - 1));
+        if (!(seen[b >> 3] & (1u << (b & 7))))
+          {
+            seen[b >> 3] |= 1u << (b & 7);
+            if (df[b] < G_MAXUINT32)
+              df[b]++;
+          }
+      }
+  bag_clear (&bag);
+}
+
+/* ---- embedder ---------------------------------------------------------- */
+
+static const char *
+docent_hash_embedder_get_model_id (DocentEmbedder *embedder)
+{
+  return DOCENT_HASH_EMBEDDER (embedder)->model_id;
+}
+
+static guint
+docent_hash_embedder_get_dim (DocentEmbedder *embedder)
+{
+  return DOCENT_HASH_EMBEDDER (embedder)->dim;
+}
+
+static guint
+docent_hash_embedder_get_batch_size (DocentEmbedder *embedder)
+{
+  return 64;
+}
+
+static gboolean
+docent_hash_embedder_embed (DocentEmbedder     *embedder,
+                            DocentEmbedKind     kind,
+                            const char * const *texts,
+                            guint               n_texts,
+                            float              *out,
+                            GCancellable       *cancellable,
+                            GError            **error)
+{
+  DocentHashEmbedder *self = DOCENT_HASH_EMBEDDER (embedder);
+  FeatureBag bag;
+
+  bag_init (&bag);
+  for (guint t = 0; t < n_texts; t++)
+    {
+      float *v = out + (gsize) t * self->dim;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        {
+          bag_clear (&bag);
+          return FALSE;
+        }
+      memset (v, 0, sizeof (float) * self->dim);
+      memset (bag.keys, 0, sizeof (guint64) * bag.cap);
+      memset (bag.counts, 0, sizeof (guint32) * bag.cap);
+      bag.n = 0;
+      collect_features (texts[t] != NULL ? texts[t] : "", &bag);
+
+      for (guint i = 0; i < bag.cap; i++)
+        {
+          guint64 h = bag.keys[i];
+          float w;
+
+          if (h == 0)
+            continue;
+          w = 1.0f + logf ((float) bag.counts[i]);
+          if (self->idf != NULL)
+            w *= self->idf[h & (DOCENT_HASH_EMBEDDER_N_BUCKETS - 1)];
+          /* Bucket bits for IDF are the low ones; the projection uses
+           * independent high bits for index and sign. */
+          v[(guint) ((h >> 24) % self->dim)] += (h >> 63) ? -w : w;
+        }
+      docent_vector_normalize (v, self->dim);
+    }
+  bag_clear (&bag);
+  return TRUE;
+}
+
+static void
+docent_hash_embedder_iface_init (DocentEmbedderInterface *iface)
+{
+  iface->get_model_id = docent_hash_embedder_get_model_id;
+  iface->get_dim = docent_hash_embedder_get_dim;
+  iface->get_batch_size = docent_hash_embedder_get_batch_size;
+  iface->embed = docent_hash_embedder_embed;
+}
+
+static void
+docent_hash_embedder_finalize (GObject *object)
+{
+  DocentHashEmbedder *self = DOCENT_HASH_EMBEDDER (object);
+
+  g_clear_pointer (&self->df, g_free);
+  g_clear_pointer (&self->idf, g_free);
+  g_clear_pointer (&self->model_id, g_free);
+  G_OBJECT_CLASS (docent_hash_embedder_parent_class)->finalize (object);
+}
+
+static void
+docent_hash_embedder_class_init (DocentHashEmbedderClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = docent_hash_embedder_finalize;
+}
+
+static void
+docent_hash_embedder_init (DocentHashEmbedder *self)
+{
+}
+
+DocentHashEmbedder *
+docent_hash_embedder_new (guint dim)
+{
+  DocentHashEmbedder *self;
+
+  g_return_val_if_fail (dim > 0, NULL);
+
+  self = g_object_new (DOCENT_TYPE_HASH_EMBEDDER, NULL);
+  self->dim = dim;
+  self->model_id = g_strdup_printf ("hash-ngram-v%d-d%u", HASH_EMBEDDER_VERSION, dim);
+  return self;
+}
+
+DocentHashEmbedder *
+docent_hash_embedder_new_with_df (guint          dim,
+                                  const guint32 *df,
+                                  guint64        n_docs)
+{
+  DocentHashEmbedder *self;
+  g_autoptr(GChecksum) sum = NULL;
+  guint64 n_le;
+
+  g_return_val_if_fail (dim > 0, NULL);
+  g_return_val_if_fail (df != NULL, NULL);
+
+  self = docent_hash_embedder_new (dim);
+  self->df = g_memdup2 (df, sizeof (guint32) * DOCENT_HASH_EMBEDDER_N_BUCKETS);
+  self->n_docs = n_docs;
+  self->idf = g_new (float, DOCENT_HASH_EMBEDDER_N_BUCKETS);
+  for (guint b = 0; b < DOCENT_HASH_EMBEDDER_N_BUCKETS; b++)
+    {
+      /* BM25's IDF: positive, and near zero for features in most passages. */
+      double d = MIN ((double) df[b], (double) n_docs);
+      self->idf[b] = (float) log (1.0 + ((double) n_docs - d + 0.5) / (d + 0.5));
+    }
+
+  sum = g_checksum_new (G_CHECKSUM_SHA256);
+  for (guint b = 0; b < DOCENT_HASH_EMBEDDER_N_BUCKETS; b++)
+    {
+      guint32 le = GUINT32_TO_LE (df[b]);
+      g_checksum_update (sum, (const guchar *) &le, sizeof le);
+    }
+  n_le = GUINT64_TO_LE (n_docs);
+  g_checksum_update (sum, (const guchar *) &n_le, sizeof n_le);
+  g_free (self->model_id);
+  self->model_id = g_strdup_printf ("hash-ngram-v%d-d%u-idf-%.12s",
+                                    HASH_EMBEDDER_VERSION, dim,
+                                    g_checksum_get_string (sum));
+  return self;
+}
+
+const guint32 *
+docent_hash_embedder_get_df (DocentHashEmbedder *self,
+                             guint64            *n_docs)
+{
+  g_return_val_if_fail (DOCENT_IS_HASH_EMBEDDER (self), NULL);
+  if (n_docs != NULL)
+    *n_docs = self->n_docs;
+  return self->df;
+}
