@@ -177,21 +177,26 @@ _docent_extract_pdf (const char    *path,
   g_autofree char *name = _docent_extract_display_name (path);
   PopplerDocument *doc;
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *abs_path = NULL;
+  g_autofree char *uri = NULL;
   gboolean ok;
-  int fd2;
 
   if (!check_envelope (name, fd, size, error))
     return FALSE;
 
-  /* Poppler takes ownership of the descriptor it is given. */
-  fd2 = dup (fd);
-  if (fd2 < 0)
+  /* By name, not from @fd: poppler_document_new_from_fd() retries a wrong
+   * password on a stream it has already freed, and then reports the file as
+   * damaged. */
+  abs_path = g_canonicalize_filename (path, NULL);
+  uri = g_filename_to_uri (abs_path, NULL, &local_error);
+  if (uri == NULL)
     {
-      set_read_error (name, errno, error);
+      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNREADABLE,
+                   "“%s” cannot be opened (%s). Rename or move it and import it again.",
+                   name, local_error->message);
       return FALSE;
     }
-
-  doc = poppler_document_new_from_fd (fd2, password && *password ? password : NULL, &local_error);
+  doc = poppler_document_new_from_file (uri, password && *password ? password : NULL, &local_error);
   if (doc == NULL)
     {
       if (g_error_matches (local_error, POPPLER_ERROR, POPPLER_ERROR_ENCRYPTED))

@@ -160,7 +160,7 @@ docent_extract_file (const char    *path,
   if (S_ISDIR (st.st_mode))
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNSUPPORTED,
-                   "“%s” is a folder, not a file. Import the folder itself to import the files in it.",
+                   "“%s” is a folder, not a file. Import it as a folder instead: Docent then imports the PDF, text and Markdown files inside it.",
                    name);
       return FALSE;
     }
