@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Tokenizers: the real vocabularies in ../shared/tokenizers with their
+ * expected ids, and crafted vocabularies for each algorithm. */
+#include "config.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "llm-tokenizer.h"
+
+#define SEPARATOR "\n__ggml_vocab_test__\n"
+
+/* ---- shared vocabularies ---- */
+
+static char *
+shared_dir (void)
+{
+  const char *dir = g_getenv ("DOCENT_SHARED_DIR");
+  return g_build_filename (dir ? dir : "../shared", "tokenizers", NULL);
+}
+
+static char *
+ids_to_string (const LlmToken *ids, size_t n)
+{
+  GString *s = g_string_new (NULL);
+  for (size_t i = 0; i < n; i++)
+    g_string_append_printf (s, i ? " %d" : "%d", ids[i]);
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_shared_vocab (gconstpointer data)
+{
+  const char *name = data;
+  g_autofree char *dir = shared_dir ();
+  g_autofree char *gguf = g_build_filename (dir, name, NULL);
+  g_autofree char *inp_path = g_strconcat (gguf, ".inp", NULL);
+  g_autofree char *out_path = g_strconcat (gguf, ".out", NULL);
+  g_autofree char *inp = NULL, *out = NULL;
+  g_auto(GStrv) cases = NULL, expected = NULL;
+  g_autoptr(GError) error = NULL;
+  char err[512] = "";
+  LlmVocab *vocab;
+  guint n_cases, n_failed = 0;
+
+  if (!g_file_get_contents (inp_path, &inp, NULL, &error)
+      || !g_file_get_contents (out_path, &out, NULL, &error))
+    {
+      g_test_skip (error->message);
+      return;
+    }
+  vocab = llm_vocab_load_gguf (gguf, err, sizeof err);
+  g_assert_nonnull (vocab);
+
+  cases = g_strsplit (inp, SEPARATOR, -1);
+  expected = g_strsplit (out, "\n", -1);
+  n_cases = g_strv_length (cases);
+  /* both files end with a separator / newline */
+  if (n_cases > 0 && cases[n_cases - 1][0] == '\0')
+    n_cases--;
+  g_assert_cmpuint (g_strv_length (expected), >=, n_cases);
+
+  for (guint i = 0; i < n_cases; i++)
+    {
+      size_t n = 0;
+      LlmToken *ids = llm_tokenize (vocab, cases[i], strlen (cases[i]), 0, &n);
+      g_autofree char *got = ids_to_string (ids, n);
+      g_autofree char *want = g_strstrip (g_strdup (expected[i]));
+
+      if (g_strcmp0 (got, want) != 0)
+        {
+          g_test_message ("%s case %u “%s”:\n  want %s\n  got  %s", name, i, cases[i], want, got);
+          n_failed++;
+        }
+
+      /* byte-level BPE and byte-fallback SentencePiece decode exactly */
+      if (llm_vocab_get_type (vocab) == LLM_VOCAB_BPE
+          || (llm_vocab_get_type (vocab) == LLM_VOCAB_SPM && cases[i][0] != ' '))
+        {
+          size_t len = 0;
+          g_autofree char *text = llm_detokenize (vocab, ids, n, FALSE, &len);
+          if (g_strcmp0 (text, cases[i]) != 0)
+            {
+              g_test_message ("%s case %u does not round-trip: “%s”", name, i, text);
+              n_failed++;
+            }
+        }
+      free (ids);
+    }
+  g_test_message ("%s: %u of %u cases pass", name, n_cases - n_failed, n_cases);
+  g_assert_cmpuint (n_failed, ==, 0);
+  llm_vocab_free (vocab);
+}
+
+/* gpt-neox has no expected ids; it must at least load (no tokenizer.ggml.pre
+ * means "default") and round-trip. */
+static void
+test_neox_round_trip (void)
+{
+  g_autofree char *dir = shared_dir ();
+  g_autofree char *gguf = g_build_filename (dir, "ggml-vocab-gpt-neox.gguf", NULL);
+  const char *texts[] = { "Hello world", "양자화는 모델을 작게 만든다.", "  \t\n tabs\tand  spaces  ",
+                          "🦙 emoji ✅ and 3333 digits", "" };
+  char err[512] = "";
+  LlmVocab *vocab;
+
+  if (!g_file_test (gguf, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no gpt-neox vocabulary");
+      return;
+    }
+  vocab = llm_vocab_load_gguf (gguf, err, sizeof err);
+  g_assert_nonnull (vocab);
+  g_assert_cmpstr (llm_vocab_get_pre (vocab), ==, "default");
+  for (gsize i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      size_t n, len;
+      LlmToken *ids = llm_tokenize (vocab, texts[i], strlen (texts[i]), 0, &n);
+      g_autofree char *back = llm_detokenize (vocab, ids, n, FALSE, &len);
+      g_assert_cmpstr (back, ==, texts[i]);
+      free (ids);
+    }
+  llm_vocab_free (vocab);
+}
+
+static void
+test_shared_special (void)
+{
+  g_autofree char *dir = shared_dir ();
+  g_autofree char *gguf = g_build_filename (dir, "ggml-vocab-llama-spm.gguf", NULL);
+  g_autofree char *bert = g_build_filename (dir, "ggml-vocab-bert-bge.gguf", NULL);
+  char err[512] = "";
+  LlmVocab *vocab;
+  LlmToken *ids;
+  size_t n;
+
+  if (!g_file_test (gguf, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no shared vocabularies");
+      return;
+    }
+  vocab = llm_vocab_load_gguf (gguf, err, sizeof err);
+  g_assert_nonnull (vocab);
+  /* BOS added; "</s>" parsed as EOS only when asked */
+  ids = llm_tokenize (vocab, "Hello</s>", 9, LLM_TOKENIZE_ADD_SPECIAL | LLM_TOKENIZE_PARSE_SPECIAL, &n);
+  g_assert_cmpuint (n, ==, 3);
+  g_assert_cmpint (ids[0], ==, 1);
+  g_assert_cmpint (ids[2], ==, 2);
+  g_assert_true (llm_vocab_is_eog (vocab, ids[2]));
+  free (ids);
+  ids = llm_tokenize (vocab, "Hello</s>", 9, LLM_TOKENIZE_ADD_SPECIAL, &n);
+  g_assert_cmpuint (n, >, 3);
+  g_assert_cmpint (ids[0], ==, 1);
+  for (size_t i = 1; i < n; i++)
+    g_assert_cmpint (ids[i], !=, 2);
+  free (ids);
+  llm_vocab_free (vocab);
+
+  vocab = llm_vocab_load_gguf (bert, err, sizeof err);
+  g_assert_nonnull (vocab);
+  ids = llm_tokenize (vocab, "Hello world", 11, LLM_TOKENIZE_ADD_SPECIAL, &n);
+  g_assert_cmpuint (n, ==, 4);
+  g_assert_cmpint (ids[0], ==, 101);
+  g_assert_cmpint (ids[1], ==, 7592);
+  g_assert_cmpint (ids[3], ==, 102);
+  free (ids);
+  llm_vocab_free (vocab);
+}
+
+/* ---- crafted vocabularies ---- */
+
+static const char *const spm_pieces[] = {
+  "▁", "▁a", "ab", "▁ab", "▁abc", "c", "a", "b", "▁양", "자", "화", "▁양자", "양자화",
+};
+
+static LlmVocab *
+crafted_spm (void)
+{
+  LlmVocab *v = llm_vocab_new (LLM_VOCAB_SPM);
+  char err[256] = "";
+
+  llm_vocab_add_token (v, "<unk>", 5, 0, LLM_TOKEN_TYPE_UNKNOWN);
+  llm_vocab_add_token (v, "<s>", 3, 0, LLM_TOKEN_TYPE_CONTROL);
+  llm_vocab_add_token (v, "</s>", 4, 0, LLM_TOKEN_TYPE_CONTROL);
+  for (int b = 0; b < 256; b++)
+    {
+      char buf[8];
+      g_snprintf (buf, sizeof buf, "<0x%02X>", b);
+      llm_vocab_add_token (v, buf, 6, 0, LLM_TOKEN_TYPE_BYTE);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (spm_pieces); i++)
+    llm_vocab_add_token (v, spm_pieces[i], strlen (spm_pieces[i]), -(float) i - 1, LLM_TOKEN_TYPE_NORMAL);
+  g_assert_true (llm_vocab_finish (v, err, sizeof err));
+  return v;
+}
+
+static char *
+pieces_of (const LlmVocab *v, const char *text, unsigned flags)
+{
+  size_t n;
+  LlmToken *ids = llm_tokenize (v, text, strlen (text), flags, &n);
+  GString *s = g_string_new (NULL);
+
+  for (size_t i = 0; i < n; i++)
+    {
+      if (i)
+        g_string_append_c (s, '|');
+      g_string_append (s, llm_vocab_get_text (v, ids[i], NULL));
+    }
+  free (ids);
+  return g_string_free (s, FALSE);
+}
+
+static void
+assert_round_trip (const LlmVocab *v, const char *text)
+{
+  size_t n, len;
+  LlmToken *ids = llm_tokenize (v, text, strlen (text), LLM_TOKENIZE_ADD_SPECIAL, &n);
+  g_autofree char *back = llm_detokenize (v, ids, n, FALSE, &len);
+
+  g_assert_cmpstr (back, ==, text);
+  g_assert_cmpuint (len, ==, strlen (text));
+  free (ids);
+}
+
+static void
+test_spm_crafted (void)
+{
+  LlmVocab *v = crafted_spm ();
+  g_autofree char *p1 = pieces_of (v, "abc", 0);
+  g_autofree char *p2 = pieces_of (v, "ab ab", 0);
+  g_autofree char *p3 = pieces_of (v, "양자화", 0);
+  g_autofree char *p4 = pieces_of (v, "x", LLM_TOKENIZE_ADD_SPECIAL);
+  g_autofree char *p5 = pieces_of (v, "</s>a", LLM_TOKENIZE_PARSE_SPECIAL);
+
+  /* "▁a"+"b" vs "▁"+"ab": the better-scoring pair merges first */
+  g_assert_cmpstr (p1, ==, "▁abc");
+  g_assert_cmpstr (p2, ==, "▁ab|▁ab");
+  /* Korean pieces, then the whole word is not a piece: "▁양자" + "화" */
+  g_assert_cmpstr (p3, ==, "▁양자|화");
+  /* byte fallback for a character outside the vocabulary */
+  g_assert_cmpstr (p4, ==, "<s>|▁|<0x78>");
+  /* a space prefix after a special token too */
+  g_assert_cmpstr (p5, ==, "</s>|▁a");
+
+  assert_round_trip (v, "abc ab");
+  assert_round_trip (v, "양자화는 모델을 작게 만든다 🦙");
+  assert_round_trip (v, "tabs\tand\nnewlines");
+  llm_vocab_free (v);
+}
+
+/* A byte-level BPE with every byte character and a few merges. */
+static LlmVocab *
+crafted_bpe (const char *pre)
+{
+  static const char *const merges[] = {
+    "Ġ t", "h e", "Ġt he", "ì ĸ", "ìĸ ĳ", "Ġ ìĸĳ", "3 3",
+  };
+  LlmVocab *v = llm_vocab_new (LLM_VOCAB_BPE);
+  char err[256] = "";
+
+  for (int b = 0; b < 256; b++)
+    {
+      /* the GPT-2 byte characters, written by hand for the test */
+      gunichar cp;
+      char buf[8];
+      int n;
+      if ((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE))
+        cp = b;
+      else
+        {
+          static int next = 0;
+          static gunichar moved[256];
+          if (moved[b] == 0)
+            moved[b] = 256 + next++;
+          cp = moved[b];
+        }
+      n = g_unichar_to_utf8 (cp, buf);
+      llm_vocab_add_token (v, buf, n, 0, LLM_TOKEN_TYPE_NORMAL);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (merges); i++)
+    {
+      const char *sp = strchr (merges[i], ' ');
+      g_autofree char *joined = g_strconcat ("", NULL);
+      g_free (joined);
+      joined = g_strdup_printf ("%.*s%s", (int) (sp - merges[i]), merges[i], sp + 1);
+      llm_vocab_add_token (v, joined, strlen (joined), 0, LLM_TOKEN_TYPE_NORMAL);
+      g_assert_true (llm_vocab_add_merge (v, merges[i], strlen (merges[i])));
+    }
+  llm_vocab_add_token (v, "<|endoftext|>", 13, 0, LLM_TOKEN_TYPE_CONTROL);
+  if (!llm_vocab_set_pre (v, pre, err, sizeof err) || !llm_vocab_finish (v, err, sizeof err))
+    g_error ("%s: %s", pre, err);
+  return v;
+}
+
+static void
+test_bpe_crafted (void)
+{
+  LlmVocab *v = crafted_bpe ("gpt-2");
+  g_autofree char *p1 = pieces_of (v, "the the", 0);
+  g_autofree char *p2 = pieces_of (v, " 양", 0);
+  g_autofree char *p3 = pieces_of (v, "<|endoftext|>", LLM_TOKENIZE_PARSE_SPECIAL);
+  g_autofree char *p4 = pieces_of (v, "<|endoftext|>", 0);
+  char err[256] = "";
+  LlmVocab *bad = llm_vocab_new (LLM_VOCAB_BPE);
+
+  g_assert_cmpstr (p1, ==, "t|he|Ġthe");
+  /* 양 is EC 96 91: "ìĸĳ" after the byte mapping, one merge chain */
+  g_assert_cmpstr (p2, ==, "Ġìĸĳ");
+  g_assert_cmpstr (p3, ==, "<|endoftext|>");
+  g_assert_cmpstr (p4, ==, "<|||e|n|d|o|f|t|e|x|t|||>");
+
+  assert_round_trip (v, "양자화는 모델을 작게 만든다.");
+  assert_round_trip (v, "  \t\n\n mixed   spaces\r\n");
+  assert_round_trip (v, "🦙 ✅ 3333 ½ Führer");
+  llm_vocab_free (v);
+
+  /* every supported pre-tokenizer compiles and round-trips */
+  {
+    const char *pres[] = { "default", "gpt-2", "llama-bpe", "qwen2", "smollm", "deepseek-llm",
+                           "deepseek-coder", "falcon", "starcoder", "mpt", "refact",
+                           "command-r", "tekken", "bloom", "viking", "chameleon", "deepseek-v3" };
+    for (gsize i = 0; i < G_N_ELEMENTS (pres); i++)
+      {
+        LlmVocab *w = crafted_bpe (pres[i]);
+        assert_round_trip (w, "Hello, y'all! 양자화 3333 🦙\n\n  x");
+        llm_vocab_free (w);
+      }
+  }
+
+  /* an unknown pre-tokenizer is an error, not a silent fallback */
+  g_assert_false (llm_vocab_set_pre (bad, "no-such-pre", err, sizeof err));
+  g_assert_nonnull (strstr (err, "no-such-pre"));
+  llm_vocab_free (bad);
+}
+
+static LlmVocab *
+crafted_wpm (gboolean hashes, gboolean lower)
+{
+  static const char *const words[] = { "hello", "world", "un", "aff", "able", "양자", "화", "는",
+                                       "fu", "hrer", ",", "!", "天", "工", "作" };
+  LlmVocab *v = llm_vocab_new (LLM_VOCAB_WPM);
+  char err[256] = "";
+
+  llm_vocab_add_token (v, "[PAD]", 5, 0, LLM_TOKEN_TYPE_CONTROL);
+  llm_vocab_add_token (v, "[UNK]", 5, 0, LLM_TOKEN_TYPE_UNKNOWN);
+  llm_vocab_add_token (v, "[CLS]", 5, 0, LLM_TOKEN_TYPE_CONTROL);
+  llm_vocab_add_token (v, "[SEP]", 5, 0, LLM_TOKEN_TYPE_CONTROL);
+  for (gsize i = 0; i < G_N_ELEMENTS (words); i++)
+    {
+      /* every word both as a start and as a continuation */
+      g_autofree char *start = hashes ? g_strdup (words[i]) : g_strconcat ("▁", words[i], NULL);
+      g_autofree char *cont = hashes ? g_strconcat ("##", words[i], NULL) : g_strdup (words[i]);
+      llm_vocab_add_token (v, start, strlen (start), 0, LLM_TOKEN_TYPE_NORMAL);
+      llm_vocab_add_token (v, cont, strlen (cont), 0, LLM_TOKEN_TYPE_NORMAL);
+    }
+  llm_vocab_set_special (v, LLM_SPECIAL_PAD, 0);
+  llm_vocab_set_special (v, LLM_SPECIAL_UNK, 1);
+  llm_vocab_set_special (v, LLM_SPECIAL_CLS, 2);
+  llm_vocab_set_special (v, LLM_SPECIAL_SEP, 3);
+  llm_vocab_set_special (v, LLM_SPECIAL_MASK, LLM_TOKEN_NULL);
+  llm_vocab_set_flag (v, LLM_VOCAB_FLAG_LOWERCASE, lower);
+  g_assert_true (llm_vocab_finish (v, err, sizeof err));
+  return v;
+}
+
+static void
+test_wpm_crafted (void)
+{
+  for (int hashes = 0; hashes < 2; hashes++)
+    {
+      LlmVocab *v = crafted_wpm (hashes, TRUE);
+      LlmVocab *cased = crafted_wpm (hashes, FALSE);
+      g_autofree char *p1 = pieces_of (v, "Hello, WORLD!", LLM_TOKENIZE_ADD_SPECIAL);
+      g_autofree char *p2 = pieces_of (v, "unaffable Führer", 0);
+      /* uncased BERT decomposes Hangul into jamo (NFD), as the reference
+       * tokenizer does; a cased vocabulary keeps syllables */
+      g_autofree char *p3 = pieces_of (cased, "양자화는 xyz", 0);
+      g_autofree char *p4 = pieces_of (v, "天工作", 0);
+      g_autofree char *p5 = pieces_of (cased, "Hello", 0);
+      g_autofree char *want1 = hashes ? g_strdup ("[CLS]|hello|,|world|!|[SEP]")
+                                      : g_strdup ("[CLS]|▁hello|▁,|▁world|▁!|[SEP]");
+      g_autofree char *want2 = hashes ? g_strdup ("un|##aff|##able|fu|##hrer")
+                                      : g_strdup ("▁un|aff|able|▁fu|hrer");
+      g_autofree char *want3 = hashes ? g_strdup ("양자|##화|##는|[UNK]")
+                                      : g_strdup ("▁양자|화|는|[UNK]");
+      g_autofree char *want4 = hashes ? g_strdup ("天|工|作") : g_strdup ("▁天|▁工|▁作");
+
+      g_assert_cmpstr (p1, ==, want1);
+      g_assert_cmpstr (p2, ==, want2);
+      g_assert_cmpstr (p3, ==, want3);
+      g_assert_cmpstr (p4, ==, want4);
+      g_assert_cmpstr (p5, ==, "[UNK]");
+      llm_vocab_free (v);
+      llm_vocab_free (cased);
+    }
+}
+
+static void
+test_ugm_crafted (void)
+{
+  static const struct { const char *text; float score; } pieces[] = {
+    { "▁", -2.0f }, { "▁양자", -3.0f }, { "화", -2.5f }, { "▁양", -4.0f }, { "자화", -4.0f },
+    { "는", -2.0f }, { "▁a", -1.0f }, { "b", -1.0f }, { "▁ab", -1.5f },
+  };
+  LlmVocab *v = llm_vocab_new (LLM_VOCAB_UGM);
+  char err[256] = "";
+  g_autofree char *p1 = NULL, *p2 = NULL, *p3 = NULL, *p4 = NULL;
+
+  llm_vocab_add_token (v, "<pad>", 5, 0, LLM_TOKEN_TYPE_CONTROL);
+  llm_vocab_add_token (v, "</s>", 4, 0, LLM_TOKEN_TYPE_CONTROL);
+  llm_vocab_add_token (v, "<unk>", 5, 0, LLM_TOKEN_TYPE_UNKNOWN);
+  for (gsize i = 0; i < G_N_ELEMENTS (pieces); i++)
+    llm_vocab_add_token (v, pieces[i].text, strlen (pieces[i].text), pieces[i].score,
+                         LLM_TOKEN_TYPE_NORMAL);
+  llm_vocab_set_flag (v, LLM_VOCAB_FLAG_ADD_SPACE_PREFIX, TRUE);
+  llm_vocab_set_flag (v, LLM_VOCAB_FLAG_REMOVE_EXTRA_WHITESPACES, TRUE);
+  g_assert_true (llm_vocab_finish (v, err, sizeof err));
+
+  p1 = pieces_of (v, "양자화는", LLM_TOKENIZE_ADD_SPECIAL);
+  p2 = pieces_of (v, "ab", 0);
+  p3 = pieces_of (v, "  ab   양자화  ", 0);
+  p4 = pieces_of (v, "xyz", 0);
+  /* -3 -2.5 -2 beats -4 -4 -2 */
+  g_assert_cmpstr (p1, ==, "▁양자|화|는|</s>");
+  /* -1.5 beats -1 -1 */
+  g_assert_cmpstr (p2, ==, "▁ab");
+  g_assert_cmpstr (p3, ==, "▁ab|▁양자|화");
+  /* unknown characters merge into one unknown token */
+  g_assert_cmpstr (p4, ==, "▁|<unk>");
+  llm_vocab_free (v);
+}
+
+static void
+test_errors (void)
+{
+  char err[512] = "";
+  LlmVocab *v = llm_vocab_load_gguf ("/nonexistent/file.gguf", err, sizeof err);
+
+  g_assert_null (v);
+  g_assert_cmpstr (err, !=, "");
+
+  v = llm_vocab_new (LLM_VOCAB_SPM);
+  g_assert_false (llm_vocab_finish (v, err, sizeof err));
+  llm_vocab_free (v);
+
+  v = llm_vocab_new (LLM_VOCAB_SPM);
+  llm_vocab_add_token (v, "a", 1, 0, LLM_TOKEN_TYPE_NORMAL);
+  llm_vocab_set_special (v, LLM_SPECIAL_BOS, 7);
+  g_assert_false (llm_vocab_finish (v, err, sizeof err));
+  g_assert_nonnull (strstr (err, "bos"));
+  llm_vocab_free (v);
+}
+
+int
+main (int argc, char **argv)
+{
+  static const char *const shared[] = {
+    "ggml-vocab-llama-spm.gguf", "ggml-vocab-phi-3.gguf", "ggml-vocab-bert-bge.gguf",
+    "ggml-vocab-gpt-2.gguf", "ggml-vocab-deepseek-llm.gguf",
+  };
+
+  g_test_init (&argc, &argv, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (shared); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/llm/tokenizer/shared/%s", shared[i]);
+      g_test_add_data_func (path, shared[i], test_shared_vocab);
+    }
+  g_test_add_func ("/llm/tokenizer/shared/gpt-neox-round-trip", test_neox_round_trip);
+  g_test_add_func ("/llm/tokenizer/shared/special", test_shared_special);
+  g_test_add_func ("/llm/tokenizer/spm", test_spm_crafted);
+  g_test_add_func ("/llm/tokenizer/bpe", test_bpe_crafted);
+  g_test_add_func ("/llm/tokenizer/wpm", test_wpm_crafted);
+  g_test_add_func ("/llm/tokenizer/ugm", test_ugm_crafted);
+  g_test_add_func ("/llm/tokenizer/errors", test_errors);
+  return g_test_run ();
+}
