@@ -14,9 +14,11 @@
 
 #include "docent-vector-index.h"
 
-/* Rows are scored in blocks this size so the scores stay in L1 and, for
- * several queries, the block's rows stay in L2 while every query passes. */
-#define BLOCK_ROWS 1024
+/* Rows are scored in blocks: for int8 small enough that the block's rows
+ * stay in L2 while every query passes; for float32 big enough that each
+ * sgemm call has work to spread (OpenBLAS blocks for the caches itself). */
+#define BLOCK_ROWS_I8 1024
+#define BLOCK_ROWS_F32 16384
 #define EMPTY_SLOT G_MAXUINT32
 
 /* ---- id → row map (open addressing, linear probing) -------------------- */
@@ -715,6 +717,7 @@ docent_vector_index_search_many (DocentVectorIndex *self,
   g_autofree guint8 *mask = NULL;
   g_autofree float *qmat = NULL;
   guint n_rows = 0;
+  guint block_rows;
 
   g_return_if_fail (self != NULL);
   g_return_if_fail (n_queries == 0 || (queries != NULL && hits != NULL && n_hits != NULL));
@@ -752,8 +755,9 @@ docent_vector_index_search_many (DocentVectorIndex *self,
         mask[rows[i] >> 3] |= 1u << (rows[i] & 7);
     }
 
-  scores = g_new (float, (gsize) BLOCK_ROWS * n_queries);
-  iscores = g_new (gint32, BLOCK_ROWS);
+  block_rows = self->format == DOCENT_VECTOR_I8 ? BLOCK_ROWS_I8 : BLOCK_ROWS_F32;
+  scores = g_new (float, (gsize) block_rows * n_queries);
+  iscores = g_new (gint32, block_rows);
   if (self->format == DOCENT_VECTOR_F32 && n_queries > 1)
     {
       qmat = g_new0 (float, (gsize) n_queries * self->stride);
@@ -761,9 +765,9 @@ docent_vector_index_search_many (DocentVectorIndex *self,
         memcpy (qmat + (gsize) q * self->stride, qs[q].qf, sizeof (float) * self->dim);
     }
 
-  for (guint r0 = 0; r0 < self->n; r0 += BLOCK_ROWS)
+  for (guint r0 = 0; r0 < self->n; r0 += block_rows)
     {
-      guint nb = MIN (BLOCK_ROWS, self->n - r0);
+      guint nb = MIN (block_rows, self->n - r0);
 
       if (qmat != NULL)
         /* scores (nb × nq) = block (nb × stride) · queriesᵀ */
@@ -774,7 +778,7 @@ docent_vector_index_search_many (DocentVectorIndex *self,
       else
         for (guint q = 0; q < n_queries; q++)
           {
-            score_block (self, &qs[q], r0, nb, scores + (gsize) q * BLOCK_ROWS, iscores);
+            score_block (self, &qs[q], r0, nb, scores + (gsize) q * block_rows, iscores);
           }
 
       for (guint q = 0; q < n_queries; q++)
@@ -784,7 +788,7 @@ docent_vector_index_search_many (DocentVectorIndex *self,
             {
               guint row = r0 + i;
               float s = qmat != NULL ? scores[(gsize) i * n_queries + q]
-                                     : scores[(gsize) q * BLOCK_ROWS + i];
+                                     : scores[(gsize) q * block_rows + i];
               if (mask != NULL && !(mask[row >> 3] & (1u << (row & 7))))
                 continue;
               /* Most rows lose to the heap's worst: test before the call. */
