@@ -16,6 +16,7 @@ static const DocentCliCommand commands[] = {
   { "search", docent_cli_search, N_("Search the library") },
   { "remove", docent_cli_remove, N_("Remove documents from the library") },
   { "backup", docent_cli_backup, N_("Write a consistent copy of the library") },
+  { "tokenize", docent_cli_tokenize, N_("Show how a model's tokenizer splits a text") },
   { "bench",  docent_cli_bench,  N_("Measure performance (bench query)") },
 };
 

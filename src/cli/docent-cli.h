@@ -43,6 +43,7 @@ int docent_cli_list   (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_search (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_remove (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_backup (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_tokenize (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench  (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench_query (DocentCliGlobal *global, int argc, char **argv);
 

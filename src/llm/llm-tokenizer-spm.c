@@ -129,9 +129,11 @@ llm_tokenize_spm (const LlmVocab *v, const char *text, size_t len, LlmTokBuf *ou
     }
   for (size_t off = 0; off < len;)
     {
-      size_t n = llm_utf8_len ((unsigned char) text[off]);
-      if (n > len - off)
-        n = len - off;
+      size_t n;
+
+      /* Invalid UTF-8 goes byte by byte, so the byte fallback never
+       * swallows part of the next character. */
+      llm_utf8_decode (text + off, len - off, &n);
       syms[n_syms].start = off;
       syms[n_syms].n = n;
       syms[n_syms].prev = n_syms - 1;
