@@ -436,8 +436,9 @@ test_pdf_encrypted (void)
   g_autofree char *plain = make_basic_pdf ("plain-for-encrypt.pdf", NULL, NULL);
   g_autofree char *enc = tmp_path ("encrypted.pdf");
   g_autoptr(GError) error = NULL;
+  g_autofree char *qpdf = g_find_program_in_path ("qpdf");
 
-  if (g_find_program_in_path ("qpdf") == NULL)
+  if (qpdf == NULL)
     {
       g_test_skip ("qpdf is not installed");
       return;
