@@ -37,6 +37,12 @@ void     llm_strmap_clear    (LlmStrMap *map);
 bool     llm_strmap_put      (LlmStrMap *map, const char *key, size_t len, int32_t value);
 bool     llm_strmap_put_copy (LlmStrMap *map, const char *key, size_t len, int32_t value);
 int32_t  llm_strmap_get      (const LlmStrMap *map, const char *key, size_t len); /* -1 if absent */
+/* The same with the hash already computed (llm_hash_* over the key). */
+int32_t  llm_strmap_get_hashed (const LlmStrMap *map, const char *key, size_t len, uint64_t hash);
+
+#define LLM_HASH_INIT 1469598103934665603ull
+static inline uint64_t llm_hash_step (uint64_t h, unsigned char c) { return (h ^ c) * 1099511628211ull; }
+static inline uint64_t llm_hash_final (uint64_t h) { return h ^ (h >> 29); }
 
 typedef struct {
   char   *text;
@@ -79,6 +85,7 @@ struct LlmVocab {
   LlmRegexSplit *split;          /* bpe */
   bool          wpm_hashes;      /* wpm vocabulary uses "##" continuations, not "▁" starts */
   float         ugm_unknown_score;
+  bool          has_user_defined;
   LlmToken     *eog;
   size_t        n_eog;
 };

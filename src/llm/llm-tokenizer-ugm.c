@@ -106,14 +106,21 @@ static size_t
 user_defined_prefix (const LlmVocab *v, const char *s, size_t n)
 {
   size_t max = n < v->max_token_len ? n : v->max_token_len;
+  uint64_t h = LLM_HASH_INIT;
+  size_t best = 0;
 
-  for (size_t j = max; j > 0; j--)
+  if (!v->has_user_defined)
+    return 0;
+  for (size_t j = 1; j <= max; j++)
     {
-      LlmToken id = llm_strmap_get (&v->text_to_id, s, j);
+      LlmToken id;
+
+      h = llm_hash_step (h, (unsigned char) s[j - 1]);
+      id = llm_strmap_get_hashed (&v->text_to_id, s, j, llm_hash_final (h));
       if (id >= 0 && v->tokens[id].type == LLM_TOKEN_TYPE_USER_DEFINED)
-        return j;
+        best = j;
     }
-  return 0;
+  return best;
 }
 
 static bool
@@ -214,12 +221,19 @@ llm_tokenize_ugm (const LlmVocab *v, const char *text, size_t len, LlmTokBuf *ou
 
       if (cp_len > n - i)
         cp_len = n - i;
+      uint64_t h = LLM_HASH_INIT;
+
       for (size_t j = 1; j <= max; j++)
         {
-          LlmToken id = llm_strmap_get (&v->text_to_id, norm.data + i, j);
+          LlmToken id;
           uint8_t type;
           double score;
 
+          h = llm_hash_step (h, (unsigned char) norm.data[i + j - 1]);
+          /* pieces end on character boundaries */
+          if (i + j < n && ((unsigned char) norm.data[i + j] & 0xC0) == 0x80)
+            continue;
+          id = llm_strmap_get_hashed (&v->text_to_id, norm.data + i, j, llm_hash_final (h));
           if (id < 0)
             continue;
           type = v->tokens[id].type;

@@ -34,16 +34,15 @@ llm_tokbuf_push (LlmTokBuf *buf, LlmToken id)
 
 /* ---- string map ---- */
 
+/* FNV-1a, computed a byte at a time so that callers trying every prefix of
+ * a string (unigram, WordPiece) hash it once. */
 static uint64_t
 hash_bytes (const char *s, size_t len)
 {
-  uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+  uint64_t h = LLM_HASH_INIT;
   for (size_t i = 0; i < len; i++)
-    {
-      h ^= (unsigned char) s[i];
-      h *= 1099511628211ull;
-    }
-  return h ^ (h >> 29);
+    h = llm_hash_step (h, (unsigned char) s[i]);
+  return llm_hash_final (h);
 }
 
 bool
@@ -158,11 +157,17 @@ llm_strmap_put_copy (LlmStrMap *map, const char *key, size_t len, int32_t value)
 int32_t
 llm_strmap_get (const LlmStrMap *map, const char *key, size_t len)
 {
+  return llm_strmap_get_hashed (map, key, len, hash_bytes (key, len));
+}
+
+int32_t
+llm_strmap_get_hashed (const LlmStrMap *map, const char *key, size_t len, uint64_t hash)
+{
   size_t j;
 
   if (map->cap == 0)
     return -1;
-  j = hash_bytes (key, len) & (map->cap - 1);
+  j = hash & (map->cap - 1);
   while (map->keys[j])
     {
       if (map->lens[j] == len && memcmp (map->keys[j], key, len) == 0)
@@ -587,11 +592,17 @@ llm_vocab_finish (LlmVocab *v, char *err, size_t err_size)
   for (int32_t i = 0; i < v->n_tokens; i++)
     {
       uint8_t t = v->tokens[i].type;
+      if (t == LLM_TOKEN_TYPE_USER_DEFINED)
+        v->has_user_defined = true;
       if ((t == LLM_TOKEN_TYPE_CONTROL || t == LLM_TOKEN_TYPE_USER_DEFINED
            || t == LLM_TOKEN_TYPE_UNKNOWN) && v->tokens[i].len > 0)
         v->special_cache[v->n_special_cache++] = i;
     }
   sort_special (v);
+  {
+    size_t unused;
+    llm_byte_to_unicode (0, &unused);  /* build the byte table before any thread uses it */
+  }
 
   v->finished = true;
   return true;
