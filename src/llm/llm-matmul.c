@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Thread pool and matrix products. Matrix-vector products are split across
+ * threads by rows; each thread streams its own slice of W once. */
+#include "llm-matmul.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause ()
+#else
+#define CPU_RELAX() ((void) 0)
+#endif
+
+/* ---- pool -------------------------------------------------------------- */
+
+typedef struct {
+  llm_pool *pool;
+  int       ith;
+  pthread_t thread;
+} worker;
+
+struct llm_pool {
+  int             n_threads;
+  worker         *workers;
+  pthread_mutex_t lock;
+  pthread_cond_t  wake;
+  atomic_uint     generation;   /* bumped for each job */
+  atomic_int      pending;      /* workers still running the job */
+  atomic_bool     quit;
+  llm_pool_fn     fn;
+  void           *ctx;
+};
+
+/* Workers spin this many rounds before sleeping: decoding issues hundreds
+ * of small jobs per token, and a futex wake-up costs more than the work. */
+#define SPIN_ROUNDS 20000
+
+static void *
+worker_main (void *data)
+{
+  worker *w = data;
+  llm_pool *p = w->pool;
+  unsigned seen = 0;
+
+  for (;;)
+    {
+      unsigned gen;
+      int spins = 0;
+      while ((gen = atomic_load_explicit (&p->generation, memory_order_acquire)) == seen
+             && !atomic_load (&p->quit))
+        {
+          if (++spins < SPIN_ROUNDS)
+            {
+              CPU_RELAX ();
+              continue;
+            }
+          pthread_mutex_lock (&p->lock);
+          while (atomic_load (&p->generation) == seen && !atomic_load (&p->quit))
+            pthread_cond_wait (&p->wake, &p->lock);
+          pthread_mutex_unlock (&p->lock);
+        }
+      if (atomic_load (&p->quit))
+        return NULL;
+      seen = gen;
+      p->fn (p->ctx, w->ith, p->n_threads);
+      atomic_fetch_sub_explicit (&p->pending, 1, memory_order_release);
+    }
+}
+
+llm_pool *
+llm_pool_new (int n_threads)
+{
+  llm_pool *p = calloc (1, sizeof *p);
+
+  if (p == NULL)
+    return NULL;
+  if (n_threads <= 0)
+    {
+      long n = sysconf (_SC_NPROCESSORS_ONLN);
+      n_threads = n > 0 ? (int) n : 1;
+    }
+  p->n_threads = n_threads;
+  pthread_mutex_init (&p->lock, NULL);
+  pthread_cond_init (&p->wake, NULL);
+  atomic_init (&p->generation, 0);
+  atomic_init (&p->pending, 0);
+  atomic_init (&p->quit, false);
+  p->workers = calloc ((size_t) n_threads, sizeof *p->workers);
+  if (p->workers == NULL)
+    {
+      free (p);
+      return NULL;
+    }
+  for (int i = 1; i < n_threads; i++)
+    {
+      p->workers[i].pool = p;
+      p->workers[i].ith = i;
+      if (pthread_create (&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0)
+        {
+          /* Fewer threads than asked: run with what started. */
+          p->n_threads = i;
+          break;
+        }
+    }
+  return p;
+}
+
+void
+llm_pool_free (llm_pool *p)
+{
+  if (p == NULL)
+    return;
+  pthread_mutex_lock (&p->lock);
+  atomic_store (&p->quit, true);
+  pthread_cond_broadcast (&p->wake);
+  pthread_mutex_unlock (&p->lock);
+  for (int i = 1; i < p->n_threads; i++)
+    pthread_join (p->workers[i].thread, NULL);
+  pthread_mutex_destroy (&p->lock);
+  pthread_cond_destroy (&p->wake);
+  free (p->workers);
+  free (p);
+}
+
+int
+llm_pool_n_threads (const llm_pool *p)
+{
+  return p ? p->n_threads : 1;
+}
+
+void
+llm_pool_run (llm_pool *p, llm_pool_fn fn, void *ctx)
+{
+  int spins = 0;
+
+  if (p == NULL || p->n_threads == 1)
+    {
+      fn (ctx, 0, 1);
+      return;
+    }
+  p->fn = fn;
+  p->ctx = ctx;
+  atomic_store (&p->pending, p->n_threads - 1);
+  pthread_mutex_lock (&p->lock);
+  atomic_fetch_add_explicit (&p->generation, 1, memory_order_release);
+  pthread_cond_broadcast (&p->wake);
+  pthread_mutex_unlock (&p->lock);
+  fn (ctx, 0, p->n_threads);
+  while (atomic_load_explicit (&p->pending, memory_order_acquire) > 0)
+    {
+      if (++spins < SPIN_ROUNDS)
+        CPU_RELAX ();
+      else
+        sched_yield ();
+    }
+}
+
+/* ---- matrix-vector ----------------------------------------------------- */
+
+typedef struct {
+  llm_type       type;
+  const uint8_t *W;
+  size_t         row_size;
+  int64_t        rows, cols;
+  const void    *xq;
+  float         *y;
+} matvec_job;
+
+static void
+split (int64_t n, int ith, int nth, int64_t *start, int64_t *end)
+{
+  int64_t per = (n + nth - 1) / nth;
+  *start = per * ith < n ? per * ith : n;
+  *end = *start + per < n ? *start + per : n;
+}
+
+static void
+matvec_worker (void *data, int ith, int nth)
+{
+  const matvec_job *j = data;
+  int64_t r0, r1;
+
+  split (j->rows, ith, nth, &r0, &r1);
+  for (int64_t r = r0; r < r1; r++)
+    j->y[r] = llm_vec_dot (j->type, j->cols, j->W + (size_t) r * j->row_size, j->xq);
+}
+
+void
+llm_matvec_q (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t cols,
+              const void *xq, float *y)
+{
+  matvec_job j = { type, W, llm_row_size (type, cols), rows, cols, xq, y };
+  llm_pool_run (pool, matvec_worker, &j);
+}
+
+/* Activations converted to the dot type: F32 stays, others are converted. */
+static void *
+convert_activations (llm_type type, const float *x, int64_t n_rows, int64_t cols, size_t *row_size)
+{
+  const llm_type_traits *t = llm_type_get_traits (type);
+  llm_type vt = t->vec_dot_type;
+  size_t rs = llm_row_size (vt, cols);
+  uint8_t *buf;
+
+  if (rs == 0)
+    return NULL;
+  buf = malloc (rs * (size_t) n_rows + 64);
+  if (buf == NULL)
+    return NULL;
+  for (int64_t i = 0; i < n_rows; i++)
+    llm_quantize_row (vt, x + i * cols, buf + (size_t) i * rs, cols);
+  *row_size = rs;
+  return buf;
+}
+
+static bool
+usable (llm_type type, int64_t cols)
+{
+  const llm_type_traits *t = llm_type_get_traits (type);
+  return t != NULL && t->can_compute && type != LLM_TYPE_Q8_K && type != LLM_TYPE_Q8_1
+      && cols > 0 && cols % t->block_size == 0
+      && cols % llm_type_get_traits (t->vec_dot_type)->block_size == 0;
+}
+
+bool
+llm_matvec (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t cols,
+            const float *x, float *y)
+{
+  size_t rs;
+  void *xq;
+
+  if (!usable (type, cols))
+    return false;
+  xq = convert_activations (type, x, 1, cols, &rs);
+  if (xq == NULL)
+    return false;
+  llm_matvec_q (pool, type, W, rows, cols, xq, y);
+  free (xq);
+  return true;
+}
+
+/* ---- matrix-matrix ----------------------------------------------------- */
+
+#define DOT_TILE_ROWS 16
+
+typedef struct {
+  llm_type       type;
+  const uint8_t *W;
+  size_t         row_size;
+  int64_t        rows, cols, n;
+  const uint8_t *xq;
+  size_t         xq_row_size;
+  float         *Y;
+} matmul_dot_job;
+
+static void
+matmul_dot_worker (void *data, int ith, int nth)
+{
+  const matmul_dot_job *j = data;
+  int64_t r0, r1;
+
+  split (j->rows, ith, nth, &r0, &r1);
+  /* A tile of W rows stays in cache while every activation row passes. */
+  for (int64_t rt = r0; rt < r1; rt += DOT_TILE_ROWS)
+    {
+      int64_t re = rt + DOT_TILE_ROWS < r1 ? rt + DOT_TILE_ROWS : r1;
+      for (int64_t b = 0; b < j->n; b++)
+        for (int64_t r = rt; r < re; r++)
+          j->Y[b * j->rows + r] = llm_vec_dot (j->type, j->cols, j->W + (size_t) r * j->row_size,
+                                               j->xq + (size_t) b * j->xq_row_size);
+    }
+}
+
+typedef struct {
+  llm_type       type;
+  const uint8_t *W;
+  size_t         row_size;
+  int64_t        r0, nr, cols;
+  float         *tile;
+} dequant_job;
+
+static void
+dequant_worker (void *data, int ith, int nth)
+{
+  const dequant_job *j = data;
+  int64_t a, b;
+
+  split (j->nr, ith, nth, &a, &b);
+  for (int64_t r = a; r < b; r++)
+    llm_dequantize_row (j->type, j->W + (size_t) (j->r0 + r) * j->row_size,
+                        j->tile + r * j->cols, j->cols);
+}
+
+#define SGEMM_TILE_ROWS 256
+
+int64_t
+llm_matmul_sgemm_threshold (void)
+{
+  const char *env = getenv ("LLM_SGEMM_MIN_BATCH");
+  if (env != NULL && atoll (env) > 0)
+    return atoll (env);
+  return 32;
+}
+
+bool
+llm_matmul (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t cols,
+            const float *X, int64_t n, float *Y, llm_matmul_method method)
+{
+  size_t row_size = llm_row_size (type, cols);
+
+  if (!usable (type, cols) || n <= 0)
+    return false;
+  if (method == LLM_MATMUL_AUTO)
+    method = n >= llm_matmul_sgemm_threshold () ? LLM_MATMUL_SGEMM : LLM_MATMUL_DOT;
+
+  if (method == LLM_MATMUL_DOT)
+    {
+      matmul_dot_job j = { type, W, row_size, rows, cols, n, NULL, 0, Y };
+      uint8_t *xq = convert_activations (type, X, n, cols, &j.xq_row_size);
+      if (xq == NULL)
+        return false;
+      j.xq = xq;
+      llm_pool_run (pool, matmul_dot_worker, &j);
+      free (xq);
+      return true;
+    }
+
+  {
+    int64_t tile_rows = rows < SGEMM_TILE_ROWS ? rows : SGEMM_TILE_ROWS;
+    float *tile = malloc ((size_t) tile_rows * (size_t) cols * sizeof (float));
+    if (tile == NULL)
+      return false;
+    for (int64_t r0 = 0; r0 < rows; r0 += tile_rows)
+      {
+        int64_t nr = r0 + tile_rows <= rows ? tile_rows : rows - r0;
+        dequant_job dj = { type, W, row_size, r0, nr, cols, tile };
+        llm_pool_run (pool, dequant_worker, &dj);
+        /* Y[:, r0:r0+nr] = X · tileᵀ */
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (blasint) n, (blasint) nr,
+                     (blasint) cols, 1.0f, X, (blasint) cols, tile, (blasint) cols, 0.0f,
+                     Y + r0, (blasint) rows);
+      }
+    free (tile);
+    return true;
+  }
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* A small thread pool and matrix products over the GGUF number formats.
+ * Plain C11 + pthreads + OpenBLAS, no GLib. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llm-quant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct llm_pool llm_pool;
+
+/* @n_threads counts the calling thread; 0 means one per online CPU. */
+llm_pool *llm_pool_new (int n_threads);
+void      llm_pool_free (llm_pool *pool);
+int       llm_pool_n_threads (const llm_pool *pool);
+
+/* Runs fn(ctx, ith, nth) on every thread (the caller is ith 0) and returns
+ * when all have finished. Not re-entrant. */
+typedef void (*llm_pool_fn) (void *ctx, int ith, int nth);
+void llm_pool_run (llm_pool *pool, llm_pool_fn fn, void *ctx);
+
+/* y[r] = W[r,:]·x for r < rows. W is rows × cols of @type (rows stored one
+ * after another), x has cols floats. x is first converted to the type's
+ * activation format (Q8_0, Q8_1, Q8_K, F16…) as other GGUF runtimes do.
+ * @pool may be NULL (one thread). Returns false for a type it cannot use or
+ * when cols is not a whole number of blocks. */
+bool llm_matvec (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t cols,
+                 const float *x, float *y);
+
+/* Same, with x already converted (llm_quantize_row to the vec_dot type). */
+void llm_matvec_q (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t cols,
+                   const void *xq, float *y);
+
+/* Y[b,r] = W[r,:]·X[b,:] for a batch of n rows of activations (n × cols,
+ * row-major) into Y (n × rows). Small batches use the quantized dot
+ * products; larger ones dequantize tiles of W and call OpenBLAS sgemm —
+ * whichever measured faster (see docs/ENGINE.md). */
+typedef enum {
+  LLM_MATMUL_AUTO,
+  LLM_MATMUL_DOT,     /* quantized activations, integer dot products */
+  LLM_MATMUL_SGEMM,   /* dequantized tiles of W, float activations */
+} llm_matmul_method;
+
+bool llm_matmul (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t cols,
+                 const float *X, int64_t n, float *Y, llm_matmul_method method);
+
+/* Batch size from which AUTO uses sgemm (measured; see bench). */
+int64_t llm_matmul_sgemm_threshold (void);
+
+#ifdef __cplusplus
+}
+#endif
