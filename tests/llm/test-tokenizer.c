@@ -500,6 +500,138 @@ test_ugm_crafted (void)
   llm_vocab_free (v);
 }
 
+/* A SentencePiece precompiled character map built by hand: an XOR-compressed
+ * double-array trie over the UTF-8 bytes of the keys, then the NUL-terminated
+ * replacements. A node at index i with offset o (BASE = i ^ o) keeps its
+ * child labelled c at o ^ c and, when a key ends there (LEAF), the value
+ * unit at o itself. */
+typedef struct {
+  guint32 units[4096];
+  gboolean used[4096];
+  gboolean offset_used[4096];   /* label checks are only sound if no two nodes share an offset */
+} Xcda;
+
+static void
+xcda_place (Xcda *x, guint index, const char *const *keys, const char *const *values, guint n_keys,
+            guint depth, const char *prefix, GString *strings, const guint *offsets)
+{
+  guchar labels[256];
+  guint n_labels = 0;
+  gint terminal = -1;
+  guint o;
+
+  for (guint k = 0; k < n_keys; k++)
+    {
+      if (strncmp (keys[k], prefix, depth) != 0)
+        continue;
+      if (strlen (keys[k]) == depth)
+        terminal = k;
+      else
+        {
+          guchar c = keys[k][depth];
+          gboolean seen = FALSE;
+          for (guint l = 0; l < n_labels; l++)
+            seen |= labels[l] == c;
+          if (!seen)
+            labels[n_labels++] = c;
+        }
+    }
+  /* the first offset whose slots are all free (and whose BASE fits) */
+  for (o = 1;; o++)
+    {
+      gboolean ok = (index ^ o) < (1u << 9) * 64 && !x->offset_used[o]
+                    && !(terminal >= 0 && x->used[o]);
+      for (guint l = 0; l < n_labels && ok; l++)
+        ok = (o ^ labels[l]) < G_N_ELEMENTS (x->units) && !x->used[o ^ labels[l]];
+      if (ok)
+        break;
+    }
+  x->offset_used[o] = TRUE;
+  x->units[index] |= (index ^ o) << 10;
+  if (terminal >= 0)
+    {
+      x->units[index] |= 1u << 8;
+      x->used[o] = TRUE;
+      x->units[o] = (1u << 31) | offsets[terminal];
+    }
+  for (guint l = 0; l < n_labels; l++)
+    {
+      x->used[o ^ labels[l]] = TRUE;
+      x->units[o ^ labels[l]] = labels[l];
+    }
+  for (guint l = 0; l < n_labels; l++)
+    {
+      g_autofree char *child = g_strdup_printf ("%.*s%c", (int) depth, prefix, labels[l]);
+      xcda_place (x, o ^ labels[l], keys, values, n_keys, depth + 1, child, strings, offsets);
+    }
+}
+
+static GBytes *
+build_charsmap (const char *const *keys, const char *const *values, guint n)
+{
+  Xcda *x = g_new0 (Xcda, 1);
+  GString *strings = g_string_new (NULL);
+  GByteArray *blob = g_byte_array_new ();
+  guint offsets[16];
+  guint32 size = sizeof x->units;
+
+  g_assert_cmpuint (n, <=, G_N_ELEMENTS (offsets));
+  for (guint k = 0; k < n; k++)
+    {
+      offsets[k] = strings->len;
+      g_string_append_len (strings, values[k], strlen (values[k]) + 1);
+    }
+  x->used[0] = TRUE;
+  xcda_place (x, 0, keys, values, n, 0, "", strings, offsets);
+  g_byte_array_append (blob, (const guint8 *) &size, 4);
+  g_byte_array_append (blob, (const guint8 *) x->units, sizeof x->units);
+  g_byte_array_append (blob, (const guint8 *) strings->str, strings->len);
+  g_string_free (strings, TRUE);
+  g_free (x);
+  return g_byte_array_free_to_bytes (blob);
+}
+
+static void
+test_ugm_charsmap (void)
+{
+  /* NFKC-like rewrites: fullwidth letters, a ligature, the ideographic space */
+  static const char *const keys[] = { "Ａ", "Ｂ", "ﬁ", "\u3000", "ＡＢ" };
+  static const char *const values[] = { "A", "B", "fi", " ", "ab" };
+  static const struct { const char *text; float score; } pieces[] = {
+    { "▁", -5.0f }, { "▁A", -2.0f }, { "B", -2.0f }, { "▁ab", -1.0f }, { "fi", -1.0f }, { "ne", -1.0f },
+    { "▁fi", -3.0f }, { "A", -3.0f },
+  };
+  g_autoptr(GBytes) map = build_charsmap (keys, values, G_N_ELEMENTS (keys));
+  LlmVocab *v = llm_vocab_new (LLM_VOCAB_UGM);
+  char err[256] = "";
+  g_autofree char *p1 = NULL, *p2 = NULL, *p3 = NULL;
+  gsize size;
+  const void *data = g_bytes_get_data (map, &size);
+
+  llm_vocab_add_token (v, "<pad>", 5, 0, LLM_TOKEN_TYPE_CONTROL);
+  llm_vocab_add_token (v, "</s>", 4, 0, LLM_TOKEN_TYPE_CONTROL);
+  llm_vocab_add_token (v, "<unk>", 5, 0, LLM_TOKEN_TYPE_UNKNOWN);
+  for (gsize i = 0; i < G_N_ELEMENTS (pieces); i++)
+    llm_vocab_add_token (v, pieces[i].text, strlen (pieces[i].text), pieces[i].score,
+                         LLM_TOKEN_TYPE_NORMAL);
+  llm_vocab_set_flag (v, LLM_VOCAB_FLAG_ADD_SPACE_PREFIX, TRUE);
+  llm_vocab_set_flag (v, LLM_VOCAB_FLAG_REMOVE_EXTRA_WHITESPACES, TRUE);
+  g_assert_true (llm_vocab_set_charsmap (v, data, size, err, sizeof err));
+  g_assert_true (llm_vocab_finish (v, err, sizeof err));
+
+  /* the longest key wins: "ＡＢ" is "ab", not "A" + "B" */
+  p1 = pieces_of (v, "ＡＢ\u3000ﬁne", 0);
+  g_assert_cmpstr (p1, ==, "▁ab|▁fi|ne");
+  p2 = pieces_of (v, "ＡＢＡ", 0);
+  g_assert_cmpstr (p2, ==, "▁ab|A");
+  p3 = pieces_of (v, "ＢＡ", 0);
+  g_assert_cmpstr (p3, ==, "▁|B|A");
+
+  /* a truncated map is refused */
+  g_assert_false (llm_vocab_set_charsmap (v, data, 8, err, sizeof err));
+  llm_vocab_free (v);
+}
+
 static void
 test_errors (void)
 {
@@ -542,6 +674,7 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/tokenizer/bpe", test_bpe_crafted);
   g_test_add_func ("/llm/tokenizer/wpm", test_wpm_crafted);
   g_test_add_func ("/llm/tokenizer/ugm", test_ugm_crafted);
+  g_test_add_func ("/llm/tokenizer/ugm-charsmap", test_ugm_charsmap);
   g_test_add_func ("/llm/tokenizer/errors", test_errors);
   return g_test_run ();
 }
