@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "docent-error.h"
 #include "docent-extract.h"
 #include "docent-test-pdf.h"
+#include "docent-test-util.h"
 
 static char *tmpdir;
 
@@ -870,13 +872,165 @@ test_path_errors (void)
   }
 }
 
+/* ---- permissions and mounts, as root too (docent-test-util) ---------------- */
+
+static void
+test_unreadable (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *locked = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (g_test_subprocess ())
+    {
+      const char *tree = g_getenv ("DOCENT_TEST_TREE");
+      g_autofree char *ok = g_build_filename (tree, "ok.txt", NULL);
+      g_autofree char *secret = g_build_filename (tree, "secret.txt", NULL);
+      g_autofree char *inside = g_build_filename (tree, "locked", "inside.txt", NULL);
+
+      docent_test_drop_privileges (&error);
+      g_assert_no_error (error);
+      g_assert_cmpint (geteuid (), !=, 0);
+      {
+        g_autoptr(Result) r = extract (ok, NULL);
+        g_assert_no_error (r->error);
+        g_assert_nonnull (strstr (r->text, "kumquat"));
+      }
+      {
+        g_autoptr(Result) r = extract (secret, NULL);
+        assert_error (r, DOCENT_ERROR_UNREADABLE, secret, "permission denied");
+      }
+      {
+        g_autoptr(Result) r = extract (inside, NULL);
+        assert_error (r, DOCENT_ERROR_UNREADABLE, inside, "permission denied");
+      }
+      return;
+    }
+
+  dir = docent_test_make_shared_tmpdir ("docent-test-unreadable");
+  docent_test_make_unreadable_tree (dir, &error);
+  g_assert_no_error (error);
+  g_setenv ("DOCENT_TEST_TREE", dir, TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+
+  locked = g_build_filename (dir, "locked", NULL);
+  g_chmod (locked, 0755);
+  docent_test_rm_rf (dir);
+}
+
+static void
+test_read_only_mount (void)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (g_test_subprocess ())
+    {
+      const char *ro = g_getenv ("DOCENT_TEST_RO");
+      g_autofree char *existing = g_build_filename (ro, "library.db", NULL);
+      g_autofree char *fresh = g_build_filename (ro, "new.txt", NULL);
+      g_autofree char *contents = NULL;
+      int fd;
+
+      docent_test_make_read_only (ro, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_file_get_contents (existing, &contents, NULL, NULL));
+      g_assert_cmpstr (contents, ==, "not really a database");
+      fd = g_open (existing, O_WRONLY, 0);
+      g_assert_cmpint (fd, ==, -1);
+      g_assert_cmpint (errno, ==, EROFS);
+      g_assert_false (g_file_set_contents (fresh, "x", 1, &error));
+      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_ROFS);
+      return;
+    }
+
+  if (!docent_test_is_root ())
+    {
+      g_test_skip ("mounting needs root");
+      return;
+    }
+  dir = docent_test_make_shared_tmpdir ("docent-test-ro");
+  file = g_build_filename (dir, "library.db", NULL);
+  write_file (file, "not really a database", -1);
+  g_setenv ("DOCENT_TEST_RO", dir, TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  /* The mount died with the subprocess: writable again here. */
+  write_file (file, "still writable outside", -1);
+  docent_test_rm_rf (dir);
+}
+
+static void
+test_full_disk (void)
+{
+  g_autofree char *dir = NULL;
+
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      const char *full = g_getenv ("DOCENT_TEST_FULL");
+      g_autofree char *big = g_build_filename (full, "big.bin", NULL);
+      g_autofree char *data = g_malloc0 (1024 * 1024);
+
+      docent_test_mount_small_tmpfs (full, 64 * 1024, &error);
+      g_assert_no_error (error);
+      g_assert_false (g_file_set_contents (big, data, 1024 * 1024, &error));
+      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOSPC);
+      return;
+    }
+
+  if (!docent_test_is_root ())
+    {
+      g_test_skip ("mounting needs root");
+      return;
+    }
+  dir = docent_test_make_shared_tmpdir ("docent-test-full");
+  g_setenv ("DOCENT_TEST_FULL", dir, TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  docent_test_rm_rf (dir);
+}
+
+static void
+test_file_size_limit (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *data = g_malloc0 (64 * 1024);
+      g_autofree char *path = g_build_filename (g_getenv ("DOCENT_TEST_LIMIT"), "big.bin", NULL);
+      FILE *f;
+
+      docent_test_limit_file_size (4096, &error);
+      g_assert_no_error (error);
+      f = fopen (path, "w");
+      g_assert_nonnull (f);
+      g_assert_cmpuint (fwrite (data, 1, 64 * 1024, f), <, 64 * 1024);
+      g_assert_cmpint (errno, ==, EFBIG);
+      fclose (f);
+      return;
+    }
+  {
+    g_autofree char *dir = docent_test_make_shared_tmpdir ("docent-test-limit");
+    g_setenv ("DOCENT_TEST_LIMIT", dir, TRUE);
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_test_trap_assert_passed ();
+    docent_test_rm_rf (dir);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  tmpdir = docent_test_make_tmpdir ("docent-test-extract");
+  /* A subprocess (g_test_trap_subprocess) gets its paths from the
+   * environment and must not make or remove a directory of its own. */
+  if (!g_test_subprocess ())
+    tmpdir = docent_test_make_tmpdir ("docent-test-extract");
 
   /* First, so that the peak memory it measures is its own. */
   g_test_add_func ("/extract/large-text", test_text_large);
@@ -898,6 +1052,10 @@ main (int argc, char **argv)
   g_test_add_func ("/extract/text/binary", test_text_binary);
   g_test_add_func ("/extract/text/invalid", test_text_invalid);
   g_test_add_func ("/extract/path-errors", test_path_errors);
+  g_test_add_func ("/extract/unreadable", test_unreadable);
+  g_test_add_func ("/extract/test-util/read-only-mount", test_read_only_mount);
+  g_test_add_func ("/extract/test-util/full-disk", test_full_disk);
+  g_test_add_func ("/extract/test-util/file-size-limit", test_file_size_limit);
 
   ret = g_test_run ();
   docent_test_rm_rf (tmpdir);
