@@ -346,6 +346,17 @@ llm_vocab_set_pre (LlmVocab *v, const char *pre, char *err, size_t err_size)
   v->pre = copy;
   if (v->type == LLM_VOCAB_BPE && !v->flag_set[LLM_VOCAB_FLAG_IGNORE_MERGES])
     v->flags[LLM_VOCAB_FLAG_IGNORE_MERGES] = ignore;
+  /* These families start every prompt with BOS even when their files do not
+   * say so (tokenizer.ggml.add_bos_token still wins when present). */
+  if (v->type == LLM_VOCAB_BPE && !v->flag_set[LLM_VOCAB_FLAG_ADD_BOS])
+    {
+      static const char *const with_bos[] = { "llama3", "llama-v3", "llama-bpe", "falcon3",
+                                              "tekken", "chameleon" };
+      v->flags[LLM_VOCAB_FLAG_ADD_BOS] = false;
+      for (size_t i = 0; i < sizeof with_bos / sizeof with_bos[0]; i++)
+        if (strcmp (pre, with_bos[i]) == 0)
+          v->flags[LLM_VOCAB_FLAG_ADD_BOS] = true;
+    }
   return true;
 }
 
