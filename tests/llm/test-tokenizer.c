@@ -3,6 +3,9 @@
  * expected ids, and crafted vocabularies for each algorithm. */
 
 #include <glib.h>
+#include <glib/gstdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "llm-tokenizer.h"
@@ -632,6 +635,85 @@ test_ugm_charsmap (void)
   llm_vocab_free (v);
 }
 
+/* `docent tokenize`, when the test knows where the binary is. */
+static int
+run_docent (const char *const *args, char **out)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status = -1;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DOCENT_BIN"));
+  for (; *args; args++)
+    g_ptr_array_add (argv, (gpointer) *args);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               out, &err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+static void
+test_cli (void)
+{
+  g_autofree char *dir = shared_dir ();
+  g_autofree char *gpt2 = g_build_filename (dir, "ggml-vocab-gpt-2.gguf", NULL);
+  g_autofree char *spm = g_build_filename (dir, "ggml-vocab-llama-spm.gguf", NULL);
+  g_autofree char *tmp = NULL;
+  g_autoptr(GError) error = NULL;
+  char *out = NULL;
+  int fd;
+
+  if (g_getenv ("DOCENT_BIN") == NULL || !g_file_test (gpt2, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no docent binary or no shared vocabularies");
+      return;
+    }
+
+  {
+    const char *args[] = { "tokenize", "--model", gpt2, "--json", "--no-special", "Hello world", NULL };
+    g_assert_cmpint (run_docent (args, &out), ==, 0);
+    g_assert_cmpstr (out, ==, "{\"ids\":[15496,995],\"pieces\":[\"Hello\",\"Ġworld\"]}\n");
+    g_clear_pointer (&out, g_free);
+  }
+  {
+    /* BOS as the model says, then id<TAB>piece lines */
+    const char *args[] = { "tokenize", "--model", spm, "Hello", NULL };
+    g_assert_cmpint (run_docent (args, &out), ==, 0);
+    g_assert_cmpstr (out, ==, "1\t<s>\n15043\t▁Hello\n");
+    g_clear_pointer (&out, g_free);
+  }
+  {
+    /* the exact bytes of a file: a trailing newline is a token */
+    const char *args[] = { "tokenize", "--model", gpt2, "--json", "--file", NULL, NULL };
+    fd = g_file_open_tmp ("docent-tok-XXXXXX", &tmp, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (write (fd, "Hello\n", 6), ==, 6);
+    close (fd);
+    args[5] = tmp;
+    g_assert_cmpint (run_docent (args, &out), ==, 0);
+    g_assert_cmpstr (out, ==, "{\"ids\":[15496,198],\"pieces\":[\"Hello\",\"Ċ\"]}\n");
+    g_clear_pointer (&out, g_free);
+    g_unlink (tmp);
+  }
+  {
+    const char *no_model[] = { "tokenize", "Hello", NULL };
+    const char *both[] = { "tokenize", "--model", gpt2, "--file", gpt2, "Hello", NULL };
+    const char *bad_model[] = { "tokenize", "--model", "/nonexistent.gguf", "Hello", NULL };
+    const char *not_gguf[] = { "tokenize", "--model", "/etc/hostname", "Hello", NULL };
+    g_assert_cmpint (run_docent (no_model, &out), ==, 2);
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (run_docent (both, &out), ==, 2);
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (run_docent (bad_model, &out), ==, 1);
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (run_docent (not_gguf, &out), ==, 1);
+    g_clear_pointer (&out, g_free);
+  }
+}
+
 static void
 test_errors (void)
 {
@@ -676,5 +758,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/tokenizer/ugm", test_ugm_crafted);
   g_test_add_func ("/llm/tokenizer/ugm-charsmap", test_ugm_charsmap);
   g_test_add_func ("/llm/tokenizer/errors", test_errors);
+  g_test_add_func ("/llm/tokenizer/cli", test_cli);
   return g_test_run ();
 }
