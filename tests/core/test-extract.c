@@ -524,6 +524,51 @@ test_pdf_cancel (void)
   }
 }
 
+/* Workers extract in parallel, each with its own Poppler document. */
+typedef struct {
+  const char *path;
+  char       *text;
+  guint       pages;
+} ParallelJob;
+
+static gpointer
+parallel_worker (gpointer data)
+{
+  ParallelJob *job = data;
+  g_autoptr(Result) r = extract (job->path, NULL);
+
+  g_assert_no_error (r->error);
+  job->text = g_strdup (r->text);
+  job->pages = r->info.page_count;
+  return NULL;
+}
+
+static void
+test_pdf_parallel (void)
+{
+  g_autofree char *basic = make_basic_pdf ("parallel.pdf", NULL, NULL);
+  const char *manual = "/usr/share/R/doc/manual/R-data.pdf";
+  const char *paths[2] = { basic, g_file_test (manual, G_FILE_TEST_EXISTS) ? manual : basic };
+  ParallelJob jobs[8] = { 0 };
+  GThread *threads[8];
+  g_autoptr(Result) want0 = extract (paths[0], NULL);
+  g_autoptr(Result) want1 = extract (paths[1], NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (jobs); i++)
+    {
+      jobs[i].path = paths[i % 2];
+      threads[i] = g_thread_new ("extract", parallel_worker, &jobs[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (jobs); i++)
+    {
+      Result *want = i % 2 ? want1 : want0;
+      g_thread_join (threads[i]);
+      g_assert_cmpuint (jobs[i].pages, ==, want->info.page_count);
+      g_assert_cmpstr (jobs[i].text, ==, want->text);
+      g_free (jobs[i].text);
+    }
+}
+
 /* ---- text ------------------------------------------------------------------- */
 
 static const char *ko_text =
@@ -1046,6 +1091,7 @@ main (int argc, char **argv)
   g_test_add_func ("/extract/pdf/not-a-pdf", test_pdf_not_a_pdf);
   g_test_add_func ("/extract/pdf/encrypted", test_pdf_encrypted);
   g_test_add_func ("/extract/pdf/cancel", test_pdf_cancel);
+  g_test_add_func ("/extract/pdf/parallel", test_pdf_parallel);
   g_test_add_func ("/extract/text/encodings", test_text_encodings);
   g_test_add_func ("/extract/text/block-boundaries", test_text_block_boundaries);
   g_test_add_func ("/extract/text/empty", test_text_empty);
