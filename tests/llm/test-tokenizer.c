@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "llm-gguf.h"
 #include "llm-tokenizer.h"
 
 #define SEPARATOR "\n__ggml_vocab_test__\n"
@@ -635,6 +636,130 @@ test_ugm_charsmap (void)
   llm_vocab_free (v);
 }
 
+/* ---- GGUF metadata: small files written with our own writer ---- */
+
+typedef enum {
+  CRAFT_OK,
+  CRAFT_NO_TOKENS,
+  CRAFT_SHORT_SCORES,
+  CRAFT_BAD_BOS,
+  CRAFT_UNKNOWN_MODEL,
+  CRAFT_UNKNOWN_PRE,
+  CRAFT_NO_MERGES,
+  CRAFT_NO_MODEL,
+  CRAFT_BPE_NO_PRE,
+  CRAFT_T5,
+} Craft;
+
+static char *
+write_vocab_gguf (Craft craft)
+{
+  static const char *const spm_tokens[] = { "<unk>", "<s>", "</s>", "▁", "▁a", "b", "▁ab", "a" };
+  static const float spm_scores[] = { 0, 0, 0, -1, -2, -3, -1, -4 };
+  static const int32_t spm_types[] = { 2, 3, 3, 1, 1, 1, 1, 1 };
+  static const char *const bpe_tokens[] = { "a", "b", "c", "Ġ", "ab", "Ġab", "<|endoftext|>" };
+  static const int32_t bpe_types[] = { 1, 1, 1, 1, 1, 1, 3 };
+  static const char *const bpe_merges[] = { "a b", "Ġ ab" };
+  llm_gguf_writer *w = llm_gguf_writer_new ();
+  llm_gguf_error error = { 0 };
+  char *path = NULL;
+  int fd = g_file_open_tmp ("docent-vocab-XXXXXX.gguf", &path, NULL);
+  gboolean bpe = craft == CRAFT_UNKNOWN_PRE || craft == CRAFT_NO_MERGES || craft == CRAFT_BPE_NO_PRE;
+
+  g_assert_cmpint (fd, >=, 0);
+  close (fd);
+  /* an architecture the engine does not run: vocabularies of any kind load */
+  llm_gguf_writer_set_string (w, "general.architecture", "rwkv6");
+  if (craft == CRAFT_UNKNOWN_MODEL)
+    llm_gguf_writer_set_string (w, "tokenizer.ggml.model", "rwkv");
+  else if (craft == CRAFT_T5)
+    llm_gguf_writer_set_string (w, "tokenizer.ggml.model", "t5");
+  else if (craft != CRAFT_NO_MODEL)
+    llm_gguf_writer_set_string (w, "tokenizer.ggml.model", bpe ? "gpt2" : "llama");
+  if (bpe)
+    {
+      llm_gguf_writer_set_string_array (w, "tokenizer.ggml.tokens", bpe_tokens, G_N_ELEMENTS (bpe_tokens));
+      llm_gguf_writer_set_array (w, "tokenizer.ggml.token_type", LLM_GGUF_TYPE_INT32, bpe_types,
+                                 G_N_ELEMENTS (bpe_types));
+      if (craft != CRAFT_NO_MERGES)
+        llm_gguf_writer_set_string_array (w, "tokenizer.ggml.merges", bpe_merges, G_N_ELEMENTS (bpe_merges));
+      if (craft == CRAFT_UNKNOWN_PRE)
+        llm_gguf_writer_set_string (w, "tokenizer.ggml.pre", "not-a-real-pre");
+    }
+  else
+    {
+      if (craft != CRAFT_NO_TOKENS)
+        llm_gguf_writer_set_string_array (w, "tokenizer.ggml.tokens", spm_tokens, G_N_ELEMENTS (spm_tokens));
+      llm_gguf_writer_set_array (w, "tokenizer.ggml.scores", LLM_GGUF_TYPE_FLOAT32, spm_scores,
+                                 G_N_ELEMENTS (spm_scores) - (craft == CRAFT_SHORT_SCORES));
+      llm_gguf_writer_set_array (w, "tokenizer.ggml.token_type", LLM_GGUF_TYPE_INT32, spm_types,
+                                 G_N_ELEMENTS (spm_types));
+      llm_gguf_writer_set_u32 (w, "tokenizer.ggml.bos_token_id", craft == CRAFT_BAD_BOS ? 99 : 1);
+      llm_gguf_writer_set_u32 (w, "tokenizer.ggml.eos_token_id", 2);
+      llm_gguf_writer_set_u32 (w, "tokenizer.ggml.unknown_token_id", 0);
+      if (craft == CRAFT_T5)
+        {
+          llm_gguf_writer_set_bool (w, "tokenizer.ggml.add_space_prefix", TRUE);
+          llm_gguf_writer_set_bool (w, "tokenizer.ggml.add_bos_token", TRUE);
+        }
+    }
+  g_assert_true (llm_gguf_writer_write_file (w, path, &error));
+  llm_gguf_writer_free (w);
+  return path;
+}
+
+static void
+test_gguf_metadata (void)
+{
+  static const struct {
+    Craft craft;
+    const char *message;   /* part of the error, NULL when it loads */
+  } cases[] = {
+    { CRAFT_OK, NULL },
+    { CRAFT_BPE_NO_PRE, NULL },
+    { CRAFT_T5, NULL },
+    { CRAFT_NO_TOKENS, "tokenizer.ggml.tokens" },
+    { CRAFT_SHORT_SCORES, "tokenizer.ggml.scores" },
+    { CRAFT_BAD_BOS, "bos_token_id" },
+    { CRAFT_UNKNOWN_MODEL, "rwkv" },
+    { CRAFT_UNKNOWN_PRE, "not-a-real-pre" },
+    { CRAFT_NO_MERGES, "tokenizer.ggml.merges" },
+    { CRAFT_NO_MODEL, "tokenizer.ggml.model" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = write_vocab_gguf (cases[i].craft);
+      char err[512] = "";
+      LlmVocab *v = llm_vocab_load_gguf (path, err, sizeof err);
+
+      if (cases[i].message == NULL)
+        {
+          g_autofree char *pieces = NULL;
+          if (v == NULL)
+            g_error ("case %zu: %s", i, err);
+          pieces = pieces_of (v, "ab ab", LLM_TOKENIZE_ADD_SPECIAL);
+          if (cases[i].craft == CRAFT_OK)
+            g_assert_cmpstr (pieces, ==, "<s>|▁ab|▁ab");
+          else if (cases[i].craft == CRAFT_T5)
+            g_assert_cmpstr (pieces, ==, "<s>|▁ab|▁ab|</s>");
+          else
+            {
+              g_assert_cmpstr (pieces, ==, "ab|Ġab");
+              g_assert_cmpstr (llm_vocab_get_pre (v), ==, "default");
+            }
+          llm_vocab_free (v);
+        }
+      else
+        {
+          g_assert_null (v);
+          if (strstr (err, cases[i].message) == NULL)
+            g_error ("case %zu: “%s” does not mention %s", i, err, cases[i].message);
+        }
+      g_unlink (path);
+    }
+}
+
 /* `docent tokenize`, when the test knows where the binary is. */
 static int
 run_docent (const char *const *args, char **out)
@@ -759,5 +884,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/tokenizer/ugm-charsmap", test_ugm_charsmap);
   g_test_add_func ("/llm/tokenizer/errors", test_errors);
   g_test_add_func ("/llm/tokenizer/cli", test_cli);
+  g_test_add_func ("/llm/tokenizer/gguf-metadata", test_gguf_metadata);
   return g_test_run ();
 }
