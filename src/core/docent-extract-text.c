@@ -266,8 +266,9 @@ is_hangul (gunichar c)
 }
 
 /* Would @p (starting at the first non-ASCII byte) read as Korean? It must
- * convert from CP949 without errors and be mostly Hangul, so that Latin-1
- * text that happens to form valid CP949 pairs is not taken for Korean. */
+ * convert from CP949 without errors and its letters be mostly Hangul, so
+ * that Latin-1 text that happens to form valid CP949 pairs is not taken for
+ * Korean. */
 static gboolean
 looks_korean (Reader       *r,
               const guint8 *p,
@@ -301,7 +302,9 @@ looks_korean (Reader       *r,
   for (const char *s = out; s < outbuf; s = g_utf8_next_char (s))
     {
       gunichar c = g_utf8_get_char (s);
-      if (c < 0x80)
+      /* Only letters count: Korean text also uses CP949's many symbols
+       * (box drawing, circled numbers) and those say nothing. */
+      if (c < 0x80 || !g_unichar_isalpha (c))
         continue;
       if (is_hangul (c))
         n_hangul++;

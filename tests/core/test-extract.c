@@ -8,6 +8,7 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <poppler.h>
 
 #include "docent-error.h"
 #include "docent-extract.h"
@@ -522,6 +523,45 @@ test_pdf_cancel (void)
     assert_error (r, DOCENT_ERROR_CANCELLED, path, NULL);
     g_assert_cmpuint (r->pages->len, <, 30);
   }
+}
+
+/* The citation view highlights a passage with the rectangles Poppler gives
+ * per character of poppler_page_get_text(): page offsets must match them. */
+static void
+check_layout_matches (const char *path)
+{
+  g_autoptr(Result) r = extract (path, NULL);
+  g_autofree char *abs = g_canonicalize_filename (path, NULL);
+  g_autofree char *uri = g_filename_to_uri (abs, NULL, NULL);
+  PopplerDocument *doc = poppler_document_new_from_file (uri, NULL, NULL);
+
+  g_assert_no_error (r->error);
+  g_assert_nonnull (doc);
+  g_assert_cmpint (poppler_document_get_n_pages (doc), ==, r->pages->len);
+  for (guint i = 0; i < r->pages->len; i++)
+    {
+      DocentPage *p = &g_array_index (r->pages, DocentPage, i);
+      PopplerPage *page = poppler_document_get_page (doc, (int) i);
+      PopplerRectangle *rects = NULL;
+      guint n_rects = 0;
+
+      poppler_page_get_text_layout (page, &rects, &n_rects);
+      g_assert_cmpint (p->char_end - p->char_start, ==, n_rects);
+      g_free (rects);
+      g_object_unref (page);
+    }
+  g_object_unref (doc);
+}
+
+static void
+test_pdf_layout (void)
+{
+  g_autofree char *basic = make_basic_pdf ("layout.pdf", NULL, NULL);
+  const char *manual = "/usr/share/R/doc/manual/R-intro.pdf";
+
+  check_layout_matches (basic);
+  if (g_file_test (manual, G_FILE_TEST_EXISTS))
+    check_layout_matches (manual);
 }
 
 /* Workers extract in parallel, each with its own Poppler document. */
@@ -1092,6 +1132,7 @@ main (int argc, char **argv)
   g_test_add_func ("/extract/pdf/encrypted", test_pdf_encrypted);
   g_test_add_func ("/extract/pdf/cancel", test_pdf_cancel);
   g_test_add_func ("/extract/pdf/parallel", test_pdf_parallel);
+  g_test_add_func ("/extract/pdf/layout", test_pdf_layout);
   g_test_add_func ("/extract/text/encodings", test_text_encodings);
   g_test_add_func ("/extract/text/block-boundaries", test_text_block_boundaries);
   g_test_add_func ("/extract/text/empty", test_text_empty);
