@@ -250,3 +250,9 @@ llm_vocab_load_gguf (const char *path, char *err, size_t err_size)
   llm_gguf_close (g);
   return v;
 }
+
+LlmVocab *
+llm_vocab_from_gguf (const llm_gguf *gguf, char *err, size_t err_size)
+{
+  return load (gguf, "the model", err, err_size);
+}

@@ -1043,3 +1043,24 @@ llm_detokenize (const LlmVocab *v, const LlmToken *ids, size_t n_ids, bool speci
     *len = b.len;
   return b.data;
 }
+
+size_t
+llm_utf8_complete_prefix (const char *str, size_t len)
+{
+  const unsigned char *s = (const unsigned char *) str;
+
+  /* Look back at most 3 bytes for the lead byte of an unfinished sequence. */
+  for (size_t back = 1; back <= 3 && back <= len; back++)
+    {
+      unsigned char c = s[len - back];
+      size_t need;
+
+      if ((c & 0xC0) == 0x80)
+        continue;             /* a continuation byte: keep looking */
+      if (c < 0xC2 || c > 0xF4)
+        return len;           /* ASCII or invalid: nothing pending */
+      need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+      return need > back ? len - back : len;
+    }
+  return len;
+}

@@ -89,6 +89,10 @@ bool        llm_vocab_finish        (LlmVocab *vocab, char *err, size_t err_size
 /* Loads the tokenizer.ggml.* metadata of a GGUF file (any architecture,
  * tensors or not). */
 LlmVocab   *llm_vocab_load_gguf     (const char *path, char *err, size_t err_size);
+/* The same from a file the caller already opened (llm-gguf.h); nothing of
+ * @gguf is kept, so it may be closed afterwards. */
+typedef struct llm_gguf llm_gguf;
+LlmVocab   *llm_vocab_from_gguf     (const llm_gguf *gguf, char *err, size_t err_size);
 
 /* Queries. */
 LlmVocabType llm_vocab_get_type     (const LlmVocab *vocab);
@@ -115,6 +119,11 @@ LlmToken   *llm_tokenize            (const LlmVocab *vocab, const char *text, si
  * and unknown tokens give "" unless @special. */
 size_t      llm_token_to_piece      (const LlmVocab *vocab, LlmToken id, bool special,
                                      char *buf, size_t size);
+/* Streaming output: the length of the longest prefix of @s that does not end
+ * inside a UTF-8 sequence, so a caller printing pieces as they come can hold
+ * back the bytes of a character split across tokens. Invalid bytes count as
+ * complete. */
+size_t      llm_utf8_complete_prefix (const char *s, size_t len);
 /* Decodes a token sequence to text (malloc'd, NUL-terminated, *len without
  * the NUL). Exact for byte-level BPE and byte-fallback SentencePiece. */
 char       *llm_detokenize          (const LlmVocab *vocab, const LlmToken *ids, size_t n_ids,

@@ -740,7 +740,18 @@ test_gguf_metadata (void)
             g_error ("case %zu: %s", i, err);
           pieces = pieces_of (v, "ab ab", LLM_TOKENIZE_ADD_SPECIAL);
           if (cases[i].craft == CRAFT_OK)
-            g_assert_cmpstr (pieces, ==, "<s>|▁ab|▁ab");
+            {
+              /* also from an already open file */
+              llm_gguf *g = llm_gguf_open (path, NULL);
+              LlmVocab *again = llm_vocab_from_gguf (g, err, sizeof err);
+              g_autofree char *pieces2 = NULL;
+              llm_gguf_close (g);
+              g_assert_nonnull (again);
+              pieces2 = pieces_of (again, "ab ab", LLM_TOKENIZE_ADD_SPECIAL);
+              g_assert_cmpstr (pieces2, ==, "<s>|▁ab|▁ab");
+              llm_vocab_free (again);
+              g_assert_cmpstr (pieces, ==, "<s>|▁ab|▁ab");
+            }
           else if (cases[i].craft == CRAFT_T5)
             g_assert_cmpstr (pieces, ==, "<s>|▁ab|▁ab|</s>");
           else
@@ -840,6 +851,19 @@ test_cli (void)
 }
 
 static void
+test_utf8_stream (void)
+{
+  /* 양 is EC 96 91 */
+  g_assert_cmpuint (llm_utf8_complete_prefix ("ab", 2), ==, 2);
+  g_assert_cmpuint (llm_utf8_complete_prefix ("a\xec", 2), ==, 1);
+  g_assert_cmpuint (llm_utf8_complete_prefix ("a\xec\x96", 3), ==, 1);
+  g_assert_cmpuint (llm_utf8_complete_prefix ("a\xec\x96\x91", 4), ==, 4);
+  g_assert_cmpuint (llm_utf8_complete_prefix ("\xf0\x9f\xa6", 3), ==, 0);
+  g_assert_cmpuint (llm_utf8_complete_prefix ("\xff", 1), ==, 1);
+  g_assert_cmpuint (llm_utf8_complete_prefix ("", 0), ==, 0);
+}
+
+static void
 test_errors (void)
 {
   char err[512] = "";
@@ -883,6 +907,7 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/tokenizer/ugm", test_ugm_crafted);
   g_test_add_func ("/llm/tokenizer/ugm-charsmap", test_ugm_charsmap);
   g_test_add_func ("/llm/tokenizer/errors", test_errors);
+  g_test_add_func ("/llm/tokenizer/utf8-stream", test_utf8_stream);
   g_test_add_func ("/llm/tokenizer/cli", test_cli);
   g_test_add_func ("/llm/tokenizer/gguf-metadata", test_gguf_metadata);
   return g_test_run ();
