@@ -311,7 +311,30 @@ looks_korean (Reader       *r,
       else
         n_other++;
     }
-  return n_hangul > 0 && n_hangul >= n_other;
+  if (n_hangul == 0 || n_hangul < n_other)
+    return FALSE;
+
+  /* Real Korean text is mostly made of the 2,350 common syllables of
+   * KS X 1001 (both bytes >= 0xA1). Latin-1 such as "Ärger" also converts,
+   * to rare UHC syllables whose second byte is an ASCII letter. */
+  {
+    gsize n_common = 0, n_rare = 0;
+
+    for (gsize i = 0; i + 1 < len;)
+      {
+        if (p[i] < 0x80)
+          {
+            i++;
+            continue;
+          }
+        if (p[i + 1] >= 0xa1)
+          n_common++;
+        else
+          n_rare++;
+        i += 2;
+      }
+    return n_common >= n_rare;
+  }
 }
 
 /* Is everything from @p valid UTF-8, apart from an incomplete character at

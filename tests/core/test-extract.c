@@ -702,6 +702,22 @@ test_text_encodings (void)
   check_text (euckr, ko_text, "EUC-KR");
   check_text (cp949, cp949_text, "CP949");
   check_text (ascii, "plain old ASCII\n", "UTF-8");
+
+  /* Korean full of CP949 symbols is still Korean. */
+  {
+    const char *symbols = "━━━━━━━━━━━━━━━━━━━━\n※ ① ② ③ ④ ⑤ ★ ☆ ○ ● ◎ ◇ ◆ □ ■ △ ▲ ▽ ▼ → ←\n"
+                          "┏━━━┓ 목차 ┗━━━┛\n";
+    g_autofree char *path = write_encoded ("symbols.txt", symbols, "EUC-KR", "", 0);
+    check_text (path, symbols, "EUC-KR");
+  }
+  /* Latin-1 in capitals forms valid CP949 pairs ("ÄR" is a Hangul syllable
+   * there); it must not pass for Korean. */
+  {
+    g_autofree char *path = write_encoded ("latin1-caps.txt", "ÄRGER, ÅBEN ÆBLE ÂGE ÃO.\n",
+                                           "ISO-8859-1", "", 0);
+    g_autoptr(Result) r = extract (path, NULL);
+    assert_error (r, DOCENT_ERROR_ENCODING, path, "UTF-8");
+  }
 }
 
 /* Multi-byte characters cut by the reader's blocks (256 KiB), in every
