@@ -18,6 +18,7 @@ static const DocentCliCommand commands[] = {
   { "backup", docent_cli_backup, N_("Write a consistent copy of the library") },
   { "tokenize", docent_cli_tokenize, N_("Show how a model's tokenizer splits a text") },
   { "bench",  docent_cli_bench,  N_("Measure performance (bench query)") },
+  { "eval",   docent_cli_eval,   N_("Measure retrieval quality on a question set") },
 };
 
 static const DocentCliCommand *

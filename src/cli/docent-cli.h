@@ -46,5 +46,6 @@ int docent_cli_backup (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_tokenize (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench  (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench_query (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_eval   (DocentCliGlobal *global, int argc, char **argv);
 
 G_END_DECLS

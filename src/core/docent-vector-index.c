@@ -388,6 +388,16 @@ docent_vector_index_clear (DocentVectorIndex *self)
     id_map_grow (&self->map);
 }
 
+const gint64 *
+docent_vector_index_get_ids (DocentVectorIndex *self,
+                             guint             *n_rows)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  if (n_rows != NULL)
+    *n_rows = self->n;
+  return self->ids;
+}
+
 /* ---- int8 kernels: int8 rows · int16 query → int32 ---------------------- */
 
 /* The query is quantized to int16 (not int8) so it adds no visible error;

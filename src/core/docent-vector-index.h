@@ -53,6 +53,9 @@ gboolean           docent_vector_index_get_vector (DocentVectorIndex *self,
                                                    gint64             id,
                                                    float             *out);
 void               docent_vector_index_clear     (DocentVectorIndex  *self);
+/* The ids of all rows, in row order (borrowed; valid until the next change). */
+const gint64      *docent_vector_index_get_ids   (DocentVectorIndex  *self,
+                                                  guint              *n_rows);
 
 /* The @k rows with the highest inner product with @query, best first (ties:
  * lower id first). When @allow is not NULL only rows whose ids are among

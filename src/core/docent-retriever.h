@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "docent-embedder.h"
+#include "docent-store.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  DOCENT_SEARCH_MODE_BM25,
+  DOCENT_SEARCH_MODE_DENSE,
+  DOCENT_SEARCH_MODE_HYBRID,
+} DocentSearchMode;
+
+const char *docent_search_mode_to_string   (DocentSearchMode  mode);  /* "bm25" "dense" "hybrid" */
+gboolean    docent_search_mode_from_string (const char       *str,
+                                            DocentSearchMode *mode);
+
+/* Reciprocal rank fusion defaults: score = Σ w / (k + rank). */
+#define DOCENT_RRF_K_DEFAULT      60
+#define DOCENT_FUSION_DEPTH_DEFAULT 100   /* candidates taken from each ranking */
+
+/* Search over one library in three modes: BM25 (the store's FTS5 index),
+ * dense (the embedder's vectors in one matrix) and hybrid (weighted
+ * reciprocal rank fusion of both). Filters (the options' documents) apply
+ * inside each ranking, before it is cut, never to the fused list.
+ *
+ * Belongs to the thread of its store. The matrix follows the library: it is
+ * brought up to date before a search whenever another connection wrote. */
+#define DOCENT_TYPE_RETRIEVER (docent_retriever_get_type ())
+G_DECLARE_FINAL_TYPE (DocentRetriever, docent_retriever, DOCENT, RETRIEVER, GObject)
+
+/* @embedder NULL: the library's built-in embedder with its stored statistics. */
+DocentRetriever *docent_retriever_new            (DocentStore      *store,
+                                                  DocentEmbedder   *embedder,
+                                                  GError          **error);
+DocentEmbedder  *docent_retriever_get_embedder   (DocentRetriever  *self);
+/* Passages with a vector in the matrix. */
+guint            docent_retriever_get_n_vectors  (DocentRetriever  *self);
+/* The mode that measured best for this kind of embedder (docs/BENCHMARKS.md). */
+DocentSearchMode docent_retriever_get_default_mode (DocentRetriever *self);
+void             docent_retriever_set_fusion     (DocentRetriever  *self,
+                                                  double            w_bm25,
+                                                  double            w_dense,
+                                                  guint             rrf_k,
+                                                  guint             depth);
+/* Re-reads the vectors now (after this thread wrote some itself). */
+gboolean         docent_retriever_reload         (DocentRetriever  *self,
+                                                  GError          **error);
+
+GPtrArray       *docent_retriever_search         (DocentRetriever  *self,   /* of DocentSearchResult */
+                                                  const char       *query,
+                                                  DocentSearchMode  mode,
+                                                  const DocentSearchOptions *options,
+                                                  GError          **error);
+
+/* Brings the library's built-in vectors up to date after an import:
+ * (re)counts statistics when needed, embeds passages that lack a vector on
+ * @n_workers threads, and drops vectors of outdated statistics. */
+gboolean         docent_retriever_update_builtin (DocentStore      *store,
+                                                  guint             n_workers,
+                                                  GCancellable     *cancellable,
+                                                  guint            *n_embedded,
+                                                  GError          **error);
+
+G_END_DECLS

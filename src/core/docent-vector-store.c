@@ -1,0 +1,610 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "docent-vector-store"
+#include "config.h"
+
+#include <string.h>
+
+#include "docent-error.h"
+#include "docent-hash-embedder.h"
+#include "docent-vector-store.h"
+
+#define ROUND_CHUNKS 2048          /* passages read, embedded and written per transaction */
+#define PARAMS_MAGIC "DHE1"
+
+static const char schema_sql[] =
+  "CREATE TABLE IF NOT EXISTS embedders ("
+  "  id           TEXT PRIMARY KEY,"
+  "  dim          INTEGER NOT NULL CHECK (dim > 0),"
+  "  params       BLOB,"
+  "  n_chunks_fit INTEGER NOT NULL DEFAULT 0,"
+  "  created      INTEGER NOT NULL"
+  ");"
+  "CREATE TABLE IF NOT EXISTS chunk_vectors ("
+  "  embedder TEXT NOT NULL REFERENCES embedders (id) ON DELETE CASCADE,"
+  "  chunk_id INTEGER NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,"
+  "  vec      BLOB NOT NULL,"
+  "  PRIMARY KEY (embedder, chunk_id)"
+  ") WITHOUT ROWID;"
+  "CREATE INDEX IF NOT EXISTS chunk_vectors_by_chunk ON chunk_vectors (chunk_id);"
+  /* float32 little-endian, exactly dim of them: nothing else gets in */
+  "CREATE TRIGGER IF NOT EXISTS chunk_vectors_dim_insert BEFORE INSERT ON chunk_vectors"
+  " WHEN length (new.vec) IS NOT 4 * (SELECT dim FROM embedders WHERE id = new.embedder)"
+  " BEGIN SELECT RAISE (ABORT, 'vector length does not match its embedder''s dimension'); END;"
+  "CREATE TRIGGER IF NOT EXISTS chunk_vectors_dim_update BEFORE UPDATE ON chunk_vectors"
+  " WHEN length (new.vec) IS NOT 4 * (SELECT dim FROM embedders WHERE id = new.embedder)"
+  " BEGIN SELECT RAISE (ABORT, 'vector length does not match its embedder''s dimension'); END;";
+
+static gboolean
+set_sql_error (sqlite3     *db,
+               GError     **error,
+               const char  *what)
+{
+  g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
+               "Library error while %s: %s", what, sqlite3_errmsg (db));
+  return FALSE;
+}
+
+static sqlite3_stmt *
+prepare (sqlite3     *db,
+         const char  *sql,
+         GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      set_sql_error (db, error, "preparing a statement");
+      return NULL;
+    }
+  return stmt;
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+static gboolean
+exec (sqlite3     *db,
+      const char  *sql,
+      const char  *what,
+      GError     **error)
+{
+  if (sqlite3_exec (db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return set_sql_error (db, error, what);
+  return TRUE;
+}
+
+gboolean
+docent_vector_store_ensure_schema (sqlite3  *db,
+                                   GError  **error)
+{
+  g_return_val_if_fail (db != NULL, FALSE);
+  return exec (db, schema_sql, "creating the vector tables", error);
+}
+
+/* ---- vectors as blobs -------------------------------------------------- */
+
+static void
+vec_to_le (const float *v,
+           guint        dim,
+           float       *out)
+{
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  memcpy (out, v, sizeof (float) * dim);
+#else
+  for (guint i = 0; i < dim; i++)
+    {
+      guint32 u;
+      memcpy (&u, &v[i], 4);
+      u = GUINT32_TO_LE (u);
+      memcpy (&out[i], &u, 4);
+    }
+#endif
+}
+
+static void
+vec_from_le (const void *blob,
+             guint       dim,
+             float      *out)
+{
+  memcpy (out, blob, sizeof (float) * dim);
+#if G_BYTE_ORDER != G_LITTLE_ENDIAN
+  for (guint i = 0; i < dim; i++)
+    {
+      guint32 u;
+      memcpy (&u, &out[i], 4);
+      u = GUINT32_FROM_LE (u);
+      memcpy (&out[i], &u, 4);
+    }
+#endif
+}
+
+/* ---- embedders --------------------------------------------------------- */
+
+static gboolean
+register_full (sqlite3        *db,
+               DocentEmbedder *embedder,
+               GBytes         *params,
+               gint64          n_chunks_fit,
+               GError        **error)
+{
+  g_autoptr(sqlite3_stmt) check = NULL;
+  g_autoptr(sqlite3_stmt) insert = NULL;
+  const char *id = docent_embedder_get_model_id (embedder);
+  guint dim = docent_embedder_get_dim (embedder);
+
+  if (!docent_vector_store_ensure_schema (db, error))
+    return FALSE;
+  check = prepare (db, "SELECT dim FROM embedders WHERE id = ?1", error);
+  if (check == NULL)
+    return FALSE;
+  sqlite3_bind_text (check, 1, id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (check) == SQLITE_ROW)
+    {
+      if ((guint) sqlite3_column_int (check, 0) != dim)
+        {
+          g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
+                       "The library already knows an embedder “%s” of dimension %d, "
+                       "but this one has dimension %u; give the model a different id",
+                       id, sqlite3_column_int (check, 0), dim);
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  insert = prepare (db, "INSERT INTO embedders (id, dim, params, n_chunks_fit, created)"
+                        " VALUES (?1, ?2, ?3, ?4, strftime ('%s', 'now'))", error);
+  if (insert == NULL)
+    return FALSE;
+  sqlite3_bind_text (insert, 1, id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (insert, 2, dim);
+  if (params != NULL)
+    sqlite3_bind_blob (insert, 3, g_bytes_get_data (params, NULL),
+                       (int) g_bytes_get_size (params), SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (insert, 4, n_chunks_fit);
+  if (sqlite3_step (insert) != SQLITE_DONE)
+    return set_sql_error (db, error, "recording an embedder");
+  return TRUE;
+}
+
+gboolean
+docent_vector_store_register (sqlite3        *db,
+                              DocentEmbedder *embedder,
+                              GBytes         *params,
+                              GError        **error)
+{
+  g_return_val_if_fail (db != NULL, FALSE);
+  g_return_val_if_fail (DOCENT_IS_EMBEDDER (embedder), FALSE);
+  return register_full (db, embedder, params, 0, error);
+}
+
+static gint64
+count_chunks (sqlite3  *db,
+              GError  **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = prepare (db, "SELECT count(*) FROM chunks", error);
+
+  if (stmt == NULL)
+    return -1;
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      set_sql_error (db, error, "counting passages");
+      return -1;
+    }
+  return sqlite3_column_int64 (stmt, 0);
+}
+
+static GBytes *
+params_from_df (const guint32 *df,
+                guint64        n_docs)
+{
+  gsize size = 4 + 8 + 4 * (gsize) DOCENT_HASH_EMBEDDER_N_BUCKETS;
+  guint8 *buf = g_malloc (size);
+  guint64 n_le = GUINT64_TO_LE (n_docs);
+
+  memcpy (buf, PARAMS_MAGIC, 4);
+  memcpy (buf + 4, &n_le, 8);
+  for (guint b = 0; b < DOCENT_HASH_EMBEDDER_N_BUCKETS; b++)
+    {
+      guint32 le = GUINT32_TO_LE (df[b]);
+      memcpy (buf + 12 + 4 * (gsize) b, &le, 4);
+    }
+  return g_bytes_new_take (buf, size);
+}
+
+static DocentEmbedder *
+builtin_from_params (guint       dim,
+                     const void *blob,
+                     gsize       size)
+{
+  g_autofree guint32 *df = NULL;
+  guint64 n_docs;
+
+  if (size != 12 + 4 * (gsize) DOCENT_HASH_EMBEDDER_N_BUCKETS || memcmp (blob, PARAMS_MAGIC, 4) != 0)
+    return NULL;
+  memcpy (&n_docs, (const guint8 *) blob + 4, 8);
+  n_docs = GUINT64_FROM_LE (n_docs);
+  df = g_new (guint32, DOCENT_HASH_EMBEDDER_N_BUCKETS);
+  memcpy (df, (const guint8 *) blob + 12, 4 * (gsize) DOCENT_HASH_EMBEDDER_N_BUCKETS);
+  for (guint b = 0; b < DOCENT_HASH_EMBEDDER_N_BUCKETS; b++)
+    df[b] = GUINT32_FROM_LE (df[b]);
+  return DOCENT_EMBEDDER (docent_hash_embedder_new_with_df (dim, df, n_docs));
+}
+
+DocentEmbedder *
+docent_vector_store_dup_builtin (sqlite3  *db,
+                                 guint     dim,
+                                 gboolean  fit,
+                                 GError  **error)
+{
+  g_autoptr(DocentHashEmbedder) plain = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(sqlite3_stmt) texts = NULL;
+  g_autoptr(DocentEmbedder) fitted = NULL;
+  g_autoptr(GBytes) params = NULL;
+  g_autofree char *pattern = NULL;
+  g_autofree guint32 *df = NULL;
+  gint64 n_chunks;
+  guint64 n_docs = 0;
+  gboolean fit_now = fit;
+  int rc;
+
+  g_return_val_if_fail (db != NULL, NULL);
+  g_return_val_if_fail (dim > 0, NULL);
+
+  if (!docent_vector_store_ensure_schema (db, error))
+    return NULL;
+  n_chunks = count_chunks (db, error);
+  if (n_chunks < 0)
+    return NULL;
+
+  plain = docent_hash_embedder_new (dim);
+  pattern = g_strdup_printf ("%s-idf-*", docent_embedder_get_model_id (DOCENT_EMBEDDER (plain)));
+  stmt = prepare (db, "SELECT dim, params, n_chunks_fit FROM embedders WHERE id GLOB ?1"
+                      " ORDER BY created DESC, rowid DESC LIMIT 1", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, pattern, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      gint64 n_fit = sqlite3_column_int64 (stmt, 2);
+      /* Statistics stay until the library has grown or shrunk by half:
+       * re-fitting means re-embedding everything. */
+      if (!fit_now || (n_fit > 0 && n_chunks <= n_fit * 3 / 2 && n_chunks >= n_fit / 2))
+        {
+          DocentEmbedder *e = builtin_from_params (dim, sqlite3_column_blob (stmt, 1),
+                                                   sqlite3_column_bytes (stmt, 1));
+          if (e != NULL)
+            return e;
+        }
+    }
+
+  if (!fit_now)
+    return DOCENT_EMBEDDER (g_steal_pointer (&plain));
+  if (n_chunks == 0)
+    {
+      /* Nothing to count yet: the plain embedder, until passages arrive. */
+      if (!docent_vector_store_register (db, DOCENT_EMBEDDER (plain), NULL, error))
+        return NULL;
+      return DOCENT_EMBEDDER (g_steal_pointer (&plain));
+    }
+
+  df = g_new0 (guint32, DOCENT_HASH_EMBEDDER_N_BUCKETS);
+  texts = prepare (db, "SELECT text FROM chunks", error);
+  if (texts == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (texts)) == SQLITE_ROW)
+    {
+      const char *text = (const char *) sqlite3_column_text (texts, 0);
+      docent_hash_embedder_count_df (df, text != NULL ? text : "");
+      n_docs++;
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (db, error, "counting term statistics");
+      return NULL;
+    }
+
+  fitted = DOCENT_EMBEDDER (docent_hash_embedder_new_with_df (dim, df, n_docs));
+  params = params_from_df (df, n_docs);
+  if (!register_full (db, fitted, params, (gint64) n_docs, error))
+    return NULL;
+  return g_steal_pointer (&fitted);
+}
+
+gboolean
+docent_vector_store_drop_others (sqlite3     *db,
+                                 const char  *prefix,
+                                 const char  *keep_id,
+                                 GError     **error)
+{
+  g_autoptr(sqlite3_stmt) vecs = NULL;
+  g_autoptr(sqlite3_stmt) rows = NULL;
+  g_autofree char *pattern = NULL;
+
+  g_return_val_if_fail (db != NULL && prefix != NULL && keep_id != NULL, FALSE);
+
+  if (!docent_vector_store_ensure_schema (db, error))
+    return FALSE;
+  pattern = g_strdup_printf ("%s*", prefix);
+  vecs = prepare (db, "DELETE FROM chunk_vectors WHERE embedder GLOB ?1 AND embedder != ?2", error);
+  rows = prepare (db, "DELETE FROM embedders WHERE id GLOB ?1 AND id != ?2", error);
+  if (vecs == NULL || rows == NULL)
+    return FALSE;
+  sqlite3_bind_text (vecs, 1, pattern, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (vecs, 2, keep_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (rows, 1, pattern, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (rows, 2, keep_id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (vecs) != SQLITE_DONE || sqlite3_step (rows) != SQLITE_DONE)
+    return set_sql_error (db, error, "dropping old vectors");
+  return TRUE;
+}
+
+/* ---- embedding on a worker pool ---------------------------------------- */
+
+typedef struct {
+  DocentEmbedder *embedder;
+  GCancellable   *cancellable;
+  GMutex          lock;
+  GCond           cond;
+  guint           pending;
+  GError         *error;
+} Round;
+
+typedef struct {
+  Round       *round;
+  const char **texts;
+  guint        n;
+  float       *out;
+} Batch;
+
+static void
+embed_batch (gpointer data,
+             gpointer user_data)
+{
+  Batch *batch = data;
+  Round *round = batch->round;
+  GError *error = NULL;
+
+  docent_embedder_embed (round->embedder, DOCENT_EMBED_PASSAGE, batch->texts, batch->n,
+                         batch->out, round->cancellable, &error);
+  g_mutex_lock (&round->lock);
+  if (error != NULL && round->error == NULL)
+    round->error = g_steal_pointer (&error);
+  round->pending--;
+  g_cond_signal (&round->cond);
+  g_mutex_unlock (&round->lock);
+  g_clear_error (&error);
+  g_free (batch);
+}
+
+gboolean
+docent_vector_store_embed_missing (sqlite3        *db,
+                                   DocentEmbedder *embedder,
+                                   guint           n_workers,
+                                   GCancellable   *cancellable,
+                                   guint          *n_done,
+                                   GError        **error)
+{
+  g_autoptr(sqlite3_stmt) select = NULL;
+  g_autoptr(sqlite3_stmt) insert = NULL;
+  GThreadPool *pool = NULL;
+  const char *id;
+  guint dim, batch_size, done = 0;
+  Round round = { 0 };
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (db != NULL, FALSE);
+  g_return_val_if_fail (DOCENT_IS_EMBEDDER (embedder), FALSE);
+
+  id = docent_embedder_get_model_id (embedder);
+  dim = docent_embedder_get_dim (embedder);
+  batch_size = docent_embedder_get_batch_size (embedder);
+  if (batch_size == 0)
+    batch_size = 32;
+  if (n_workers == 0)
+    n_workers = MAX (1, g_get_num_processors ());
+
+  if (!register_full (db, embedder, NULL, 0, error))
+    return FALSE;
+  select = prepare (db, "SELECT c.id, c.text FROM chunks c"
+                        " WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v"
+                        "                   WHERE v.embedder = ?1 AND v.chunk_id = c.id)"
+                        " ORDER BY c.id LIMIT ?2", error);
+  /* A passage removed meanwhile is simply not written. */
+  insert = prepare (db, "INSERT OR REPLACE INTO chunk_vectors (embedder, chunk_id, vec)"
+                        " SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?2)", error);
+  if (select == NULL || insert == NULL)
+    return FALSE;
+  pool = g_thread_pool_new (embed_batch, NULL, (int) n_workers, FALSE, error);
+  if (pool == NULL)
+    return FALSE;
+
+  round.embedder = embedder;
+  round.cancellable = cancellable;
+  g_mutex_init (&round.lock);
+  g_cond_init (&round.cond);
+
+  for (;;)
+    {
+      g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+      g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+      g_autofree float *vecs = NULL;
+      g_autofree float *le = g_new (float, dim);
+      int rc;
+
+      sqlite3_reset (select);
+      sqlite3_bind_text (select, 1, id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int (select, 2, ROUND_CHUNKS);
+      while ((rc = sqlite3_step (select)) == SQLITE_ROW)
+        {
+          gint64 chunk_id = sqlite3_column_int64 (select, 0);
+          const char *text = (const char *) sqlite3_column_text (select, 1);
+          g_array_append_val (ids, chunk_id);
+          g_ptr_array_add (texts, g_strdup (text != NULL ? text : ""));
+        }
+      sqlite3_reset (select);
+      if (rc != SQLITE_DONE)
+        {
+          set_sql_error (db, error, "reading passages to embed");
+          goto out;
+        }
+      if (ids->len == 0)
+        break;
+
+      vecs = g_new (float, (gsize) ids->len * dim);
+      round.pending = 0;
+      for (guint i = 0; i < ids->len; i += batch_size)
+        {
+          Batch *batch = g_new0 (Batch, 1);
+          batch->round = &round;
+          batch->texts = (const char **) texts->pdata + i;
+          batch->n = MIN (batch_size, ids->len - i);
+          batch->out = vecs + (gsize) i * dim;
+          g_mutex_lock (&round.lock);
+          round.pending++;
+          g_mutex_unlock (&round.lock);
+          g_thread_pool_push (pool, batch, NULL);
+        }
+      g_mutex_lock (&round.lock);
+      while (round.pending > 0)
+        g_cond_wait (&round.cond, &round.lock);
+      g_mutex_unlock (&round.lock);
+      if (round.error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&round.error));
+          goto out;
+        }
+
+      /* One writer: this thread, one transaction per round. */
+      if (!exec (db, "BEGIN IMMEDIATE", "writing vectors", error))
+        goto out;
+      for (guint i = 0; i < ids->len; i++)
+        {
+          vec_to_le (vecs + (gsize) i * dim, dim, le);
+          sqlite3_reset (insert);
+          sqlite3_bind_text (insert, 1, id, -1, SQLITE_TRANSIENT);
+          sqlite3_bind_int64 (insert, 2, g_array_index (ids, gint64, i));
+          sqlite3_bind_blob (insert, 3, le, (int) (sizeof (float) * dim), SQLITE_TRANSIENT);
+          if (sqlite3_step (insert) != SQLITE_DONE)
+            {
+              set_sql_error (db, error, "writing vectors");
+              sqlite3_reset (insert);
+              exec (db, "ROLLBACK", "rolling back", NULL);
+              goto out;
+            }
+        }
+      sqlite3_reset (insert);
+      if (!exec (db, "COMMIT", "writing vectors", error))
+        {
+          exec (db, "ROLLBACK", "rolling back", NULL);
+          goto out;
+        }
+      done += ids->len;
+    }
+  ok = TRUE;
+
+out:
+  if (pool != NULL)
+    g_thread_pool_free (pool, FALSE, TRUE);   /* waits for the workers */
+  g_mutex_clear (&round.lock);
+  g_cond_clear (&round.cond);
+  g_clear_error (&round.error);
+  if (n_done != NULL)
+    *n_done = done;
+  return ok;
+}
+
+/* ---- loading into the matrix ------------------------------------------- */
+
+static gint
+embedder_dim (sqlite3    *db,
+              const char *model_id,
+              GError    **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = prepare (db, "SELECT dim FROM embedders WHERE id = ?1", error);
+
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_text (stmt, 1, model_id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_NOT_FOUND,
+                   "The library has no vectors from the embedder “%s”", model_id);
+      return -1;
+    }
+  return sqlite3_column_int (stmt, 0);
+}
+
+DocentVectorIndex *
+docent_vector_store_load_index (sqlite3            *db,
+                                const char         *model_id,
+                                DocentVectorFormat  format,
+                                GError            **error)
+{
+  g_autoptr(DocentVectorIndex) index = NULL;
+  gint dim;
+
+  g_return_val_if_fail (db != NULL && model_id != NULL, NULL);
+
+  if (!docent_vector_store_ensure_schema (db, error))
+    return NULL;
+  dim = embedder_dim (db, model_id, error);
+  if (dim <= 0)
+    return NULL;
+  index = docent_vector_index_new (dim, format);
+  if (!docent_vector_store_sync_index (db, model_id, index, error))
+    return NULL;
+  return g_steal_pointer (&index);
+}
+
+gboolean
+docent_vector_store_sync_index (sqlite3           *db,
+                                const char        *model_id,
+                                DocentVectorIndex *index,
+                                GError           **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GHashTable) present = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr(GArray) stale = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autofree float *v = NULL;
+  guint dim = docent_vector_index_get_dim (index);
+  const gint64 *ids;
+  guint n_rows;
+  int rc;
+
+  g_return_val_if_fail (db != NULL && model_id != NULL && index != NULL, FALSE);
+
+  /* One pass over the table: new rows go in as they come; ids seen are
+   * remembered so rows whose passages are gone can be dropped after. */
+  stmt = prepare (db, "SELECT chunk_id, vec FROM chunk_vectors WHERE embedder = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, model_id, -1, SQLITE_TRANSIENT);
+  v = g_new (float, dim);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+
+      g_hash_table_add (present, g_memdup2 (&id, sizeof id));
+      if (docent_vector_index_contains (index, id))
+        continue;
+      if ((gsize) sqlite3_column_bytes (stmt, 1) != sizeof (float) * dim)
+        {
+          g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
+                       "A stored vector of passage %" G_GINT64_FORMAT " has the wrong length "
+                       "for the embedder “%s”", id, model_id);
+          return FALSE;
+        }
+      vec_from_le (sqlite3_column_blob (stmt, 1), dim, v);
+      docent_vector_index_add (index, id, v);
+    }
+  if (rc != SQLITE_DONE)
+    return set_sql_error (db, error, "reading vectors");
+
+  ids = docent_vector_index_get_ids (index, &n_rows);
+  for (guint i = 0; i < n_rows; i++)
+    if (!g_hash_table_contains (present, &ids[i]))
+      g_array_append_val (stale, ids[i]);
+  for (guint i = 0; i < stale->len; i++)
+    docent_vector_index_remove (index, g_array_index (stale, gint64, i));
+  return TRUE;
+}

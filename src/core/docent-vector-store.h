@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <sqlite3.h>
+
+#include "docent-embedder.h"
+#include "docent-vector-index.h"
+
+G_BEGIN_DECLS
+
+/* Passage vectors in the library file, one row per (embedder, chunk):
+ *
+ *   embedders     (id TEXT PRIMARY KEY, dim, params BLOB, n_chunks_fit, created)
+ *   chunk_vectors (embedder, chunk_id → chunks ON DELETE CASCADE, vec BLOB)
+ *
+ * The tables are created on first use (idempotently), beside the store's own
+ * schema. A vector's length is checked against its embedder's dimension by a
+ * trigger, so a library cannot hold vectors of the wrong size; and an
+ * embedder id names everything that changes its vectors (see
+ * docent-embedder.h), so switching embedders only means embedding again
+ * under the new id while the old vectors keep serving. */
+
+gboolean docent_vector_store_ensure_schema (sqlite3        *db,
+                                            GError        **error);
+
+/* Records @embedder (id, dimension, optional parameters such as the
+ * built-in embedder's statistics). Registering an id again with another
+ * dimension is an error. */
+gboolean docent_vector_store_register    (sqlite3        *db,
+                                          DocentEmbedder *embedder,
+                                          GBytes         *params,
+                                          GError        **error);
+
+/* The library's built-in hashed n-gram embedder: its stored IDF statistics,
+ * or, when @fit is TRUE, new ones counted over all passages when there are
+ * none or the library has since grown or shrunk by more than half (the old
+ * vectors stay until the new ones are written); registers it. With @fit
+ * FALSE, the latest stored statistics whatever their age, or the plain
+ * embedder (no IDF) when there are none. */
+DocentEmbedder *docent_vector_store_dup_builtin (sqlite3   *db,
+                                                 guint      dim,
+                                                 gboolean   fit,
+                                                 GError   **error);
+
+/* Passages without a vector for @embedder, embedded in batches on a pool of
+ * @n_workers threads and written from the calling thread, in transactions
+ * of a few thousand. @n_done, when given, receives how many were embedded.
+ * Vectors of other embedders are left alone. */
+gboolean docent_vector_store_embed_missing (sqlite3        *db,
+                                            DocentEmbedder *embedder,
+                                            guint           n_workers,
+                                            GCancellable   *cancellable,
+                                            guint          *n_done,
+                                            GError        **error);
+
+/* Drops the vectors (and the record) of every embedder whose id starts with
+ * @prefix except @keep_id: the built-in embedder after re-fitting. */
+gboolean docent_vector_store_drop_others (sqlite3        *db,
+                                          const char     *prefix,
+                                          const char     *keep_id,
+                                          GError        **error);
+
+/* Every vector of @model_id in one matrix. */
+DocentVectorIndex *docent_vector_store_load_index (sqlite3            *db,
+                                                   const char         *model_id,
+                                                   DocentVectorFormat  format,
+                                                   GError            **error);
+
+/* Brings @index up to date with the table: adds vectors it lacks, removes
+ * rows whose passages are gone. Returns FALSE on a database error. */
+gboolean docent_vector_store_sync_index (sqlite3            *db,
+                                         const char         *model_id,
+                                         DocentVectorIndex  *index,
+                                         GError            **error);
+
+G_END_DECLS
