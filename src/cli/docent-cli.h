@@ -47,5 +47,8 @@ int docent_cli_tokenize (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench  (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench_query (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_eval   (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_info     (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_quantize (DocentCliGlobal *global, int argc, char **argv);
 
 G_END_DECLS

@@ -351,3 +351,60 @@ llm_matmul (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t 
     return true;
   }
 }
+
+/* ---- read bandwidth ---------------------------------------------------- */
+
+typedef struct {
+  const uint8_t *buf;
+  size_t         size;
+  uint64_t       sums[64];
+} read_job;
+
+static void
+read_worker (void *data, int ith, int nth)
+{
+  read_job *j = data;
+  size_t chunks = j->size / 64;
+  size_t per = (chunks + (size_t) nth - 1) / (size_t) nth;
+  size_t c0 = per * (size_t) ith, c1 = c0 + per < chunks ? c0 + per : chunks;
+  const uint8_t *p = j->buf + c0 * 64;
+#if defined(__x86_64__)
+  __m128i a0 = _mm_setzero_si128 (), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t c = c0; c < c1; c++, p += 64)
+    {
+      a0 = _mm_add_epi64 (a0, _mm_loadu_si128 ((const __m128i *) p));
+      a1 = _mm_add_epi64 (a1, _mm_loadu_si128 ((const __m128i *) (p + 16)));
+      a2 = _mm_add_epi64 (a2, _mm_loadu_si128 ((const __m128i *) (p + 32)));
+      a3 = _mm_add_epi64 (a3, _mm_loadu_si128 ((const __m128i *) (p + 48)));
+    }
+  a0 = _mm_add_epi64 (_mm_add_epi64 (a0, a1), _mm_add_epi64 (a2, a3));
+  j->sums[ith % 64] = (uint64_t) _mm_cvtsi128_si64 (a0) + (uint64_t) _mm_extract_epi16 (a0, 4);
+#else
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (size_t c = c0; c < c1; c++, p += 64)
+    {
+      uint64_t v[8];
+      memcpy (v, p, 64);
+      s0 += v[0] + v[4];
+      s1 += v[1] + v[5];
+      s2 += v[2] + v[6];
+      s3 += v[3] + v[7];
+    }
+  j->sums[ith % 64] = s0 + s1 + s2 + s3;
+#endif
+}
+
+uint64_t
+llm_read_memory (llm_pool *pool, const void *buf, size_t size)
+{
+  read_job j;
+  uint64_t sum = 0;
+
+  memset (&j, 0, sizeof j);
+  j.buf = buf;
+  j.size = size;
+  llm_pool_run (pool, read_worker, &j);
+  for (int i = 0; i < 64; i++)
+    sum += j.sums[i];
+  return sum;
+}

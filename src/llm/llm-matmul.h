@@ -52,6 +52,11 @@ bool llm_matmul (llm_pool *pool, llm_type type, const void *W, int64_t rows, int
 /* Batch size from which AUTO uses sgemm (measured; see bench). */
 int64_t llm_matmul_sgemm_threshold (void);
 
+/* Reads @size bytes of @buf split across the pool's threads, the way a
+ * matrix-vector product streams its weights; for measuring read bandwidth.
+ * Returns a checksum so the reads cannot be optimised away. */
+uint64_t llm_read_memory (llm_pool *pool, const void *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -37,9 +37,18 @@ llm_ftype_from_name (const char *name)
 const char *
 llm_ftype_name (int ftype)
 {
+  /* Names of the file types other tools write, for display. */
+  static const struct { int ftype; const char *name; } others[] = {
+    { 0, "F32" }, { 1, "F16" }, { 3, "Q4_1" }, { 8, "Q5_0" }, { 9, "Q5_1" }, { 10, "Q2_K" },
+    { 11, "Q3_K_S" }, { 12, "Q3_K_M" }, { 13, "Q3_K_L" }, { 14, "Q4_K_S" }, { 16, "Q5_K_S" },
+    { 32, "BF16" },
+  };
   for (size_t i = 0; i < sizeof ftypes / sizeof ftypes[0]; i++)
     if (ftypes[i].ftype == ftype)
       return ftypes[i].name;
+  for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+    if (others[i].ftype == ftype)
+      return others[i].name;
   return NULL;
 }
 

@@ -23,7 +23,8 @@ typedef enum {
   LLM_FTYPE_Q6_K   = 18,
 } llm_ftype;
 
-/* "Q4_K_M" (any case) → ftype; -1 when not one we make. */
+/* "Q4_K_M" (any case) → ftype; -1 when not one we make. The name of any
+ * general.file_type value other tools write, or NULL. */
 int         llm_ftype_from_name (const char *name);
 const char *llm_ftype_name (int ftype);
 

@@ -1019,6 +1019,41 @@ llm_token_to_piece (const LlmVocab *v, LlmToken id, bool special, char *buf, siz
   return n;
 }
 
+/* WordPiece output has a space before every punctuation mark; undo the
+ * common cases as BERT's own decoder does (clean_up_tokenization_spaces).
+ * Only for WordPiece: the other tokenizers decode exactly. */
+static void
+clean_up_spaces (ByteBuf *b)
+{
+  static const char *const from[] = { " .", " ?", " !", " ,", " ' ", " n't", " 'm", " 's", " 've", " 're" };
+  static const char *const to[]   = { ".",  "?",  "!",  ",",  "'",   "n't",  "'m",  "'s",  "'ve",  "'re" };
+  size_t w = 0;
+
+  if (b->data == NULL)
+    return;
+  for (size_t r = 0; r < b->len;)
+    {
+      size_t k;
+      for (k = 0; k < sizeof from / sizeof from[0]; k++)
+        {
+          size_t n = strlen (from[k]);
+          if (r + n <= b->len && memcmp (b->data + r, from[k], n) == 0)
+            break;
+        }
+      if (k < sizeof from / sizeof from[0])
+        {
+          size_t n = strlen (to[k]);
+          memmove (b->data + w, to[k], n);
+          w += n;
+          r += strlen (from[k]);
+        }
+      else
+        b->data[w++] = b->data[r++];
+    }
+  b->len = w;
+  b->data[w] = '\0';
+}
+
 char *
 llm_detokenize (const LlmVocab *v, const LlmToken *ids, size_t n_ids, bool special, size_t *len)
 {
@@ -1034,6 +1069,8 @@ llm_detokenize (const LlmVocab *v, const LlmToken *ids, size_t n_ids, bool speci
       piece_append (v, ids[i], special, first, &b);
       first = false;
     }
+  if (v->type == LLM_VOCAB_WPM && !b.oom)
+    clean_up_spaces (&b);
   if (b.oom)
     {
       free (b.data);
