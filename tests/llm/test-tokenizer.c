@@ -237,6 +237,15 @@ test_shared_special (void)
   g_assert_cmpint (ids[1], ==, 7592);
   g_assert_cmpint (ids[3], ==, 102);
   free (ids);
+  {
+    /* WordPiece decodes to the normalised words, spaced as BERT does */
+    const char *text = "Hello, World! Isn't it unaffable?";
+    g_autofree char *back = NULL;
+    ids = llm_tokenize (vocab, text, strlen (text), LLM_TOKENIZE_ADD_SPECIAL, &n);
+    back = llm_detokenize (vocab, ids, n, FALSE, NULL);
+    g_assert_cmpstr (back, ==, "hello, world! isn't it unaffable?");
+    free (ids);
+  }
   llm_vocab_free (vocab);
 }
 
