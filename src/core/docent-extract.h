@@ -32,7 +32,11 @@ const char *docent_doc_type_to_string (DocentDocType type);   /* "pdf" | "text" 
  * each PDF page; feed in blocks for text, never holding a whole large text
  * file in memory). Fills @info. On failure returns FALSE with a DOCENT_ERROR
  * whose message names the file and says what to do. A PDF without a text
- * layer is not an error: it returns TRUE with info->no_text_layer set. */
+ * layer is not an error: it returns TRUE with info->no_text_layer set.
+ * The caller calls docent_chunker_finish() afterwards, and
+ * docent_doc_info_clear() on @info whether or not extraction succeeded.
+ * Cancellation (the cancellable, or the chunk callback returning FALSE)
+ * is DOCENT_ERROR_CANCELLED. Safe to call from several threads at once. */
 gboolean docent_extract_file       (const char    *path,
                                     const char    *password,
                                     DocentChunker *chunker,
