@@ -129,6 +129,41 @@ test_neox_round_trip (void)
   llm_vocab_free (vocab);
 }
 
+/* The models README counts R-lang.txt as 40,009 tokens with the BOS, as
+ * measured by another runtime: a long real text through the Llama-2 vocabulary. */
+static void
+test_shared_rlang_count (void)
+{
+  const char *shared = g_getenv ("DOCENT_SHARED_DIR");
+  g_autofree char *model = g_build_filename (shared ? shared : "../shared", "models",
+                                             "rman-llama-12m-f16.gguf", NULL);
+  g_autofree char *text_path = g_build_filename (shared ? shared : "../shared", "models",
+                                                 "R-lang.txt", NULL);
+  g_autofree char *text = NULL;
+  char err[512] = "";
+  gsize len;
+  size_t n, back_len;
+  LlmVocab *vocab;
+  LlmToken *ids;
+  g_autofree char *back = NULL;
+
+  if (!g_file_get_contents (text_path, &text, &len, NULL) || !g_file_test (model, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no rman model");
+      return;
+    }
+  vocab = llm_vocab_load_gguf (model, err, sizeof err);
+  g_assert_nonnull (vocab);
+  ids = llm_tokenize (vocab, text, len, LLM_TOKENIZE_ADD_SPECIAL, &n);
+  g_assert_cmpuint (n, ==, 40009);
+  g_assert_cmpint (ids[0], ==, 1);
+  back = llm_detokenize (vocab, ids, n, FALSE, &back_len);
+  g_assert_cmpuint (back_len, ==, len);
+  g_assert_true (memcmp (back, text, len) == 0);
+  free (ids);
+  llm_vocab_free (vocab);
+}
+
 /* Any bytes at all, valid UTF-8 or not, decode back exactly with byte-level
  * BPE and with byte-fallback SentencePiece; the other tokenizers must at
  * least survive them. */
@@ -909,6 +944,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/llm/tokenizer/shared/gpt-neox-round-trip", test_neox_round_trip);
   g_test_add_func ("/llm/tokenizer/shared/special", test_shared_special);
+  g_test_add_func ("/llm/tokenizer/shared/r-lang-count", test_shared_rlang_count);
   g_test_add_func ("/llm/tokenizer/shared/random-bytes", test_shared_random_bytes);
   g_test_add_func ("/llm/tokenizer/spm", test_spm_crafted);
   g_test_add_func ("/llm/tokenizer/bpe", test_bpe_crafted);
