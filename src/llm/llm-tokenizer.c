@@ -505,7 +505,8 @@ llm_vocab_finish (LlmVocab *v, char *err, size_t err_size)
 
   if (!llm_strmap_init (&v->text_to_id, (size_t) v->n_tokens))
     goto oom;
-  for (int32_t i = 0; i < v->n_tokens; i++)
+  /* A text listed twice means its last id, as in the other GGUF runtimes. */
+  for (int32_t i = v->n_tokens - 1; i >= 0; i--)
     if (!llm_strmap_put (&v->text_to_id, v->tokens[i].text, v->tokens[i].len, i))
       goto oom;
 
