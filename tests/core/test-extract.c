@@ -37,6 +37,7 @@ collect_chunk (DocentChunk *chunk,
   Collect *c = user_data;
 
   g_assert_cmpint (chunk->char_end, >, chunk->char_start);
+  g_assert_true (g_utf8_validate (chunk->text, -1, NULL));
   g_assert_cmpint (g_utf8_strlen (chunk->text, -1), ==, chunk->char_end - chunk->char_start);
   /* The chunker may leave out blank space between chunks (at the start and
    * end of a document); GAP marks it in the rebuilt text. */
@@ -422,6 +423,42 @@ test_pdf_truncated (void)
     }
 }
 
+/* Random damage to a PDF: extraction succeeds (Poppler repaired it) or
+ * fails as corrupt, and never crashes. */
+static void
+test_pdf_mutations (void)
+{
+  g_autofree char *good = make_basic_pdf ("for-mutation.pdf", NULL, NULL);
+  g_autofree char *path = tmp_path ("mutated.pdf");
+  g_autofree char *orig = NULL;
+  gsize orig_len;
+  GRand *rand = g_rand_new_with_seed (11);
+  guint n_ok = 0, n_err = 0;
+
+  g_assert_true (g_file_get_contents (good, &orig, &orig_len, NULL));
+  for (guint iter = 0; iter < 150; iter++)
+    {
+      g_autofree char *data = g_memdup2 (orig, orig_len);
+      g_autoptr(Result) r = NULL;
+      guint n_mut = g_rand_int_range (rand, 1, 20);
+
+      for (guint m = 0; m < n_mut; m++)
+        data[g_rand_int_range (rand, 0, (gint32) orig_len)] = (char) g_rand_int_range (rand, 0, 256);
+      write_file (path, data, (gssize) orig_len);
+      r = extract (path, NULL);
+      if (r->ok)
+        n_ok++;
+      else
+        {
+          n_err++;
+          g_assert_error (r->error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT);
+        }
+    }
+  g_test_message ("%u read, %u refused", n_ok, n_err);
+  g_assert_cmpuint (n_ok, >, 0);
+  g_rand_free (rand);
+}
+
 static void
 test_pdf_not_a_pdf (void)
 {
@@ -763,6 +800,67 @@ test_text_block_boundaries (void)
         path = write_encoded (name, s->str, cases[c].charset, cases[c].bom, cases[c].bom_len);
         check_text (path, s->str, cases[c].enc);
       }
+}
+
+/* Random damage to text in every encoding: never a crash, never invalid
+ * UTF-8 to the chunker, only the errors a person can act on. */
+static void
+test_text_mutations (void)
+{
+  const char *charsets[] = { "UTF-8", "UTF-16LE", "UTF-16BE", "CP949" };
+  const char *boms[] = { "", "\xff\xfe", "\xfe\xff", "" };
+  g_autofree char *path = tmp_path ("mutated.txt");
+  GRand *rand = g_rand_new_with_seed (7);
+  guint n_ok = 0, n_err = 0;
+
+  for (guint iter = 0; iter < 400; iter++)
+    {
+      guint c = iter % G_N_ELEMENTS (charsets);
+      g_autofree char *conv = NULL;
+      gsize conv_len;
+      g_autoptr(GByteArray) bytes = g_byte_array_new ();
+      g_autoptr(Result) r = NULL;
+      guint n_mut = g_rand_int_range (rand, 0, 4);
+
+      conv = g_convert (ko_text, -1, charsets[c], "UTF-8", NULL, &conv_len, NULL);
+      g_assert_nonnull (conv);
+      g_byte_array_append (bytes, (const guint8 *) boms[c], (guint) strlen (boms[c]));
+      g_byte_array_append (bytes, (const guint8 *) conv, (guint) conv_len);
+      for (guint m = 0; m < n_mut; m++)
+        {
+          guint at = g_rand_int_range (rand, 0, (gint32) bytes->len);
+          switch (g_rand_int_range (rand, 0, 3))
+            {
+            case 0:
+              bytes->data[at] = (guint8) g_rand_int_range (rand, 0, 256);
+              break;
+            case 1:
+              g_byte_array_set_size (bytes, at + 1);
+              break;
+            default:
+              g_byte_array_remove_index (bytes, at);
+              break;
+            }
+        }
+      write_file (path, (const char *) bytes->data, bytes->len);
+      r = extract (path, NULL);
+      if (r->ok)
+        {
+          n_ok++;
+          g_assert_nonnull (r->info.encoding);
+        }
+      else
+        {
+          n_err++;
+          g_assert_true (g_error_matches (r->error, DOCENT_ERROR, DOCENT_ERROR_BINARY) ||
+                         g_error_matches (r->error, DOCENT_ERROR, DOCENT_ERROR_ENCODING) ||
+                         g_error_matches (r->error, DOCENT_ERROR, DOCENT_ERROR_EMPTY));
+        }
+    }
+  g_test_message ("%u decoded, %u refused", n_ok, n_err);
+  g_assert_cmpuint (n_ok, >, 0);
+  g_assert_cmpuint (n_err, >, 0);
+  g_rand_free (rand);
 }
 
 static void
@@ -1145,6 +1243,7 @@ main (int argc, char **argv)
   g_test_add_func ("/extract/pdf/corrupt", test_pdf_corrupt);
   g_test_add_func ("/extract/pdf/truncated", test_pdf_truncated);
   g_test_add_func ("/extract/pdf/not-a-pdf", test_pdf_not_a_pdf);
+  g_test_add_func ("/extract/pdf/mutations", test_pdf_mutations);
   g_test_add_func ("/extract/pdf/encrypted", test_pdf_encrypted);
   g_test_add_func ("/extract/pdf/cancel", test_pdf_cancel);
   g_test_add_func ("/extract/pdf/parallel", test_pdf_parallel);
@@ -1152,6 +1251,7 @@ main (int argc, char **argv)
   g_test_add_func ("/extract/text/encodings", test_text_encodings);
   g_test_add_func ("/extract/text/block-boundaries", test_text_block_boundaries);
   g_test_add_func ("/extract/text/empty", test_text_empty);
+  g_test_add_func ("/extract/text/mutations", test_text_mutations);
   g_test_add_func ("/extract/text/binary", test_text_binary);
   g_test_add_func ("/extract/text/invalid", test_text_invalid);
   g_test_add_func ("/extract/path-errors", test_path_errors);
