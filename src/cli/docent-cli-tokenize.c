@@ -63,6 +63,13 @@ docent_cli_tokenize (DocentCliGlobal *global, int argc, char **argv)
 
   if (!docent_cli_parse (global, "tokenize", _("(TEXT | --file PATH)"), entries, &argc, &argv))
     return DOCENT_EXIT_USAGE;
+  /* "--" ends the options (a text may start with "-"); GOption leaves it in. */
+  if (argc > 1 && strcmp (argv[1], "--") == 0)
+    {
+      argv[1] = argv[0];
+      argv++;
+      argc--;
+    }
   if (model == NULL)
     {
       g_printerr ("docent tokenize: %s\n", _("--model FILE is required"));

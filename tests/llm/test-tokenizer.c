@@ -859,6 +859,13 @@ test_cli (void)
     g_clear_pointer (&out, g_free);
   }
   {
+    /* "--" lets a text start with a dash */
+    const char *args[] = { "tokenize", "--model", gpt2, "--json", "--no-special", "--", "-5", NULL };
+    g_assert_cmpint (run_docent (args, &out), ==, 0);
+    g_assert_cmpstr (out, ==, "{\"ids\":[12,20],\"pieces\":[\"-\",\"5\"]}\n");
+    g_clear_pointer (&out, g_free);
+  }
+  {
     /* BOS as the model says, then id<TAB>piece lines */
     const char *args[] = { "tokenize", "--model", spm, "Hello", NULL };
     g_assert_cmpint (run_docent (args, &out), ==, 0);
