@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 _Static_assert (sizeof (llm_block_q4_0) == 18, "q4_0 layout");
 _Static_assert (sizeof (llm_block_q4_1) == 20, "q4_1 layout");
@@ -1156,9 +1159,12 @@ bool
 llm_cpu_has_avx2 (void)
 {
 #if defined(__x86_64__) || defined(__i386__)
+  unsigned a, b, c, d;
   __builtin_cpu_init ();
-  return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
-      && __builtin_cpu_supports ("f16c");
+  /* F16C is CPUID.1:ECX bit 29 (not every compiler knows it by name). */
+  if (!__get_cpuid (1, &a, &b, &c, &d) || !(c & (1u << 29)))
+    return false;
+  return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
 #else
   return false;
 #endif
