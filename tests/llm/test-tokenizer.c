@@ -164,6 +164,69 @@ test_shared_rlang_count (void)
   llm_vocab_free (vocab);
 }
 
+/* A finished vocabulary is shared by threads: the same ids from each. */
+typedef struct {
+  const LlmVocab *vocab;
+  const char     *text;
+  char           *result;
+} ThreadJob;
+
+static gpointer
+tokenize_thread (gpointer data)
+{
+  ThreadJob *job = data;
+  g_autoptr(GString) all = g_string_new (NULL);
+
+  for (int round = 0; round < 20; round++)
+    {
+      size_t n;
+      LlmToken *ids = llm_tokenize (job->vocab, job->text, strlen (job->text),
+                                    LLM_TOKENIZE_ADD_SPECIAL | LLM_TOKENIZE_PARSE_SPECIAL, &n);
+      g_autofree char *s = ids_to_string (ids, n);
+      g_string_append (all, s);
+      g_string_append_c (all, '\n');
+      free (ids);
+    }
+  job->result = g_string_free (g_steal_pointer (&all), FALSE);
+  return NULL;
+}
+
+static void
+test_shared_threads (void)
+{
+  static const char *const names[] = {
+    "ggml-vocab-deepseek-llm.gguf", "ggml-vocab-llama-spm.gguf", "ggml-vocab-bert-bge.gguf",
+  };
+  const char *text = "양자화는 모델을 작게 만든다. Hello, y'all! 3333 🦙 <s> 天～\n\n  x";
+  g_autofree char *dir = shared_dir ();
+
+  for (gsize f = 0; f < G_N_ELEMENTS (names); f++)
+    {
+      g_autofree char *gguf = g_build_filename (dir, names[f], NULL);
+      char err[512] = "";
+      LlmVocab *vocab;
+      ThreadJob jobs[4];
+      GThread *threads[4];
+
+      if (!g_file_test (gguf, G_FILE_TEST_EXISTS))
+        continue;
+      vocab = llm_vocab_load_gguf (gguf, err, sizeof err);
+      g_assert_nonnull (vocab);
+      for (int t = 0; t < 4; t++)
+        {
+          jobs[t] = (ThreadJob) { vocab, text, NULL };
+          threads[t] = g_thread_new ("tokenize", tokenize_thread, &jobs[t]);
+        }
+      for (int t = 0; t < 4; t++)
+        g_thread_join (threads[t]);
+      for (int t = 1; t < 4; t++)
+        g_assert_cmpstr (jobs[t].result, ==, jobs[0].result);
+      for (int t = 0; t < 4; t++)
+        g_free (jobs[t].result);
+      llm_vocab_free (vocab);
+    }
+}
+
 /* Any bytes at all, valid UTF-8 or not, decode back exactly with byte-level
  * BPE and with byte-fallback SentencePiece; the other tokenizers must at
  * least survive them. */
@@ -359,6 +422,24 @@ test_spm_crafted (void)
   g_assert_cmpstr (p4, ==, "<s>|▁|<0x78>");
   /* a space prefix after a special token too */
   g_assert_cmpstr (p5, ==, "</s>|▁a");
+
+  /* without the space prefix (Gemma-style files say so) */
+  {
+    LlmVocab *w = llm_vocab_new (LLM_VOCAB_SPM);
+    char err[256] = "";
+    g_autofree char *p6 = NULL;
+    llm_vocab_add_token (w, "<unk>", 5, 0, LLM_TOKEN_TYPE_UNKNOWN);
+    llm_vocab_add_token (w, "<s>", 3, 0, LLM_TOKEN_TYPE_CONTROL);
+    llm_vocab_add_token (w, "</s>", 4, 0, LLM_TOKEN_TYPE_CONTROL);
+    for (gsize i = 0; i < G_N_ELEMENTS (spm_pieces); i++)
+      llm_vocab_add_token (w, spm_pieces[i], strlen (spm_pieces[i]), -(float) i - 1, LLM_TOKEN_TYPE_NORMAL);
+    llm_vocab_set_flag (w, LLM_VOCAB_FLAG_ADD_SPACE_PREFIX, FALSE);
+    g_assert_true (llm_vocab_finish (w, err, sizeof err));
+    p6 = pieces_of (w, "ab ab", 0);
+    g_assert_cmpstr (p6, ==, "ab|▁ab");
+    assert_round_trip (w, "ab ab");
+    llm_vocab_free (w);
+  }
 
   assert_round_trip (v, "abc ab");
   assert_round_trip (v, "양자화는 모델을 작게 만든다 🦙");
@@ -951,6 +1032,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/llm/tokenizer/shared/gpt-neox-round-trip", test_neox_round_trip);
   g_test_add_func ("/llm/tokenizer/shared/special", test_shared_special);
+  g_test_add_func ("/llm/tokenizer/shared/threads", test_shared_threads);
   g_test_add_func ("/llm/tokenizer/shared/r-lang-count", test_shared_rlang_count);
   g_test_add_func ("/llm/tokenizer/shared/random-bytes", test_shared_random_bytes);
   g_test_add_func ("/llm/tokenizer/spm", test_spm_crafted);
