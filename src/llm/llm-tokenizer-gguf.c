@@ -191,6 +191,16 @@ load (const llm_gguf *g, const char *path, char *err, size_t err_size)
         continue;
       if (!llm_gguf_get_uint (g, special_keys[i].key, &id) || id >= n_tokens)
         {
+          /* Published files carry the odd padding id of -1 or one past the
+           * end; ids the tokenizer never emits are ignored when bad. */
+          LlmSpecial w = special_keys[i].which;
+          bool used = w == LLM_SPECIAL_BOS || w == LLM_SPECIAL_EOS || w == LLM_SPECIAL_UNK
+                      || (type == LLM_VOCAB_WPM && (w == LLM_SPECIAL_CLS || w == LLM_SPECIAL_SEP));
+          if (!used)
+            {
+              llm_vocab_set_special (v, w, LLM_TOKEN_NULL);
+              continue;
+            }
           llm_set_error (err, err_size, "%s: %s is not a token id of this vocabulary (%llu tokens)",
                          path, special_keys[i].key, (unsigned long long) n_tokens);
           goto fail;

@@ -774,6 +774,7 @@ typedef enum {
   CRAFT_NO_MODEL,
   CRAFT_BPE_NO_PRE,
   CRAFT_T5,
+  CRAFT_BAD_PAD,
 } Craft;
 
 static char *
@@ -822,6 +823,8 @@ write_vocab_gguf (Craft craft)
       llm_gguf_writer_set_u32 (w, "tokenizer.ggml.bos_token_id", craft == CRAFT_BAD_BOS ? 99 : 1);
       llm_gguf_writer_set_u32 (w, "tokenizer.ggml.eos_token_id", 2);
       llm_gguf_writer_set_u32 (w, "tokenizer.ggml.unknown_token_id", 0);
+      if (craft == CRAFT_BAD_PAD)
+        llm_gguf_writer_set_i32 (w, "tokenizer.ggml.padding_token_id", -1);
       if (craft == CRAFT_T5)
         {
           llm_gguf_writer_set_bool (w, "tokenizer.ggml.add_space_prefix", TRUE);
@@ -843,6 +846,7 @@ test_gguf_metadata (void)
     { CRAFT_OK, NULL },
     { CRAFT_BPE_NO_PRE, NULL },
     { CRAFT_T5, NULL },
+    { CRAFT_BAD_PAD, NULL },   /* a padding id of -1 is ignored, as published files have it */
     { CRAFT_NO_TOKENS, "tokenizer.ggml.tokens" },
     { CRAFT_SHORT_SCORES, "tokenizer.ggml.scores" },
     { CRAFT_BAD_BOS, "bos_token_id" },
@@ -864,7 +868,7 @@ test_gguf_metadata (void)
           if (v == NULL)
             g_error ("case %zu: %s", i, err);
           pieces = pieces_of (v, "ab ab", LLM_TOKENIZE_ADD_SPECIAL);
-          if (cases[i].craft == CRAFT_OK)
+          if (cases[i].craft == CRAFT_OK || cases[i].craft == CRAFT_BAD_PAD)
             {
               /* also from an already open file */
               llm_gguf *g = llm_gguf_open (path, NULL);
