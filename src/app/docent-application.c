@@ -2,7 +2,11 @@
 #define G_LOG_DOMAIN "docent-application"
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include "docent-application.h"
+#include "docent-preferences-window.h"
+#include "docent-resources.h"
 #include "docent-window.h"
 
 struct _DocentApplication
@@ -12,20 +16,135 @@ struct _DocentApplication
 
 G_DEFINE_FINAL_TYPE (DocentApplication, docent_application, ADW_TYPE_APPLICATION)
 
+void
+docent_ensure_resources (void)
+{
+  static gsize once;
+
+  if (g_once_init_enter (&once))
+    {
+      docent_register_resource ();
+      g_once_init_leave (&once, 1);
+    }
+}
+
+static DocentWindow *
+get_window (DocentApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (DOCENT_IS_WINDOW (window))
+    return DOCENT_WINDOW (window);
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l; l = l->next)
+    if (DOCENT_IS_WINDOW (l->data))
+      return l->data;
+  return docent_window_new (self);
+}
+
 static void
 docent_application_activate (GApplication *app)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+  gtk_window_present (GTK_WINDOW (get_window (DOCENT_APPLICATION (app))));
+}
 
-  if (window == NULL)
-    window = GTK_WINDOW (docent_window_new (DOCENT_APPLICATION (app)));
-  gtk_window_present (window);
+/* `docent FILE…` and "Open With Docent" import the files. */
+static void
+docent_application_open (GApplication  *app,
+                         GFile        **files,
+                         int            n_files,
+                         const char    *hint)
+{
+  DocentWindow *window = get_window (DOCENT_APPLICATION (app));
+
+  gtk_window_present (GTK_WINDOW (window));
+  docent_window_import_files (window, files, n_files);
+}
+
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *param,
+                    gpointer       user_data)
+{
+  DocentApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  GtkWidget *prefs = docent_preferences_window_new (parent, settings);
+
+  gtk_window_present (GTK_WINDOW (prefs));
+}
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *param,
+              gpointer       user_data)
+{
+  DocentApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  const char *developers[] = { "The Docent developers", NULL };
+  GtkWidget *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", parent,
+                        "application-name", "Docent",
+                        "application-icon", APP_ID,
+                        "developer-name", "The Docent developers",
+                        "version", PACKAGE_VERSION,
+                        "comments", _("Ask your documents questions and see where every answer came from. Works offline."),
+                        "website", "https://github.com/docent/docent",
+                        "issue-url", "https://github.com/docent/docent/issues",
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "developers", developers,
+                        /* Translators: put your names here, one per line */
+                        "translator-credits", _("translator-credits"),
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+quit_action (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  GApplication *app = user_data;
+
+  /* Closing the windows first lets them save their size. */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l; )
+    {
+      GList *next = l->next;
+      gtk_window_close (l->data);
+      l = next;
+    }
+  g_application_quit (app);
+}
+
+static const GActionEntry app_actions[] = {
+  { "preferences", preferences_action },
+  { "about", about_action },
+  { "quit", quit_action },
+};
+
+static void
+docent_application_startup (GApplication *app)
+{
+  static const char *quit_accels[] = { "<Control>q", NULL };
+  static const char *prefs_accels[] = { "<Control>comma", NULL };
+
+  docent_ensure_resources ();
+  G_APPLICATION_CLASS (docent_application_parent_class)->startup (app);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.preferences", prefs_accels);
 }
 
 static void
 docent_application_class_init (DocentApplicationClass *klass)
 {
-  G_APPLICATION_CLASS (klass)->activate = docent_application_activate;
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  app_class->activate = docent_application_activate;
+  app_class->open = docent_application_open;
+  app_class->startup = docent_application_startup;
 }
 
 static void
@@ -36,9 +155,13 @@ docent_application_init (DocentApplication *self)
 int
 docent_application_run (int argc, char **argv)
 {
-  g_autoptr(DocentApplication) app = g_object_new (DOCENT_TYPE_APPLICATION,
-                                                   "application-id", APP_ID,
-                                                   "flags", G_APPLICATION_HANDLES_OPEN,
-                                                   NULL);
+  g_autoptr(DocentApplication) app = NULL;
+
+  docent_ensure_resources ();
+  app = g_object_new (DOCENT_TYPE_APPLICATION,
+                      "application-id", APP_ID,
+                      "resource-base-path", "/io/github/docent/Docent",
+                      "flags", G_APPLICATION_HANDLES_OPEN,
+                      NULL);
   return g_application_run (G_APPLICATION (app), argc, argv);
 }

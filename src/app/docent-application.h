@@ -8,6 +8,8 @@ G_BEGIN_DECLS
 #define DOCENT_TYPE_APPLICATION (docent_application_get_type ())
 G_DECLARE_FINAL_TYPE (DocentApplication, docent_application, DOCENT, APPLICATION, AdwApplication)
 
-int docent_application_run (int argc, char **argv);
+int  docent_application_run     (int argc, char **argv);
+/* Registers the templates, CSS and icons (idempotent); for class_init and tests. */
+void docent_ensure_resources    (void);
 
 G_END_DECLS

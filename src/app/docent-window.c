@@ -4,39 +4,750 @@
 
 #include <glib/gi18n.h>
 
-#include "docent-window.h"
-
-struct _DocentWindow
-{
-  AdwApplicationWindow parent_instance;
-};
+#include "docent-application.h"
+#include "docent-citation-view.h"
+#include "docent-document-row.h"
+#include "docent-result-row.h"
+#include "docent-window-private.h"
 
 G_DEFINE_FINAL_TYPE (DocentWindow, docent_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void run_query (DocentWindow *self);
+static void clear_results (DocentWindow *self);
+
+void
+_docent_window_toast (DocentWindow *self,
+                      const char   *message)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+static gboolean
+mode_is_ask (DocentWindow *self)
+{
+  g_autofree char *mode = g_settings_get_string (self->settings, "query-mode");
+  return g_strcmp0 (mode, "ask") == 0;
+}
+
+/* Which page shows: nothing imported yet, the query page, or a citation. */
+void
+_docent_window_update_state (DocentWindow *self)
+{
+  GListModel *docs;
+  guint n;
+  const char *page = gtk_stack_get_visible_child_name (self->main_stack);
+  g_autofree char *subtitle = NULL;
+
+  if (self->library == NULL)
+    return;
+  docs = docent_library_get_documents (self->library);
+  n = g_list_model_get_n_items (docs);
+
+  gtk_stack_set_visible_child_name (self->sidebar_stack, n > 0 ? "list" : "empty");
+
+  if (n == 0 && docent_library_get_loaded (self->library) &&
+      !docent_library_get_importing (self->library))
+    gtk_stack_set_visible_child_name (self->main_stack, "empty");
+  else if (g_strcmp0 (page, "empty") == 0)
+    gtk_stack_set_visible_child_name (self->main_stack, "query");
+
+  if (n > 0)
+    subtitle = g_strdup_printf (ngettext ("%u document", "%u documents", n), n);
+  adw_window_title_set_subtitle (self->window_title, subtitle ? subtitle : "");
+}
+
+/* --- library ------------------------------------------------------------- */
+
+static char *
+dup_library_path (DocentWindow *self)
+{
+  g_autofree char *path = g_settings_get_string (self->settings, "library-path");
+
+  if (path[0] != '\0')
+    return g_steal_pointer (&path);
+  return g_build_filename (g_get_user_data_dir (), "docent", "library.db", NULL);
+}
+
+static void
+open_library (DocentWindow *self)
+{
+  g_autofree char *path = dup_library_path (self);
+
+  if (self->library != NULL && g_strcmp0 (docent_library_get_path (self->library), path) == 0)
+    return;
+
+  if (self->search_cancellable != NULL)
+    g_cancellable_cancel (self->search_cancellable);
+  if (self->library != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (docent_library_get_documents (self->library), self);
+      g_signal_handlers_disconnect_by_data (self->library, self);
+      gtk_list_box_bind_model (self->documents_list, NULL, NULL, NULL, NULL);
+      g_object_run_dispose (G_OBJECT (self->library));
+      g_clear_object (&self->library);
+    }
+  clear_results (self);
+  g_array_set_size (self->filter_ids, 0);
+
+  self->library = docent_library_new (path);
+  _docent_window_bind_library (self);
+  docent_library_refresh (self->library);
+
+  gtk_stack_set_visible_child_name (self->results_stack, "welcome");
+  gtk_stack_set_visible_child_name (self->main_stack, "query");
+  _docent_window_update_state (self);
+}
+
+/* --- filters ------------------------------------------------------------- */
+
+static void
+documents_selection_changed_cb (DocentWindow *self)
+{
+  g_autoptr(GList) rows = gtk_list_box_get_selected_rows (self->documents_list);
+  g_autoptr(GArray) before = g_array_copy (self->filter_ids);
+  g_autofree char *label = NULL;
+  guint n;
+
+  g_array_set_size (self->filter_ids, 0);
+  for (GList *l = rows; l != NULL; l = l->next)
+    {
+      DocentDocumentItem *item = docent_document_row_get_item (l->data);
+      gint64 id = docent_document_item_get_id (item);
+
+      if (id > 0)
+        g_array_append_val (self->filter_ids, id);
+    }
+
+  n = self->filter_ids->len;
+  if (n > 0)
+    label = g_strdup_printf (ngettext ("Only in %u document", "Only in %u documents", n), n);
+  gtk_label_set_label (self->filter_label, label ? label : "");
+  gtk_revealer_set_reveal_child (self->filter_revealer, n > 0);
+
+  /* The filter applies to the query on screen right away. */
+  if (self->query != NULL &&
+      (before->len != n || memcmp (before->data, self->filter_ids->data, n * sizeof (gint64)) != 0))
+    run_query (self);
+}
+
+static void
+clear_filter_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  DocentWindow *self = DOCENT_WINDOW (widget);
+
+  gtk_list_box_unselect_all (self->documents_list);
+}
+
+/* --- asking and searching ------------------------------------------------- */
+
+static gboolean
+is_sentence_end (const char *p)
+{
+  gunichar c = g_utf8_get_char (p);
+  const char *next = g_utf8_next_char (p);
+
+  if (c == 0x3002 || c == 0xFF0E || c == '\n' || c == 0x0C)
+    return TRUE;
+  if ((c == '.' || c == '?' || c == '!') && (*next == '\0' || g_unichar_isspace (g_utf8_get_char (next))))
+    return TRUE;
+  return FALSE;
+}
+
+/* The sentence of @result with most matched characters, whitespace folded.
+ * TODO: core's extractive answerer replaces this once it lands. */
+static char *
+best_sentence (const DocentSearchResult *result)
+{
+  const char *text = result->text ? result->text : "";
+  const char *p = text;
+  const char *best_start = text, *best_end = text + strlen (text);
+  gint64 pos = 0, sent_pos = 0;
+  guint best_score = 0;
+  const char *start = text;
+  GString *out;
+
+  while (*p != '\0')
+    {
+      gboolean end = is_sentence_end (p);
+      const char *next = g_utf8_next_char (p);
+
+      pos++;
+      if (end || *next == '\0')
+        {
+          guint score = 0;
+
+          if (result->highlights != NULL)
+            for (guint i = 0; i + 1 < result->highlights->len; i += 2)
+              {
+                gint64 hs = g_array_index (result->highlights, gint64, i);
+                gint64 he = g_array_index (result->highlights, gint64, i + 1);
+                gint64 s = MAX (hs, sent_pos), e = MIN (he, pos);
+                if (e > s)
+                  score += e - s;
+              }
+          if (score > best_score && (next - start) > 12)
+            {
+              best_score = score;
+              best_start = start;
+              best_end = next;
+            }
+          start = next;
+          sent_pos = pos;
+        }
+      p = next;
+    }
+
+  out = g_string_new (NULL);
+  for (p = best_start; p < best_end; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_isspace (c) || c == 0x0C)
+        {
+          if (out->len > 0 && out->str[out->len - 1] != ' ')
+            g_string_append_c (out, ' ');
+        }
+      else
+        g_string_append_unichar (out, c);
+    }
+  g_strstrip (out->str);
+  out->len = strlen (out->str);
+  if (out->len > 400)
+    {
+      g_string_truncate (out, g_utf8_offset_to_pointer (out->str, 380) - out->str);
+      g_string_append (out, "…");
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+show_answer (DocentWindow *self)
+{
+  GString *markup = g_string_new (NULL);
+  GString *plain = g_string_new (NULL);
+  guint n = MIN (self->results->len, 3);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *sentence = best_sentence (g_ptr_array_index (self->results, i));
+      g_autofree char *escaped = g_markup_escape_text (sentence, -1);
+
+      if (sentence[0] == '\0')
+        continue;
+      if (markup->len > 0)
+        {
+          g_string_append_c (markup, ' ');
+          g_string_append_c (plain, ' ');
+        }
+      g_string_append_printf (markup, "%s <a href=\"cite:%u\" title=\"%s\">[%u]</a>",
+                              escaped, i + 1, _("Open this source"), i + 1);
+      g_string_append_printf (plain, "%s [%u]", sentence, i + 1);
+    }
+
+  gtk_label_set_markup (self->answer_label, markup->str);
+  gtk_label_set_label (self->answer_note,
+                       _("Quoted from the best passages. Choose a chat model in Preferences for written answers."));
+  g_free (self->answer_text);
+  self->answer_text = g_string_free (plain, FALSE);
+  g_string_free (markup, TRUE);
+}
+
+static void
+clear_results (DocentWindow *self)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->results_list))) != NULL)
+    gtk_list_box_remove (self->results_list, child);
+  g_clear_pointer (&self->results, g_ptr_array_unref);
+  g_clear_pointer (&self->answer_text, g_free);
+}
+
+static void
+search_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(DocentWindow) self = user_data;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *heading = NULL;
+
+  results = docent_library_search_finish (DOCENT_LIBRARY (object), result, &error);
+
+  /* A newer query or another library replaced this one. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      DOCENT_LIBRARY (object) != self->library)
+    return;
+  g_clear_object (&self->search_cancellable);
+  gtk_spinner_stop (self->busy_spinner);
+
+  clear_results (self);
+  if (results == NULL)
+    {
+      adw_status_page_set_title (ADW_STATUS_PAGE (gtk_stack_get_child_by_name (self->results_stack, "no-results")),
+                                 _("Search Failed"));
+      adw_status_page_set_description (ADW_STATUS_PAGE (gtk_stack_get_child_by_name (self->results_stack, "no-results")),
+                                       error->message);
+      gtk_stack_set_visible_child_name (self->results_stack, "no-results");
+      return;
+    }
+  if (results->len == 0)
+    {
+      adw_status_page_set_title (ADW_STATUS_PAGE (gtk_stack_get_child_by_name (self->results_stack, "no-results")),
+                                 _("No Results"));
+      adw_status_page_set_description (ADW_STATUS_PAGE (gtk_stack_get_child_by_name (self->results_stack, "no-results")),
+                                       self->filter_ids->len > 0
+                                       ? _("Try other words, or search all documents")
+                                       : _("Try other words, or add more documents"));
+      gtk_stack_set_visible_child_name (self->results_stack, "no-results");
+      return;
+    }
+
+  self->results = g_steal_pointer (&results);
+  for (guint i = 0; i < self->results->len; i++)
+    gtk_list_box_append (self->results_list,
+                         docent_result_row_new (g_ptr_array_index (self->results, i), i + 1));
+
+  gtk_widget_set_visible (self->answer_box, self->query_is_question);
+  if (self->query_is_question)
+    {
+      show_answer (self);
+      heading = g_strdup (_("Sources"));
+    }
+  else
+    heading = g_strdup_printf (ngettext ("%u Passage", "%u Passages", self->results->len),
+                               self->results->len);
+  gtk_label_set_label (self->results_heading, heading);
+
+  gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (self->results_scroller), 0);
+  gtk_stack_set_visible_child_name (self->results_stack, "results");
+}
+
+static void
+run_query (DocentWindow *self)
+{
+  guint k;
+
+  if (self->query == NULL || self->library == NULL)
+    return;
+
+  if (self->search_cancellable != NULL)
+    g_cancellable_cancel (self->search_cancellable);
+  g_clear_object (&self->search_cancellable);
+  self->search_cancellable = g_cancellable_new ();
+
+  self->query_is_question = mode_is_ask (self);
+  k = g_settings_get_uint (self->settings, self->query_is_question ? "sources" : "results");
+
+  gtk_stack_set_visible_child_name (self->main_stack, "query");
+  gtk_widget_set_visible (self->back_button, FALSE);
+  gtk_spinner_start (self->busy_spinner);
+  gtk_stack_set_visible_child_name (self->results_stack, "busy");
+
+  docent_library_search_async (self->library, self->query, k, self->filter_ids,
+                               self->search_cancellable, search_cb, g_object_ref (self));
+}
+
+static void
+query_activate_cb (DocentWindow *self)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->query_entry))));
+
+  if (text[0] == '\0')
+    return;
+  g_free (self->query);
+  self->query = g_steal_pointer (&text);
+  run_query (self);
+}
+
+static void
+query_mode_changed_cb (DocentWindow *self)
+{
+  gboolean ask = mode_is_ask (self);
+
+  gtk_entry_set_placeholder_text (self->query_entry,
+                                  ask ? _("Ask a question about your documents")
+                                      : _("Search for words and phrases"));
+  gtk_entry_set_icon_from_icon_name (self->query_entry, GTK_ENTRY_ICON_PRIMARY,
+                                     ask ? "chat-message-new-symbolic" : "system-search-symbolic");
+}
+
+static void
+focus_query_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  DocentWindow *self = DOCENT_WINDOW (widget);
+
+  g_settings_set_string (self->settings, "query-mode",
+                         g_str_equal (action_name, "win.focus-search") ? "search" : "ask");
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "citation") == 0)
+    gtk_stack_set_visible_child_name (self->main_stack, "query");
+  gtk_widget_set_visible (self->back_button, FALSE);
+  gtk_widget_grab_focus (GTK_WIDGET (self->query_entry));
+}
+
+/* --- citations ----------------------------------------------------------- */
+
+static void
+open_citation (DocentWindow *self,
+               guint         index)
+{
+  const DocentSearchResult *result;
+
+  if (self->results == NULL || index >= self->results->len)
+    return;
+  result = g_ptr_array_index (self->results, index);
+  docent_citation_view_show_result (self->citation_view, result);
+  gtk_stack_set_visible_child_name (self->main_stack, "citation");
+  gtk_widget_set_visible (self->back_button, TRUE);
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+  gtk_widget_grab_focus (GTK_WIDGET (self->citation_view));
+}
+
+static void
+result_activated_cb (DocentWindow  *self,
+                     GtkListBoxRow *row)
+{
+  open_citation (self, gtk_list_box_row_get_index (row));
+}
+
+static gboolean
+answer_link_cb (DocentWindow *self,
+                const char   *uri)
+{
+  guint64 n;
+
+  if (!g_str_has_prefix (uri, "cite:"))
+    return FALSE;
+  if (g_ascii_string_to_unsigned (uri + 5, 10, 1, G_MAXUINT, &n, NULL))
+    open_citation (self, n - 1);
+  return TRUE;
+}
+
+static void
+back_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  DocentWindow *self = DOCENT_WINDOW (widget);
+
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "citation") != 0)
+    return;
+  gtk_stack_set_visible_child_name (self->main_stack, "query");
+  gtk_widget_set_visible (self->back_button, FALSE);
+}
+
+static void
+show_sidebar_cb (DocentWindow *self)
+{
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+/* --- copy and export ------------------------------------------------------ */
+
+static char *
+dup_answer_markdown (DocentWindow *self,
+                     gboolean      markdown)
+{
+  GString *out = g_string_new (NULL);
+
+  if (markdown && self->query != NULL)
+    g_string_append_printf (out, "# %s\n\n", self->query);
+  if (self->answer_text != NULL)
+    g_string_append_printf (out, "%s\n\n", self->answer_text);
+  g_string_append_printf (out, markdown ? "## %s\n\n" : "%s:\n", _("Sources"));
+  for (guint i = 0; self->results != NULL && i < self->results->len; i++)
+    {
+      const DocentSearchResult *r = g_ptr_array_index (self->results, i);
+      g_autofree char *where = r->type == DOCENT_DOC_TYPE_PDF
+                               ? g_strdup_printf (_("page %u"), r->page)
+                               : g_strdup_printf (_("line %u"), r->line);
+
+      if (markdown)
+        g_string_append_printf (out, "%u. **%s**, %s\n", i + 1, r->doc, where);
+      else
+        g_string_append_printf (out, "[%u] %s, %s\n", i + 1, r->doc, where);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+copy_answer_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  DocentWindow *self = DOCENT_WINDOW (widget);
+  g_autofree char *text = dup_answer_markdown (self, FALSE);
+
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), text);
+  _docent_window_toast (self, _("Answer copied with its sources"));
+}
+
+static void
+export_response_cb (GtkNativeDialog *dialog,
+                    int              response,
+                    DocentWindow    *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *text = dup_answer_markdown (self, TRUE);
+      g_autoptr(GError) error = NULL;
+
+      if (!g_file_replace_contents (file, text, strlen (text), NULL, FALSE,
+                                    G_FILE_CREATE_REPLACE_DESTINATION, NULL, NULL, &error))
+        _docent_window_toast (self, error->message);
+      else
+        _docent_window_toast (self, _("Answer exported"));
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+export_answer_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *param)
+{
+  DocentWindow *self = DOCENT_WINDOW (widget);
+
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (_("Export Answer"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_SAVE,
+                                               _("_Export"), _("_Cancel"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), _("Answer.md"));
+  g_signal_connect (self->chooser, "response", G_CALLBACK (export_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+/* --- actions ------------------------------------------------------------- */
+
+static void
+add_files_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *param)
+{
+  _docent_window_add_files (DOCENT_WINDOW (widget), g_str_equal (action_name, "win.add-folder"));
+}
+
+static void
+cancel_import_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *param)
+{
+  _docent_window_cancel_import (DOCENT_WINDOW (widget));
+}
+
+/* --- object -------------------------------------------------------------- */
+
+static gboolean
+docent_window_close_request (GtkWindow *window)
+{
+  DocentWindow *self = DOCENT_WINDOW (window);
+  int width, height;
+
+  gtk_window_get_default_size (window, &width, &height);
+  g_settings_delay (self->settings);
+  g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+  if (!gtk_window_is_maximized (window))
+    {
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+    }
+  g_settings_apply (self->settings);
+
+  return GTK_WINDOW_CLASS (docent_window_parent_class)->close_request (window);
+}
+
+static void
+docent_window_dispose (GObject *object)
+{
+  DocentWindow *self = DOCENT_WINDOW (object);
+
+  if (self->search_cancellable != NULL)
+    g_cancellable_cancel (self->search_cancellable);
+  g_clear_object (&self->search_cancellable);
+  _docent_window_dispose_import (self);
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  if (self->library != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (docent_library_get_documents (self->library), self);
+      g_signal_handlers_disconnect_by_data (self->library, self);
+      g_object_run_dispose (G_OBJECT (self->library));
+    }
+  g_clear_object (&self->library);
+
+  G_OBJECT_CLASS (docent_window_parent_class)->dispose (object);
+}
+
+static void
+docent_window_finalize (GObject *object)
+{
+  DocentWindow *self = DOCENT_WINDOW (object);
+
+  g_clear_pointer (&self->results, g_ptr_array_unref);
+  g_clear_pointer (&self->filter_ids, g_array_unref);
+  g_clear_pointer (&self->query, g_free);
+  g_clear_pointer (&self->answer_text, g_free);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (docent_window_parent_class)->finalize (object);
+}
 
 static void
 docent_window_class_init (DocentWindowClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = docent_window_dispose;
+  object_class->finalize = docent_window_finalize;
+  window_class->close_request = docent_window_close_request;
+
+  g_type_ensure (DOCENT_TYPE_CITATION_VIEW);
+
+  docent_ensure_resources ();
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/docent/Docent/docent-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, content);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, sidebar_stack);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, documents_list);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, filter_revealer);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, filter_label);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, import_revealer);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, import_title);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, import_progress);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, import_detail);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, back_button);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_stack);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, busy_spinner);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, query_entry);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, answer_box);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, answer_label);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, answer_note);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_heading);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_list);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_scroller);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, citation_view);
+  gtk_widget_class_bind_template_callback (widget_class, documents_selection_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, show_sidebar_cb);
+  gtk_widget_class_bind_template_callback (widget_class, query_activate_cb);
+  gtk_widget_class_bind_template_callback (widget_class, answer_link_cb);
+  gtk_widget_class_bind_template_callback (widget_class, result_activated_cb);
+
+  gtk_widget_class_install_action (widget_class, "win.add-files", NULL, add_files_action);
+  gtk_widget_class_install_action (widget_class, "win.add-folder", NULL, add_files_action);
+  gtk_widget_class_install_action (widget_class, "win.cancel-import", NULL, cancel_import_action);
+  gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
+  gtk_widget_class_install_action (widget_class, "win.clear-filter", NULL, clear_filter_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-answer", NULL, copy_answer_action);
+  gtk_widget_class_install_action (widget_class, "win.export-answer", NULL, export_answer_action);
+  gtk_widget_class_install_action (widget_class, "win.focus-search", NULL, focus_query_action);
+  gtk_widget_class_install_action (widget_class, "win.focus-ask", NULL, focus_query_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.add-files", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.add-folder", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.focus-search", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "win.focus-ask", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.back", NULL);
 }
 
 static void
 docent_window_init (DocentWindow *self)
 {
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  GtkWidget *status = adw_status_page_new ();
+  g_autoptr(GAction) mode_action = NULL;
 
-  adw_status_page_set_title (ADW_STATUS_PAGE (status), _("Drop Files Here"));
-  adw_status_page_set_description (ADW_STATUS_PAGE (status),
-                                   _("Add PDFs and text files to ask questions about them"));
-  gtk_widget_set_vexpand (status, TRUE);
-  gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
-  gtk_box_append (GTK_BOX (box), status);
-  adw_application_window_set_content (ADW_APPLICATION_WINDOW (self), box);
-  gtk_window_set_default_size (GTK_WINDOW (self), 1000, 700);
-  gtk_window_set_title (GTK_WINDOW (self), "Docent");
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->settings = g_settings_new (APP_ID);
+  self->filter_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->settings, "window-width"),
+                               g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+
+  mode_action = g_settings_create_action (self->settings, "query-mode");
+  g_action_map_add_action (G_ACTION_MAP (self), mode_action);
+  g_signal_connect_object (self->settings, "changed::query-mode",
+                           G_CALLBACK (query_mode_changed_cb), self, G_CONNECT_SWAPPED);
+  query_mode_changed_cb (self);
+
+  g_signal_connect_object (self->settings, "changed::library-path",
+                           G_CALLBACK (open_library), self, G_CONNECT_SWAPPED);
+
+  _docent_window_init_import (self);
+  open_library (self);
 }
 
 DocentWindow *
 docent_window_new (DocentApplication *app)
 {
   return g_object_new (DOCENT_TYPE_WINDOW, "application", app, NULL);
+}
+
+GtkDropTarget *
+_docent_window_get_drop_target (DocentWindow *self)
+{
+  return self->drop_target;
+}
+
+DocentLibrary *
+_docent_window_get_library (DocentWindow *self)
+{
+  return self->library;
+}
+
+DocentCitationView *
+_docent_window_get_citation_view (DocentWindow *self)
+{
+  return self->citation_view;
+}
+
+GtkListBox *
+_docent_window_get_results_list (DocentWindow *self)
+{
+  return self->results_list;
+}
+
+GtkListBox *
+_docent_window_get_documents_list (DocentWindow *self)
+{
+  return self->documents_list;
+}
+
+GtkEntry *
+_docent_window_get_query_entry (DocentWindow *self)
+{
+  return self->query_entry;
+}
+
+const char *
+_docent_window_get_page_name (DocentWindow *self)
+{
+  const char *page = gtk_stack_get_visible_child_name (self->main_stack);
+
+  if (g_strcmp0 (page, "query") == 0)
+    return gtk_stack_get_visible_child_name (self->results_stack);
+  return page;
+}
+
+gboolean
+_docent_window_get_searching (DocentWindow *self)
+{
+  return self->search_cancellable != NULL;
 }

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "docent-document-item.h"
+
+G_BEGIN_DECLS
+
+#define DOCENT_TYPE_DOCUMENT_ROW (docent_document_row_get_type ())
+G_DECLARE_FINAL_TYPE (DocentDocumentRow, docent_document_row, DOCENT, DOCUMENT_ROW, GtkListBoxRow)
+
+/* A library sidebar row. Its menu emits "show-in-folder", "remove" and
+ * "retry"; the window decides what they mean. */
+GtkWidget          *docent_document_row_new      (DocentDocumentItem *item);
+DocentDocumentItem *docent_document_row_get_item (DocentDocumentRow  *self);
+
+G_END_DECLS

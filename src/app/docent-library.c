@@ -1,0 +1,805 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "docent-library"
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "docent-error.h"
+#include "docent-library.h"
+
+typedef struct {
+  char **paths;
+  char  *password;
+} ImportJob;
+
+struct _DocentLibrary
+{
+  GObject         parent_instance;
+
+  char           *path;
+  GListStore     *documents;
+  /* Failures of files that never reached the store, by path. */
+  GHashTable     *failures;
+
+  /* The reader connection: opened and used only inside worker threads,
+   * one at a time (the lock), reused between tasks. */
+  GMutex          reader_lock;
+  DocentStore    *reader;
+
+  GCancellable   *cancellable;       /* everything, cancelled on dispose */
+  guint           refreshing : 1;
+  guint           refresh_again : 1;
+  guint           loaded : 1;
+  guint           refresh_source;
+
+  DocentImporter *importer;
+  GCancellable   *import_cancellable;
+  GQueue          import_queue;      /* of ImportJob */
+  char           *busy_path;
+};
+
+G_DEFINE_FINAL_TYPE (DocentLibrary, docent_library, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_PATH,
+  PROP_IMPORTING,
+  PROP_LOADED,
+  N_PROPS
+};
+
+enum {
+  IMPORT_STARTED,
+  IMPORT_PROGRESS,
+  IMPORT_FILE_DONE,
+  IMPORT_FINISHED,
+  PASSWORD_NEEDED,
+  DOCUMENTS_LOADED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void start_next_import (DocentLibrary *self);
+
+static void
+import_job_free (ImportJob *job)
+{
+  g_strfreev (job->paths);
+  if (job->password != NULL)
+    memset (job->password, 0, strlen (job->password));
+  g_free (job->password);
+  g_free (job);
+}
+
+/* Runs @func with the reader store; called on a worker thread. */
+static DocentStore *
+lock_reader (DocentLibrary *self,
+             GError       **error)
+{
+  g_mutex_lock (&self->reader_lock);
+  if (self->reader == NULL)
+    {
+      g_autofree char *dir = g_path_get_dirname (self->path);
+
+      g_mkdir_with_parents (dir, 0700);
+      self->reader = docent_store_open (self->path, error);
+      if (self->reader == NULL)
+        {
+          g_mutex_unlock (&self->reader_lock);
+          return NULL;
+        }
+    }
+  return self->reader;
+}
+
+static void
+unlock_reader (DocentLibrary *self)
+{
+  g_mutex_unlock (&self->reader_lock);
+}
+
+/* --- documents ---------------------------------------------------------- */
+
+static void
+list_documents_thread (GTask        *task,
+                       gpointer      source_object,
+                       gpointer      task_data,
+                       GCancellable *cancellable)
+{
+  DocentLibrary *self = source_object;
+  g_autoptr(GError) error = NULL;
+  DocentStore *store;
+  GPtrArray *docs;
+
+  if ((store = lock_reader (self, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  docs = docent_store_list_documents (store, &error);
+  unlock_reader (self);
+
+  if (docs == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, docs, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+apply_documents (DocentLibrary *self,
+                 GPtrArray     *docs)
+{
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  GListModel *model = G_LIST_MODEL (self->documents);
+  guint n_old = g_list_model_get_n_items (model);
+  gboolean same_order;
+  GHashTableIter iter;
+  gpointer value;
+
+  for (guint i = 0; i < docs->len; i++)
+    {
+      const DocentDocument *doc = g_ptr_array_index (docs, i);
+
+      /* A file that imports after failing is no longer a failure. */
+      g_hash_table_remove (self->failures, doc->path);
+    }
+
+  same_order = (n_old == docs->len + g_hash_table_size (self->failures));
+  for (guint i = 0; same_order && i < docs->len; i++)
+    {
+      g_autoptr(DocentDocumentItem) item = g_list_model_get_item (model, i);
+      const DocentDocument *doc = g_ptr_array_index (docs, i);
+
+      same_order = docent_document_item_get_id (item) == doc->id;
+    }
+
+  if (same_order)
+    {
+      /* Update in place so rows (and their selection) survive a refresh. */
+      for (guint i = 0; i < docs->len; i++)
+        {
+          g_autoptr(DocentDocumentItem) item = g_list_model_get_item (model, i);
+          DocentDocument *doc = g_ptr_array_index (docs, i);
+
+          docent_document_item_update (item, doc);
+          docent_document_item_set_busy (item, g_strcmp0 (doc->path, self->busy_path) == 0);
+        }
+      return;
+    }
+
+  for (guint i = 0; i < docs->len; i++)
+    {
+      DocentDocument *doc = g_ptr_array_index (docs, i);
+      DocentDocumentItem *item = docent_document_item_new (doc);
+
+      docent_document_item_set_busy (item, g_strcmp0 (doc->path, self->busy_path) == 0);
+      g_ptr_array_add (items, item);
+    }
+
+  g_hash_table_iter_init (&iter, self->failures);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (items, docent_document_item_new (value));
+
+  g_list_store_splice (self->documents, 0, n_old, items->pdata, items->len);
+}
+
+static void
+list_documents_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  DocentLibrary *self = DOCENT_LIBRARY (object);
+  g_autoptr(GPtrArray) docs = NULL;
+  g_autoptr(GError) error = NULL;
+
+  docs = g_task_propagate_pointer (G_TASK (result), &error);
+  self->refreshing = FALSE;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (docs == NULL)
+    {
+      g_warning ("Could not list the documents of %s: %s", self->path, error->message);
+      docs = g_ptr_array_new ();
+    }
+  apply_documents (self, docs);
+
+  if (!self->loaded)
+    {
+      self->loaded = TRUE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADED]);
+    }
+  g_signal_emit (self, signals[DOCUMENTS_LOADED], 0);
+
+  if (self->refresh_again)
+    {
+      self->refresh_again = FALSE;
+      docent_library_refresh (self);
+    }
+}
+
+void
+docent_library_refresh (DocentLibrary *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+
+  if (self->refreshing)
+    {
+      self->refresh_again = TRUE;
+      return;
+    }
+  self->refreshing = TRUE;
+  task = g_task_new (self, self->cancellable, list_documents_cb, NULL);
+  g_task_set_source_tag (task, docent_library_refresh);
+  g_task_run_in_thread (task, list_documents_thread);
+}
+
+static gboolean
+refresh_timeout_cb (gpointer user_data)
+{
+  DocentLibrary *self = user_data;
+
+  self->refresh_source = 0;
+  docent_library_refresh (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Imports finish files quickly; at most a few refreshes a second. */
+static void
+queue_refresh (DocentLibrary *self)
+{
+  if (self->refresh_source == 0)
+    self->refresh_source = g_timeout_add (250, refresh_timeout_cb, self);
+}
+
+DocentDocumentItem *
+docent_library_find_document (DocentLibrary *self,
+                              gint64         id)
+{
+  GListModel *model;
+  guint n;
+
+  g_return_val_if_fail (DOCENT_IS_LIBRARY (self), NULL);
+
+  model = G_LIST_MODEL (self->documents);
+  n = g_list_model_get_n_items (model);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(DocentDocumentItem) item = g_list_model_get_item (model, i);
+
+      if (docent_document_item_get_id (item) == id)
+        return item;   /* the list store keeps it alive */
+    }
+  return NULL;
+}
+
+/* --- remove -------------------------------------------------------------- */
+
+static void
+remove_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  DocentLibrary *self = source_object;
+  gint64 id = *(gint64 *) task_data;
+  g_autoptr(GError) error = NULL;
+  DocentStore *store;
+  gboolean ok;
+
+  if ((store = lock_reader (self, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  ok = docent_store_remove_document (store, id, &error);
+  unlock_reader (self);
+
+  if (!ok)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+remove_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  DocentLibrary *self = DOCENT_LIBRARY (object);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_warning ("Could not remove a document: %s", error->message);
+    }
+  docent_library_refresh (self);
+}
+
+void
+docent_library_remove (DocentLibrary *self,
+                       gint64         id)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+  g_return_if_fail (id > 0);
+
+  task = g_task_new (self, self->cancellable, remove_cb, NULL);
+  g_task_set_source_tag (task, docent_library_remove);
+  g_task_set_task_data (task, g_memdup2 (&id, sizeof id), g_free);
+  g_task_run_in_thread (task, remove_thread);
+}
+
+void
+docent_library_dismiss_failure (DocentLibrary *self,
+                                const char    *path)
+{
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+
+  if (g_hash_table_remove (self->failures, path))
+    docent_library_refresh (self);
+}
+
+/* --- search ------------------------------------------------------------- */
+
+typedef struct {
+  char   *query;
+  guint   k;
+  GArray *doc_ids;
+} SearchData;
+
+static void
+search_data_free (SearchData *data)
+{
+  g_free (data->query);
+  g_clear_pointer (&data->doc_ids, g_array_unref);
+  g_free (data);
+}
+
+static void
+search_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  DocentLibrary *self = source_object;
+  SearchData *data = task_data;
+  DocentSearchOptions options = { .k = data->k, .doc_ids = data->doc_ids };
+  g_autoptr(GError) error = NULL;
+  DocentStore *store;
+  GPtrArray *results;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if ((store = lock_reader (self, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  results = docent_store_search (store, data->query, &options, &error);
+  unlock_reader (self);
+
+  if (results == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, results, (GDestroyNotify) g_ptr_array_unref);
+}
+
+void
+docent_library_search_async (DocentLibrary       *self,
+                             const char          *query,
+                             guint                k,
+                             GArray              *doc_ids,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SearchData *data;
+
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+  g_return_if_fail (query != NULL);
+
+  data = g_new0 (SearchData, 1);
+  data->query = g_strdup (query);
+  data->k = k > 0 ? k : 10;
+  if (doc_ids != NULL && doc_ids->len > 0)
+    {
+      data->doc_ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), doc_ids->len);
+      g_array_append_vals (data->doc_ids, doc_ids->data, doc_ids->len);
+    }
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, docent_library_search_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) search_data_free);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, search_thread);
+}
+
+GPtrArray *
+docent_library_search_finish (DocentLibrary  *self,
+                              GAsyncResult   *result,
+                              GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+dup_pages_thread (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  DocentLibrary *self = source_object;
+  gint64 id = *(gint64 *) task_data;
+  g_autoptr(GError) error = NULL;
+  DocentStore *store;
+  GPtrArray *pages;
+
+  if ((store = lock_reader (self, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  pages = docent_store_dup_pages (store, id, &error);
+  unlock_reader (self);
+
+  if (pages == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, pages, (GDestroyNotify) g_ptr_array_unref);
+}
+
+void
+docent_library_dup_pages_async (DocentLibrary       *self,
+                                gint64               doc_id,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, docent_library_dup_pages_async);
+  g_task_set_task_data (task, g_memdup2 (&doc_id, sizeof doc_id), g_free);
+  g_task_run_in_thread (task, dup_pages_thread);
+}
+
+GPtrArray *
+docent_library_dup_pages_finish (DocentLibrary  *self,
+                                 GAsyncResult   *result,
+                                 GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* --- import -------------------------------------------------------------- */
+
+static void
+set_busy_path (DocentLibrary *self,
+               const char    *path)
+{
+  GListModel *model = G_LIST_MODEL (self->documents);
+  guint n = g_list_model_get_n_items (model);
+
+  if (g_strcmp0 (self->busy_path, path) == 0)
+    return;
+  g_free (self->busy_path);
+  self->busy_path = g_strdup (path);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(DocentDocumentItem) item = g_list_model_get_item (model, i);
+
+      docent_document_item_set_busy (item,
+                                     g_strcmp0 (docent_document_item_get_path (item), path) == 0);
+    }
+}
+
+static void
+importer_progress_cb (DocentImporter             *importer,
+                      const DocentImportProgress *progress,
+                      DocentLibrary              *self)
+{
+  set_busy_path (self, progress->current);
+  g_signal_emit (self, signals[IMPORT_PROGRESS], 0, progress,
+                 g_queue_get_length (&self->import_queue));
+  /* A file that starts importing shows up in the library at once. */
+  queue_refresh (self);
+}
+
+static void
+importer_file_done_cb (DocentImporter               *importer,
+                       const DocentImportFileResult *result,
+                       DocentLibrary                *self)
+{
+  if (result->outcome == DOCENT_IMPORT_FAILED && result->doc_id == 0)
+    {
+      g_autoptr(DocentDocument) doc = docent_document_new ();
+
+      doc->path = g_strdup (result->path);
+      doc->name = g_path_get_basename (result->path);
+      doc->title = g_strdup (doc->name);
+      doc->status = DOCENT_DOC_STATUS_FAILED;
+      doc->error = g_strdup (result->reason);
+      if (!docent_doc_type_from_path (result->path, &doc->type))
+        doc->type = DOCENT_DOC_TYPE_TEXT;
+      g_hash_table_replace (self->failures, g_strdup (result->path),
+                            g_steal_pointer (&doc));
+    }
+
+  g_signal_emit (self, signals[IMPORT_FILE_DONE], 0, result);
+
+  if (result->outcome == DOCENT_IMPORT_FAILED &&
+      result->error_code == DOCENT_ERROR_ENCRYPTED)
+    g_signal_emit (self, signals[PASSWORD_NEEDED], 0, result->path, result->reason);
+
+  queue_refresh (self);
+}
+
+static void
+import_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(DocentLibrary) self = user_data;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  results = docent_importer_import_finish (DOCENT_IMPORTER (object), result, &error);
+
+  if (DOCENT_IMPORTER (object) == self->importer)
+    {
+      g_signal_handlers_disconnect_by_data (self->importer, self);
+      g_clear_object (&self->importer);
+      g_clear_object (&self->import_cancellable);
+    }
+  set_busy_path (self, NULL);
+
+  g_signal_emit (self, signals[IMPORT_FINISHED], 0, results, error);
+  docent_library_refresh (self);
+
+  if (self->importer == NULL)
+    start_next_import (self);
+  if (self->importer == NULL)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+}
+
+static void
+start_next_import (DocentLibrary *self)
+{
+  ImportJob *job;
+
+  if (self->importer != NULL)
+    return;
+  if ((job = g_queue_pop_head (&self->import_queue)) == NULL)
+    return;
+
+  self->importer = docent_importer_new (self->path);
+  if (job->password != NULL)
+    docent_importer_set_password (self->importer, job->password);
+  self->import_cancellable = g_cancellable_new ();
+  g_signal_connect (self->importer, "progress", G_CALLBACK (importer_progress_cb), self);
+  g_signal_connect (self->importer, "file-done", G_CALLBACK (importer_file_done_cb), self);
+
+  g_signal_emit (self, signals[IMPORT_STARTED], 0);
+  docent_importer_import_async (self->importer,
+                                (const char * const *) job->paths,
+                                self->import_cancellable,
+                                import_cb,
+                                g_object_ref (self));
+  import_job_free (job);
+}
+
+void
+docent_library_import (DocentLibrary      *self,
+                       const char * const *paths,
+                       const char         *password)
+{
+  ImportJob *job;
+  gboolean was_importing;
+
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+
+  if (paths == NULL || paths[0] == NULL)
+    return;
+
+  was_importing = docent_library_get_importing (self);
+
+  job = g_new0 (ImportJob, 1);
+  job->paths = g_strdupv ((char **) paths);
+  job->password = g_strdup (password);
+  g_queue_push_tail (&self->import_queue, job);
+
+  /* Retrying a failed file: it leaves the failure list once it succeeds. */
+  start_next_import (self);
+  if (!was_importing)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+}
+
+void
+docent_library_cancel_import (DocentLibrary *self)
+{
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+
+  g_queue_clear_full (&self->import_queue, (GDestroyNotify) import_job_free);
+  if (self->import_cancellable != NULL)
+    g_cancellable_cancel (self->import_cancellable);
+}
+
+gboolean
+docent_library_get_importing (DocentLibrary *self)
+{
+  g_return_val_if_fail (DOCENT_IS_LIBRARY (self), FALSE);
+  return self->importer != NULL || !g_queue_is_empty (&self->import_queue);
+}
+
+gboolean
+docent_library_get_loaded (DocentLibrary *self)
+{
+  g_return_val_if_fail (DOCENT_IS_LIBRARY (self), FALSE);
+  return self->loaded;
+}
+
+/* --- object ------------------------------------------------------------- */
+
+static void
+docent_library_dispose (GObject *object)
+{
+  DocentLibrary *self = DOCENT_LIBRARY (object);
+
+  g_cancellable_cancel (self->cancellable);
+  docent_library_cancel_import (self);
+  g_clear_handle_id (&self->refresh_source, g_source_remove);
+  if (self->importer != NULL)
+    g_signal_handlers_disconnect_by_data (self->importer, self);
+  g_clear_object (&self->importer);
+  g_clear_object (&self->import_cancellable);
+  if (self->documents != NULL)
+    g_list_store_remove_all (self->documents);
+
+  G_OBJECT_CLASS (docent_library_parent_class)->dispose (object);
+}
+
+static void
+docent_library_finalize (GObject *object)
+{
+  DocentLibrary *self = DOCENT_LIBRARY (object);
+
+  g_clear_object (&self->reader);
+  g_mutex_clear (&self->reader_lock);
+  g_clear_object (&self->documents);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->failures, g_hash_table_unref);
+  g_clear_pointer (&self->busy_path, g_free);
+  g_free (self->path);
+
+  G_OBJECT_CLASS (docent_library_parent_class)->finalize (object);
+}
+
+static void
+docent_library_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  DocentLibrary *self = DOCENT_LIBRARY (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    case PROP_IMPORTING:
+      g_value_set_boolean (value, docent_library_get_importing (self));
+      break;
+    case PROP_LOADED:
+      g_value_set_boolean (value, self->loaded);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+docent_library_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  DocentLibrary *self = DOCENT_LIBRARY (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      self->path = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+docent_library_class_init (DocentLibraryClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = docent_library_dispose;
+  object_class->finalize = docent_library_finalize;
+  object_class->get_property = docent_library_get_property;
+  object_class->set_property = docent_library_set_property;
+
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_IMPORTING] =
+    g_param_spec_boolean ("importing", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LOADED] =
+    g_param_spec_boolean ("loaded", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[IMPORT_STARTED] =
+    g_signal_new ("import-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[IMPORT_PROGRESS] =
+    g_signal_new ("import-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_UINT);
+  signals[IMPORT_FILE_DONE] =
+    g_signal_new ("import-file-done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[IMPORT_FINISHED] =
+    g_signal_new ("import-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_PTR_ARRAY, G_TYPE_ERROR);
+  signals[PASSWORD_NEEDED] =
+    g_signal_new ("password-needed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[DOCUMENTS_LOADED] =
+    g_signal_new ("documents-loaded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+docent_library_init (DocentLibrary *self)
+{
+  g_mutex_init (&self->reader_lock);
+  self->documents = g_list_store_new (DOCENT_TYPE_DOCUMENT_ITEM);
+  self->failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) docent_document_free);
+  self->cancellable = g_cancellable_new ();
+  g_queue_init (&self->import_queue);
+}
+
+DocentLibrary *
+docent_library_new (const char *path)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  return g_object_new (DOCENT_TYPE_LIBRARY, "path", path, NULL);
+}
+
+const char *
+docent_library_get_path (DocentLibrary *self)
+{
+  g_return_val_if_fail (DOCENT_IS_LIBRARY (self), NULL);
+  return self->path;
+}
+
+GListModel *
+docent_library_get_documents (DocentLibrary *self)
+{
+  g_return_val_if_fail (DOCENT_IS_LIBRARY (self), NULL);
+  return G_LIST_MODEL (self->documents);
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "docent-document-item.h"
+#include "docent-importer.h"
+#include "docent-store.h"
+
+G_BEGIN_DECLS
+
+#define DOCENT_TYPE_LIBRARY (docent_library_get_type ())
+G_DECLARE_FINAL_TYPE (DocentLibrary, docent_library, DOCENT, LIBRARY, GObject)
+
+/* The window's view of one library file: the documents as a list model,
+ * searches on a worker thread with their own DocentStore, and imports through
+ * DocentImporter, one batch after another. Nothing here blocks the main loop.
+ *
+ * Signals (main thread):
+ *   "import-started"   ()
+ *   "import-progress"  (const DocentImportProgress *, guint batches_waiting)
+ *   "import-file-done" (const DocentImportFileResult *)
+ *   "import-finished"  (GPtrArray *results or NULL, const GError *error or NULL)
+ *   "password-needed"  (const char *path, const char *reason)
+ *   "documents-loaded" () after each refresh */
+DocentLibrary *docent_library_new             (const char           *path);
+const char    *docent_library_get_path        (DocentLibrary        *self);
+GListModel    *docent_library_get_documents   (DocentLibrary        *self);
+DocentDocumentItem *docent_library_find_document (DocentLibrary     *self,
+                                                  gint64             id);
+gboolean       docent_library_get_importing   (DocentLibrary        *self);
+/* TRUE once the first list of documents has come back. */
+gboolean       docent_library_get_loaded      (DocentLibrary        *self);
+
+void           docent_library_refresh         (DocentLibrary        *self);
+void           docent_library_import          (DocentLibrary        *self,
+                                               const char * const   *paths,
+                                               const char           *password);
+void           docent_library_cancel_import   (DocentLibrary        *self);
+void           docent_library_remove          (DocentLibrary        *self,
+                                               gint64                id);
+/* Forgets a failure that never reached the store. */
+void           docent_library_dismiss_failure (DocentLibrary        *self,
+                                               const char           *path);
+
+/* @doc_ids: gint64 ids to search in, NULL for all. */
+void           docent_library_search_async    (DocentLibrary        *self,
+                                               const char           *query,
+                                               guint                 k,
+                                               GArray               *doc_ids,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+GPtrArray     *docent_library_search_finish   (DocentLibrary        *self,
+                                               GAsyncResult         *result,
+                                               GError              **error);
+/* The pages of a document (DocentPage*), for mapping passages onto pages. */
+void           docent_library_dup_pages_async (DocentLibrary        *self,
+                                               gint64                doc_id,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+GPtrArray     *docent_library_dup_pages_finish (DocentLibrary       *self,
+                                                GAsyncResult        *result,
+                                                GError             **error);
+
+G_END_DECLS

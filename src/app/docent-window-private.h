@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "docent-citation-view.h"
+#include "docent-library.h"
+#include "docent-window.h"
+
+G_BEGIN_DECLS
+
+struct _DocentWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  GSettings          *settings;
+  DocentLibrary      *library;
+  GtkDropTarget      *drop_target;
+  GtkFileChooserNative *chooser;
+
+  /* the query on screen */
+  GCancellable       *search_cancellable;
+  char               *query;
+  gboolean            query_is_question;
+  GPtrArray          *results;          /* DocentSearchResult*, rows borrow them */
+  char               *answer_text;      /* plain text with [n] markers */
+  GArray             *filter_ids;       /* gint64: selected documents */
+
+  /* import */
+  GQueue              password_queue;   /* char* paths waiting for a password */
+  AdwMessageDialog   *password_dialog;
+  guint               import_failed;
+  guint               import_imported;
+
+  /* template */
+  AdwToastOverlay    *toast_overlay;
+  AdwLeaflet         *leaflet;
+  GtkWidget          *sidebar;
+  GtkWidget          *content;
+  GtkStack           *sidebar_stack;
+  GtkListBox         *documents_list;
+  GtkRevealer        *filter_revealer;
+  GtkLabel           *filter_label;
+  GtkRevealer        *import_revealer;
+  GtkLabel           *import_title;
+  GtkProgressBar     *import_progress;
+  GtkLabel           *import_detail;
+  GtkWidget          *back_button;
+  AdwWindowTitle     *window_title;
+  GtkStack           *main_stack;
+  GtkStack           *results_stack;
+  GtkSpinner         *busy_spinner;
+  GtkEntry           *query_entry;
+  GtkWidget          *answer_box;
+  GtkLabel           *answer_label;
+  GtkLabel           *answer_note;
+  GtkLabel           *results_heading;
+  GtkListBox         *results_list;
+  GtkScrolledWindow  *results_scroller;
+  DocentCitationView *citation_view;
+};
+
+/* docent-window-import.c */
+void _docent_window_init_import   (DocentWindow *self);
+void _docent_window_bind_library  (DocentWindow *self);
+void _docent_window_dispose_import (DocentWindow *self);
+void _docent_window_add_files     (DocentWindow *self,
+                                   gboolean      folders);
+gboolean _docent_window_drop_cb   (GtkDropTarget *target,
+                                   const GValue  *value,
+                                   double         x,
+                                   double         y,
+                                   DocentWindow  *self);
+void _docent_window_cancel_import (DocentWindow *self);
+
+/* docent-window.c */
+void _docent_window_update_state  (DocentWindow *self);
+void _docent_window_toast         (DocentWindow *self,
+                                   const char   *message);
+
+/* For tests: the pieces a person would click on. */
+GtkDropTarget      *_docent_window_get_drop_target   (DocentWindow *self);
+DocentLibrary      *_docent_window_get_library       (DocentWindow *self);
+DocentCitationView *_docent_window_get_citation_view (DocentWindow *self);
+GtkListBox         *_docent_window_get_results_list  (DocentWindow *self);
+GtkListBox         *_docent_window_get_documents_list (DocentWindow *self);
+GtkEntry           *_docent_window_get_query_entry   (DocentWindow *self);
+const char         *_docent_window_get_page_name     (DocentWindow *self);
+gboolean            _docent_window_get_searching     (DocentWindow *self);
+
+G_END_DECLS

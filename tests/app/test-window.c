@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The window under Xvfb, driven the way a person would: files dropped on it,
+ * a question typed, a source clicked, the settings opened. Screenshots of
+ * every state go to $G_TEST_BUILDDIR/screenshots/. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "docent-application.h"
+#include "docent-citation-view.h"
+#include "docent-document-row.h"
+#include "docent-preferences-window.h"
+#include "docent-result-row.h"
+#include "docent-test-pdf.h"
+#include "docent-window-private.h"
+
+static char *tmpdir;
+static GSettings *settings;
+
+/* --- helpers ------------------------------------------------------------- */
+
+typedef gboolean (*Condition) (gpointer data);
+
+/* Runs the main loop until @cond holds; FALSE on timeout. */
+static gboolean
+wait_for (Condition cond,
+          gpointer  data,
+          guint     timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (!cond (data))
+    {
+      if (g_get_monotonic_time () > end)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  return TRUE;
+}
+
+static gboolean
+never (gpointer data)
+{
+  return FALSE;
+}
+
+/* Lets the window lay out and paint. */
+static void
+settle (guint ms)
+{
+  wait_for (never, NULL, ms);
+}
+
+static void
+save_screenshot (GtkWidget  *widget,
+                 const char *name)
+{
+  g_autofree char *dir = g_build_filename (g_test_get_dir (G_TEST_BUILT), "screenshots", NULL);
+  g_autofree char *file = g_strconcat (name, ".png", NULL);
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  int w = gtk_widget_get_width (widget);
+  int h = gtk_widget_get_height (widget);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+
+  g_assert_cmpint (w, >, 0);
+  g_assert_cmpint (h, >, 0);
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
+  node = gtk_snapshot_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  g_mkdir_with_parents (dir, 0755);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+static char *
+make_pdf (const char         *name,
+          const char * const *pages)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (tmpdir, name, NULL);
+
+  g_assert_true (docent_test_pdf_write (path, pages, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+/* Delivers @paths exactly as a drop from a file manager arrives. */
+static void
+drop_files (DocentWindow       *window,
+            const char * const *paths)
+{
+  GtkDropTarget *target = _docent_window_get_drop_target (window);
+  GSList *files = NULL;
+  GdkFileList *list;
+  GValue value = G_VALUE_INIT;
+  gboolean handled = FALSE;
+
+  for (guint i = 0; paths[i] != NULL; i++)
+    files = g_slist_append (files, g_file_new_for_path (paths[i]));
+  list = gdk_file_list_new_from_list (files);
+  g_slist_free_full (files, g_object_unref);
+
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, list);
+  g_signal_emit_by_name (target, "drop", &value, 200.0, 200.0, &handled);
+  g_value_unset (&value);
+  g_assert_true (handled);
+}
+
+typedef struct {
+  DocentWindow *window;
+  guint         n_ready;
+} ReadyCheck;
+
+static gboolean
+documents_ready (gpointer data)
+{
+  ReadyCheck *check = data;
+  DocentLibrary *library = _docent_window_get_library (check->window);
+  GListModel *docs = docent_library_get_documents (library);
+  guint n = g_list_model_get_n_items (docs);
+  guint ready = 0;
+
+  if (docent_library_get_importing (library))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(DocentDocumentItem) item = g_list_model_get_item (docs, i);
+      if (docent_document_item_get_status (item) == DOCENT_DOC_STATUS_READY)
+        ready++;
+    }
+  return ready >= check->n_ready;
+}
+
+static gboolean
+results_shown (gpointer data)
+{
+  DocentWindow *window = data;
+  const char *page = _docent_window_get_page_name (window);
+
+  return !_docent_window_get_searching (window) &&
+         (g_strcmp0 (page, "results") == 0 || g_strcmp0 (page, "no-results") == 0);
+}
+
+static gboolean
+citation_loaded (gpointer data)
+{
+  return docent_citation_view_get_loaded (data);
+}
+
+static void
+run_query (DocentWindow *window,
+           const char   *mode,
+           const char   *text)
+{
+  GtkEntry *entry = _docent_window_get_query_entry (window);
+
+  g_settings_set_string (settings, "query-mode", mode);
+  gtk_editable_set_text (GTK_EDITABLE (entry), text);
+  g_signal_emit_by_name (entry, "activate");
+  g_assert_true (wait_for (results_shown, window, 20000));
+  g_assert_cmpstr (_docent_window_get_page_name (window), ==, "results");
+}
+
+static GtkListBoxRow *
+first_result_row (DocentWindow *window)
+{
+  GtkListBox *list = _docent_window_get_results_list (window);
+  GtkListBoxRow *row = gtk_list_box_get_row_at_index (list, 0);
+
+  g_assert_nonnull (row);
+  g_assert_true (DOCENT_IS_RESULT_ROW (row));
+  return row;
+}
+
+/* --- tests --------------------------------------------------------------- */
+
+static const char *alpha_pages[] = {
+  "Alpha field guide\nChapter one introduces the marsh and its birds.",
+  "Chapter two\nThe zebrafish calibration protocol measures tank temperature every hour.\n"
+  "Operators record the zebrafish counts in the logbook before feeding.",
+  "Chapter three\nNotes on the heron colony and the reed beds.",
+  NULL
+};
+
+static const char *beta_pages[] = {
+  "Beta handbook\nThe lighthouse keeper trims the lamp wick at dusk.",
+  "Appendix\nTide tables for the northern harbour and the ferry timetable.",
+  NULL
+};
+
+static void
+test_window_story (void)
+{
+  g_autofree char *alpha = make_pdf ("alpha.pdf", alpha_pages);
+  g_autofree char *beta = make_pdf ("beta.pdf", beta_pages);
+  g_autofree char *notes = g_build_filename (tmpdir, "notes.md", NULL);
+  const char *paths[] = { alpha, beta, notes, NULL };
+  DocentWindow *window;
+  DocentCitationView *view;
+  GtkListBoxRow *row;
+  const DocentSearchResult *result;
+  ReadyCheck check;
+  GtkWidget *prefs;
+
+  g_assert_true (g_file_set_contents (notes,
+                                      "# Lighthouse notes\n\nThe lamp wick is trimmed at dusk.\n\n"
+                                      "The ferry leaves the harbour at noon.\n", -1, NULL));
+
+  window = docent_window_new (NULL);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 740);
+  gtk_window_present (GTK_WINDOW (window));
+  settle (300);
+  g_assert_cmpstr (_docent_window_get_page_name (window), ==, "empty");
+  save_screenshot (GTK_WIDGET (window), "01-empty");
+
+  /* A drop of two PDFs and a Markdown file. */
+  drop_files (window, paths);
+  check.window = window;
+  check.n_ready = 3;
+  g_assert_true (wait_for (documents_ready, &check, 60000));
+  settle (300);
+  g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 3);
+  g_assert_nonnull (gtk_list_box_get_row_at_index (_docent_window_get_documents_list (window), 2));
+  save_screenshot (GTK_WIDGET (window), "02-library");
+
+  /* Ask: the answer quotes the passage and cites it. */
+  run_query (window, "ask", "zebrafish calibration");
+  row = first_result_row (window);
+  result = docent_result_row_get_result (DOCENT_RESULT_ROW (row));
+  g_assert_true (g_str_has_suffix (result->path, "alpha.pdf"));
+  g_assert_cmpuint (result->page, <=, 2);
+  g_assert_cmpuint (MAX (result->page_end, result->page), >=, 2);
+  settle (200);
+  save_screenshot (GTK_WIDGET (window), "03-answer");
+
+  /* The first source opens its page with the passage highlighted. */
+  view = _docent_window_get_citation_view (window);
+  g_signal_emit_by_name (_docent_window_get_results_list (window), "row-activated", row);
+  g_assert_true (wait_for (citation_loaded, view, 20000));
+  g_assert_cmpstr (_docent_window_get_page_name (window), ==, "citation");
+  g_assert_cmpint (docent_citation_view_get_doc_id (view), ==, result->doc_id);
+  g_assert_cmpuint (docent_citation_view_get_page (view), ==, 2);
+  g_assert_cmpuint (docent_citation_view_get_n_highlights (view), >, 0);
+  g_assert_false (docent_citation_view_get_source_missing (view));
+  settle (300);
+  save_screenshot (GTK_WIDGET (window), "04-citation");
+
+  /* Pages turn; zoom steps. */
+  gtk_widget_activate_action (GTK_WIDGET (view), "citation.next-page", NULL);
+  g_assert_cmpuint (docent_citation_view_get_page (view), ==, 3);
+  gtk_widget_activate_action (GTK_WIDGET (view), "citation.previous-page", NULL);
+  g_assert_cmpuint (docent_citation_view_get_page (view), ==, 2);
+  g_assert_cmpuint (docent_citation_view_get_n_highlights (view), >, 0);
+  {
+    double zoom = docent_citation_view_get_zoom (view);
+    gtk_widget_activate_action (GTK_WIDGET (view), "citation.zoom-in", NULL);
+    g_assert_cmpfloat (docent_citation_view_get_zoom (view), >, zoom);
+  }
+
+  /* Back returns to the answer. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL);
+  g_assert_cmpstr (_docent_window_get_page_name (window), ==, "results");
+
+  /* Search mode, a text file: the view scrolls to the passage. */
+  run_query (window, "search", "ferry harbour");
+  settle (200);
+  save_screenshot (GTK_WIDGET (window), "05-search");
+  {
+    GtkListBox *list = _docent_window_get_results_list (window);
+    GtkListBoxRow *text_row = NULL;
+
+    for (int i = 0; (row = gtk_list_box_get_row_at_index (list, i)) != NULL; i++)
+      if (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->path, "notes.md"))
+        {
+          text_row = row;
+          break;
+        }
+    g_assert_nonnull (text_row);
+    g_signal_emit_by_name (list, "row-activated", text_row);
+    g_assert_true (wait_for (citation_loaded, view, 20000));
+    g_assert_cmpuint (docent_citation_view_get_page (view), ==, 0);
+    g_assert_cmpuint (docent_citation_view_get_n_highlights (view), >, 0);
+    settle (200);
+    save_screenshot (GTK_WIDGET (window), "06-citation-text");
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL);
+  }
+
+  /* A moved source still shows the stored passage, and says so. */
+  {
+    g_autofree char *moved = g_build_filename (tmpdir, "beta-moved.pdf", NULL);
+
+    run_query (window, "search", "lighthouse keeper");
+    row = first_result_row (window);
+    g_assert_true (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->path, "beta.pdf"));
+    g_assert_cmpint (g_rename (beta, moved), ==, 0);
+    g_signal_emit_by_name (_docent_window_get_results_list (window), "row-activated", row);
+    g_assert_true (wait_for (citation_loaded, view, 20000));
+    g_assert_true (docent_citation_view_get_source_missing (view));
+    g_assert_cmpuint (docent_citation_view_get_n_highlights (view), >, 0);
+    settle (200);
+    save_screenshot (GTK_WIDGET (window), "07-citation-moved");
+    g_assert_cmpint (g_rename (moved, beta), ==, 0);
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL);
+  }
+
+  /* Selecting a document in the sidebar filters the search to it. */
+  {
+    GtkListBox *docs = _docent_window_get_documents_list (window);
+    GtkListBox *list = _docent_window_get_results_list (window);
+
+    for (int i = 0; (row = gtk_list_box_get_row_at_index (docs, i)) != NULL; i++)
+      if (g_str_has_suffix (docent_document_item_get_path (docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row))), "notes.md"))
+        gtk_list_box_select_row (docs, row);
+    g_assert_true (wait_for (results_shown, window, 20000));
+    for (int i = 0; (row = gtk_list_box_get_row_at_index (list, i)) != NULL; i++)
+      g_assert_true (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->path, "notes.md"));
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.clear-filter", NULL);
+    g_assert_true (wait_for (results_shown, window, 20000));
+  }
+
+  /* Settings: rows follow GSettings. */
+  g_settings_set_uint (settings, "sources", 7);
+  prefs = docent_preferences_window_new (GTK_WINDOW (window), settings);
+  gtk_window_present (GTK_WINDOW (prefs));
+  settle (400);
+  save_screenshot (prefs, "08-preferences");
+  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (prefs), NULL);
+  gtk_window_destroy (GTK_WINDOW (prefs));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+}
+
+static gboolean
+dialog_shown (gpointer data)
+{
+  DocentWindow *window = data;
+  return window->password_dialog != NULL;
+}
+
+static void
+test_window_password (void)
+{
+  const char *pages[] = { "Sealed ledger\nThe vault combination changes every quarter.", NULL };
+  g_autofree char *plain = make_pdf ("plain-ledger.pdf", pages);
+  g_autofree char *sealed = g_build_filename (tmpdir, "sealed.pdf", NULL);
+  const char *paths[] = { sealed, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *library = g_build_filename (tmpdir, "password-library.db", NULL);
+  DocentWindow *window;
+  GtkWidget *entry;
+  ReadyCheck check;
+
+  if (!g_find_program_in_path ("qpdf"))
+    {
+      g_test_skip ("qpdf is needed to make an encrypted PDF");
+      return;
+    }
+  g_assert_true (docent_test_pdf_encrypt (plain, sealed, "opensesame", "owner", &error));
+  g_assert_no_error (error);
+
+  g_settings_set_string (settings, "library-path", library);
+  window = docent_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  settle (200);
+
+  drop_files (window, paths);
+  g_assert_true (wait_for (dialog_shown, window, 30000));
+  settle (200);
+  save_screenshot (GTK_WIDGET (window->password_dialog), "09-password");
+  entry = g_object_get_data (G_OBJECT (window->password_dialog), "entry");
+  gtk_editable_set_text (GTK_EDITABLE (entry), "opensesame");
+  adw_message_dialog_response (window->password_dialog, "import");
+
+  check.window = window;
+  check.n_ready = 1;
+  g_assert_true (wait_for (documents_ready, &check, 30000));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+}
+
+static void
+test_snippet_markup (void)
+{
+  g_autoptr(GArray) hl = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gint64 pairs[] = { 4, 9 };
+  g_autofree char *markup = NULL;
+
+  g_array_append_vals (hl, pairs, 2);
+  markup = docent_markup_snippet ("The <data>\n\nframe & more", hl, 100);
+  g_assert_cmpstr (markup, ==,
+                   "The <span weight=\"bold\" background=\"#f6d32d\" bgalpha=\"45%\">&lt;data</span>&gt; frame &amp; more");
+  g_assert_true (pango_parse_markup (markup, -1, 0, NULL, NULL, NULL, NULL));
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_setenv ("GSK_RENDERER", "cairo", TRUE);
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  g_setenv ("NO_AT_BRIDGE", "1", TRUE);
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/app/snippet/markup", test_snippet_markup);
+
+  if (!gtk_init_check ())
+    {
+      g_test_add_func ("/app/window/story", (GTestFunc) g_test_incomplete);
+      g_printerr ("No display: the window tests need one (run under xvfb-run)\n");
+      return g_test_run ();
+    }
+  adw_init ();
+  docent_ensure_resources ();
+  /* GTK 4.8 warns (fatal in tests) when a page unmaps while one of its
+   * adjustments is animating a scroll; tests do not need the animations. */
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
+
+  tmpdir = docent_test_make_tmpdir ("docent-app");
+  {
+    g_autofree char *library = g_build_filename (tmpdir, "library.db", NULL);
+    settings = g_settings_new (APP_ID);
+    g_settings_set_string (settings, "library-path", library);
+  }
+
+  g_test_add_func ("/app/window/story", test_window_story);
+  g_test_add_func ("/app/window/password", test_window_password);
+  ret = g_test_run ();
+
+  g_clear_object (&settings);
+  docent_test_rm_rf (tmpdir);
+  g_free (tmpdir);
+  return ret;
+}
