@@ -263,6 +263,15 @@ static const char *const pats_viking[] = { PAT_BLOOM, "\\p{N}" };
 static const char *const pats_tekken[] = {
   "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
 };
+/* tiktoken's o200k split: words keep a leading cased run and a following
+ * contraction together */
+static const char *const pats_gpt4o[] = {
+  "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
+  "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
+  "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*"
+  "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
+  "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+};
 static const char *const pats_chameleon[] = {
   "<sentinel:[0-9]+>",
   "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z",
@@ -281,7 +290,7 @@ static const struct {
   bool ignore_merges;
 } pre_families[] = {
   { "default", PATS (pats_default), false },
-  { "llama3 llama-v3 llama-bpe falcon3 pixtral", PATS (pats_llama3), true },
+  { "llama3 llama-v3 llama-bpe falcon3", PATS (pats_llama3), true },
   { "dbrx smaug-bpe chatglm-bpe", PATS (pats_llama3), false },
   { "deepseek-llm", PATS (pats_deepseek_llm), false },
   { "deepseek-coder", PATS (pats_deepseek_coder), false },
@@ -295,6 +304,7 @@ static const struct {
   { "viking", PATS (pats_viking), false },
   { "tekken", PATS (pats_tekken), true },
   { "chameleon", PATS (pats_chameleon), false },
+  { "gpt-4o", PATS (pats_gpt4o), false },
 };
 
 static bool

@@ -10,6 +10,7 @@
 
 #include "llm-gguf.h"
 #include "llm-tokenizer.h"
+#include "llm-tokenizer-private.h"
 
 #define SEPARATOR "\n__ggml_vocab_test__\n"
 
@@ -517,7 +518,8 @@ test_bpe_crafted (void)
   {
     const char *pres[] = { "default", "gpt-2", "llama-bpe", "qwen2", "smollm", "deepseek-llm",
                            "deepseek-coder", "falcon", "starcoder", "mpt", "refact",
-                           "command-r", "tekken", "bloom", "viking", "chameleon", "deepseek-v3" };
+                           "command-r", "tekken", "bloom", "viking", "chameleon", "deepseek-v3",
+                           "gpt-4o" };
     for (gsize i = 0; i < G_N_ELEMENTS (pres); i++)
       {
         LlmVocab *w = crafted_bpe (pres[i]);
@@ -530,6 +532,52 @@ test_bpe_crafted (void)
   g_assert_false (llm_vocab_set_pre (bad, "no-such-pre", err, sizeof err));
   g_assert_nonnull (strstr (err, "no-such-pre"));
   llm_vocab_free (bad);
+}
+
+/* The split patterns alone, on inputs whose split is well known. */
+static char *
+split_with (const char *pre, const char *text)
+{
+  size_t n_pats, n_spans;
+  bool ignore;
+  const char *const *pats = llm_pre_patterns (pre, &n_pats, &ignore);
+  char err[256] = "";
+  LlmRegexSplit *split;
+  LlmSpan *spans;
+  GString *out = g_string_new (NULL);
+
+  g_assert_nonnull (pats);
+  split = llm_regex_split_new (pats, n_pats, err, sizeof err);
+  g_assert_nonnull (split);
+  spans = llm_regex_split_run (split, text, strlen (text), &n_spans);
+  for (size_t i = 0; i < n_spans; i++)
+    g_string_append_printf (out, "%s%.*s", i ? "|" : "", (int) spans[i].len, text + spans[i].start);
+  free (spans);
+  llm_regex_split_free (split);
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_pre_split (void)
+{
+  static const struct { const char *pre, *text, *want; } cases[] = {
+    { "gpt-2", "Hello world's 123  x", "Hello| world|'s| 123| | x" },
+    { "gpt-2", "a\n\nb", "a|\n|\n|b" },
+    { "llama-bpe", "Hello 1234567 y'all", "Hello| |123|456|7| y|'all" },
+    { "llama-bpe", "x.\n\n  y", "x|.\n\n| | y" },
+    { "qwen2", "ab 123", "ab| |1|2|3" },
+    { "smollm", "ab 123", "ab| |1|2|3" },
+    { "gpt-4o", "HelloWorld I'M here", "Hello|World| I'M| here" },
+    { "deepseek-llm", "Hello 양자화123", "Hello| |양자화|123" },
+    { "default", "a+b 1234", "a|+|b| |123|4" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *got = split_with (cases[i].pre, cases[i].text);
+      if (g_strcmp0 (got, cases[i].want) != 0)
+        g_error ("%s: “%s” split as “%s”, want “%s”", cases[i].pre, cases[i].text, got, cases[i].want);
+    }
 }
 
 static LlmVocab *
@@ -1041,6 +1089,7 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/tokenizer/shared/random-bytes", test_shared_random_bytes);
   g_test_add_func ("/llm/tokenizer/spm", test_spm_crafted);
   g_test_add_func ("/llm/tokenizer/bpe", test_bpe_crafted);
+  g_test_add_func ("/llm/tokenizer/pre-split", test_pre_split);
   g_test_add_func ("/llm/tokenizer/wpm", test_wpm_crafted);
   g_test_add_func ("/llm/tokenizer/ugm", test_ugm_crafted);
   g_test_add_func ("/llm/tokenizer/ugm-charsmap", test_ugm_charsmap);
