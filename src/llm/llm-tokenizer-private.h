@@ -81,6 +81,10 @@ struct LlmVocab {
   LlmStrMap     merge_rank;
   LlmToken     *special_cache;   /* control/user-defined/unknown ids, longest text first */
   size_t        n_special_cache;
+  /* special_cache positions grouped by first byte: those starting with byte
+   * b are by_first[first_start[b] .. first_start[b + 1]) */
+  uint32_t      first_start[257];
+  uint32_t     *by_first;
   LlmToken      byte_tokens[256]; /* spm/ugm byte fallback, LLM_TOKEN_NULL if none */
   LlmRegexSplit *split;          /* bpe */
   bool          wpm_hashes;      /* wpm vocabulary uses "##" continuations, not "▁" starts */

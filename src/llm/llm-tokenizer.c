@@ -242,6 +242,7 @@ llm_vocab_free (LlmVocab *v)
   llm_strmap_clear (&v->text_to_id);
   llm_strmap_clear (&v->merge_rank);
   free (v->special_cache);
+  free (v->by_first);
   free (v->eog);
   llm_regex_split_free (v->split);
   free (v);
@@ -405,34 +406,42 @@ bad:
   return false;
 }
 
-static int
-cmp_special_len (const void *a, const void *b, void *data)
-{
-  const LlmVocab *v = data;
-  uint32_t la = v->tokens[*(const LlmToken *) a].len;
-  uint32_t lb = v->tokens[*(const LlmToken *) b].len;
+typedef struct {
+  uint32_t len;
+  LlmToken id;
+} SpecialKey;
 
-  if (la != lb)
-    return la > lb ? -1 : 1;
-  return *(const LlmToken *) a - *(const LlmToken *) b;
+/* longest text first, then by id, so the order never depends on qsort */
+static int
+cmp_special (const void *a, const void *b)
+{
+  const SpecialKey *x = a, *y = b;
+
+  if (x->len != y->len)
+    return x->len > y->len ? -1 : 1;
+  return (x->id > y->id) - (x->id < y->id);
 }
 
-/* qsort_r is a GNU extension; a small insertion-merge would do too, but the
- * special list is short and sorted once. */
-static void
+static bool
 sort_special (LlmVocab *v)
 {
-  for (size_t i = 1; i < v->n_special_cache; i++)
+  SpecialKey *keys;
+
+  if (v->n_special_cache < 2)
+    return true;
+  keys = malloc (v->n_special_cache * sizeof *keys);
+  if (keys == NULL)
+    return false;
+  for (size_t i = 0; i < v->n_special_cache; i++)
     {
-      LlmToken x = v->special_cache[i];
-      size_t j = i;
-      while (j > 0 && cmp_special_len (&v->special_cache[j - 1], &x, v) > 0)
-        {
-          v->special_cache[j] = v->special_cache[j - 1];
-          j--;
-        }
-      v->special_cache[j] = x;
+      keys[i].id = v->special_cache[i];
+      keys[i].len = v->tokens[keys[i].id].len;
     }
+  qsort (keys, v->n_special_cache, sizeof *keys, cmp_special);
+  for (size_t i = 0; i < v->n_special_cache; i++)
+    v->special_cache[i] = keys[i].id;
+  free (keys);
+  return true;
 }
 
 static bool
@@ -610,7 +619,24 @@ llm_vocab_finish (LlmVocab *v, char *err, size_t err_size)
            || t == LLM_TOKEN_TYPE_UNKNOWN) && v->tokens[i].len > 0)
         v->special_cache[v->n_special_cache++] = i;
     }
-  sort_special (v);
+  if (!sort_special (v))
+    goto oom;
+  v->by_first = malloc ((v->n_special_cache + 1) * sizeof *v->by_first);
+  if (v->by_first == NULL)
+    goto oom;
+  {
+    uint32_t fill[256] = { 0 };
+    memset (v->first_start, 0, sizeof v->first_start);
+    for (size_t i = 0; i < v->n_special_cache; i++)
+      v->first_start[(unsigned char) v->tokens[v->special_cache[i]].text[0] + 1]++;
+    for (int b = 0; b < 256; b++)
+      v->first_start[b + 1] += v->first_start[b];
+    for (size_t i = 0; i < v->n_special_cache; i++)
+      {
+        unsigned char b = (unsigned char) v->tokens[v->special_cache[i]].text[0];
+        v->by_first[v->first_start[b] + fill[b]++] = (uint32_t) i;
+      }
+  }
   {
     size_t unused;
     llm_byte_to_unicode (0, &unused);  /* build the byte table before any thread uses it */
@@ -734,17 +760,45 @@ partition_special (const LlmVocab *v, const char *text, size_t len, bool parse_s
 {
   FragBuf cur = { 0 };
 
+  bool *present = NULL;
+  size_t n_present = 0;
+
   frag_push (&cur, LLM_TOKEN_NULL, 0, len);
-  for (size_t s = 0; s < v->n_special_cache && !cur.oom; s++)
+  if (v->n_special_cache == 0)
+    goto out;
+
+  /* One pass over the text finds which special tokens occur at all (most
+   * texts have none), so vocabularies with thousands of them stay fast. */
+  present = calloc (v->n_special_cache, sizeof *present);
+  if (present == NULL)
+    {
+      cur.oom = true;
+      goto out;
+    }
+  for (size_t pos = 0; pos < len; pos++)
+    {
+      unsigned char b = (unsigned char) text[pos];
+      for (uint32_t k = v->first_start[b]; k < v->first_start[b + 1]; k++)
+        {
+          uint32_t s = v->by_first[k];
+          const LlmTokenData *t = &v->tokens[v->special_cache[s]];
+          if (!present[s] && t->len <= len - pos && memcmp (text + pos, t->text, t->len) == 0
+              && (parse_special || t->type == LLM_TOKEN_TYPE_USER_DEFINED))
+            {
+              present[s] = true;
+              n_present++;
+            }
+        }
+    }
+
+  for (size_t s = 0; s < v->n_special_cache && n_present > 0 && !cur.oom; s++)
     {
       LlmToken id = v->special_cache[s];
       const LlmTokenData *t = &v->tokens[id];
       FragBuf next = { 0 };
       bool found = false;
 
-      if (!parse_special && t->type != LLM_TOKEN_TYPE_USER_DEFINED)
-        continue;
-      if (memmem (text, len, t->text, t->len) == NULL)
+      if (!present[s])
         continue;
       for (size_t f = 0; f < cur.len; f++)
         {
@@ -782,6 +836,8 @@ partition_special (const LlmVocab *v, const char *text, size_t len, bool parse_s
       free (cur.data);
       cur = next;
     }
+out:
+  free (present);
   *out = cur;
   return !cur.oom;
 }
