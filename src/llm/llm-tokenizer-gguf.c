@@ -210,8 +210,18 @@ load (const llm_gguf *g, const char *path, char *err, size_t err_size)
   for (size_t i = 0; i < sizeof flag_keys / sizeof flag_keys[0]; i++)
     {
       bool b;
+      /* bert's closing token is [SEP], which has its own key; its EOS
+       * flag (often false: BERT has no EOS) does not apply */
+      if (type == LLM_VOCAB_WPM && flag_keys[i].flag == LLM_VOCAB_FLAG_ADD_EOS)
+        continue;
       if (llm_gguf_get_bool (g, flag_keys[i].key, &b))
         llm_vocab_set_flag (v, flag_keys[i].flag, b);
+    }
+  if (type == LLM_VOCAB_WPM)
+    {
+      bool b;
+      if (llm_gguf_get_bool (g, "tokenizer.ggml.add_sep_token", &b))
+        llm_vocab_set_flag (v, LLM_VOCAB_FLAG_ADD_EOS, b);
     }
 
   /* Phi-3 eats the whitespace after its special tokens (as its reference
