@@ -833,6 +833,7 @@ static void walker_add (Walker *w, const char *path, gboolean explicit);
 static void
 walker_add_dir (Walker     *w,
                 const char *path,
+                const char *given,
                 GStatBuf   *st)
 {
   g_autofree char *key = g_strdup_printf ("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT,
@@ -844,7 +845,7 @@ walker_add_dir (Walker     *w,
 
   if (g_hash_table_contains (w->visited_dirs, key))
     {
-      walker_report (w, path, DOCENT_IMPORT_SKIPPED, 0,
+      walker_report (w, given, DOCENT_IMPORT_SKIPPED, 0,
                      g_strdup ("folder already visited (a symbolic link loops back to it)"));
       return;
     }
@@ -910,7 +911,7 @@ walker_add (Walker     *w,
 
   if (S_ISDIR (st.st_mode))
     {
-      walker_add_dir (w, real, &st);
+      walker_add_dir (w, real, absolute, &st);
       return;
     }
   if (!S_ISREG (st.st_mode) || !docent_doc_type_from_path (real, &type))
