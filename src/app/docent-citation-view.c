@@ -312,6 +312,25 @@ scroll_to_passage_tick (GtkWidget     *widget,
   if (!self->scroll_pending)
     return G_SOURCE_REMOVE;
 
+  if (self->fit_pending)
+    {
+      /* A new citation starts at the page's width, never above 100%; the
+       * width is known only once the view is on screen. */
+      int avail = gtk_widget_get_width (GTK_WIDGET (self->pdf_scroller)) - 48;
+
+      if (avail <= 0)
+        return G_SOURCE_CONTINUE;
+      self->fit_pending = FALSE;
+      if (avail > 100 && self->page_width > 0)
+        {
+          self->zoom = CLAMP (MIN (1.0, avail / (self->page_width * POINTS_TO_PIXELS)), ZOOM_MIN, ZOOM_MAX);
+          update_zoom_label (self);
+          update_page_size (self);
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
+          return G_SOURCE_CONTINUE;
+        }
+    }
+
   want_h = self->page_height * s;
   /* Wait until the scrolled window knows the page's new size. */
   if (gtk_adjustment_get_upper (vadj) + 1 < MIN (want_h, gtk_adjustment_get_page_size (vadj)))
@@ -364,15 +383,6 @@ show_pdf_page (DocentCitationView *self,
     return;
 
   poppler_page_get_size (self->page, &self->page_width, &self->page_height);
-  if (self->fit_pending)
-    {
-      /* A new citation starts at the page's width, never above 100%. */
-      int avail = gtk_widget_get_width (GTK_WIDGET (self->stack)) - 48;
-
-      self->fit_pending = FALSE;
-      if (avail > 100 && self->page_width > 0)
-        docent_citation_view_set_zoom (self, MIN (1.0, avail / (self->page_width * POINTS_TO_PIXELS)));
-    }
   locate_passage_on_page (self);
   update_page_size (self);
   update_page_label (self);
@@ -508,9 +518,16 @@ show_stored_passage (DocentCitationView *self,
   gtk_revealer_set_reveal_child (self->moved_revealer, TRUE);
   gtk_widget_set_visible (self->page_controls, FALSE);
   gtk_widget_set_visible (self->zoom_controls, FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->page_label), FALSE);
   self->char_end = self->char_end - self->char_start;
   self->char_start = 0;
-  show_text (self, self->passage ? self->passage : "", 0);
+  {
+    /* Page breaks in a PDF passage read as paragraph breaks (same length,
+     * so the offsets hold). */
+    g_autofree char *text = g_strdup (self->passage ? self->passage : "");
+    g_strdelimit (text, "\f", '\n');
+    show_text (self, text, 0);
+  }
   set_loaded (self);
 }
 
@@ -703,6 +720,8 @@ docent_citation_view_show_result (DocentCitationView       *self,
   gtk_label_set_label (self->title_label, title);
   gtk_widget_set_visible (self->page_controls, is_pdf);
   gtk_widget_set_visible (self->zoom_controls, is_pdf);
+  gtk_widget_set_visible (GTK_WIDGET (self->page_label), is_pdf);
+  gtk_label_set_label (self->page_label, "");
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "citation.open-external", TRUE);
 
   if (self->path == NULL || !g_file_test (self->path, G_FILE_TEST_IS_REGULAR))

@@ -177,7 +177,7 @@ docent_result_row_new (const DocentSearchResult *result,
   gtk_widget_add_css_class (label, "dim-label");
   gtk_box_append (GTK_BOX (top), label);
 
-  score = g_strdup_printf ("%.3f", result->score);
+  score = g_strdup_printf ("%.3g", result->score);
   label = gtk_label_new (score);
   gtk_widget_add_css_class (label, "dim-label");
   gtk_widget_add_css_class (label, "score");

@@ -426,6 +426,13 @@ main (int argc, char **argv)
   /* GTK 4.8 warns (fatal in tests) when a page unmaps while one of its
    * adjustments is animating a scroll; tests do not need the animations. */
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
+  {
+    /* AdwApplication loads this for the real app. */
+    g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
+    gtk_css_provider_load_from_resource (css, "/io/github/docent/Docent/style.css");
+    gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                                GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  }
 
   tmpdir = docent_test_make_tmpdir ("docent-app");
   {
