@@ -6,6 +6,7 @@
 #include "llm-quant.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1096,6 +1097,8 @@ llm_vec_dot_scalar (llm_type type, int64_t n, const void *x, const void *y)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
+float llm_fp16_table[65536];
+
 enum { SIMD_UNKNOWN, SIMD_SCALAR, SIMD_AVX2, SIMD_AVX512 };
 static int simd_level = SIMD_UNKNOWN;
 
@@ -1104,6 +1107,9 @@ detect_simd (void)
 {
   const char *force = getenv ("LLM_SIMD");
   int level = SIMD_SCALAR;
+
+  for (uint32_t h = 0; h < 65536; h++)
+    llm_fp16_table[h] = llm_fp16_to_fp32 ((uint16_t) h);
 
   if (llm_cpu_has_avx512 ())
     level = SIMD_AVX512;
@@ -1119,14 +1125,22 @@ detect_simd (void)
   return level;
 }
 
+static pthread_once_t simd_once = PTHREAD_ONCE_INIT;
+
+static void
+init_simd (void)
+{
+  __atomic_store_n (&simd_level, detect_simd (), __ATOMIC_RELEASE);
+}
+
 static inline int
 get_simd (void)
 {
-  int level = __atomic_load_n (&simd_level, __ATOMIC_RELAXED);
+  int level = __atomic_load_n (&simd_level, __ATOMIC_ACQUIRE);
   if (level == SIMD_UNKNOWN)
     {
-      level = detect_simd ();
-      __atomic_store_n (&simd_level, level, __ATOMIC_RELAXED);
+      pthread_once (&simd_once, init_simd);
+      level = __atomic_load_n (&simd_level, __ATOMIC_ACQUIRE);
     }
   return level;
 }

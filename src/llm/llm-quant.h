@@ -120,6 +120,10 @@ float llm_vec_dot_scalar (llm_type type, int64_t n, const void *x, const void *y
  * LLM_SIMD=scalar|avx2 in the environment to force a lower one. */
 const char *llm_simd_level (void);
 
+/* Internal: all 65536 halves as floats, filled before any SIMD kernel runs
+ * (a table load is cheaper than a conversion from a general register). */
+extern float llm_fp16_table[65536];
+
 /* Internal: per-ISA kernels, each returning false when it has no path for
  * the type. */
 bool llm_vec_dot_avx2 (llm_type type, int64_t n, const void *x, const void *y, float *out);

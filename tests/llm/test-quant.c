@@ -198,6 +198,7 @@ test_simd_vs_scalar (void)
   static const int64_t sizes[] = { 1, 7, 8, 31, 32, 33, 64, 96, 256, 288, 512, 768, 1001, 4096, 11008 };
   GRand *r = g_rand_new_with_seed (7);
 
+  g_test_message ("SIMD level: %s", llm_simd_level ());   /* also fills the half table */
   if (g_strcmp0 (llm_simd_level (), "scalar") == 0)
     {
       g_test_skip ("no SIMD on this CPU");
@@ -230,10 +231,18 @@ test_simd_vs_scalar (void)
           aq = g_malloc (llm_row_size (vt, n) + 1);
           llm_quantize_row (type, x, wq, n);
           llm_quantize_row (vt, a, aq, n);
-          simd = llm_vec_dot (type, n, wq, aq);
           scalar = llm_vec_dot_scalar (type, n, wq, aq);
-          if (fabs (simd - scalar) > 1e-5 * mag + 1e-6)
-            g_error ("%s n=%" G_GINT64_FORMAT ": simd %.7g scalar %.7g", llm_type_name (type), n, simd, scalar);
+          for (int isa = 0; isa < 3; isa++)
+            {
+              if (isa == 0)
+                simd = llm_vec_dot (type, n, wq, aq);
+              else if (isa == 1 ? !llm_cpu_has_avx2 () || !llm_vec_dot_avx2 (type, n, wq, aq, &simd)
+                                : !llm_cpu_has_avx512 () || !llm_vec_dot_avx512 (type, n, wq, aq, &simd))
+                continue;
+              if (fabs (simd - scalar) > 1e-5 * mag + 1e-6)
+                g_error ("%s n=%" G_GINT64_FORMAT " isa %d: simd %.7g scalar %.7g", llm_type_name (type),
+                         n, isa, simd, scalar);
+            }
           g_free (x);
           g_free (a);
           g_free (wq);
@@ -263,7 +272,10 @@ test_simd_integer_exact (void)
       {
         llm_type type = types[t];
         llm_type vt = llm_type_get_traits (type)->vec_dot_type;
-        int64_t n = block_of (type);
+        /* eight blocks of 32 so the SIMD loops (two or eight at a time) run */
+        int64_t n = 256;
+        int64_t nb = n / block_of (type);
+        size_t ws = llm_type_get_traits (type)->type_size, as = llm_type_get_traits (vt)->type_size;
         uint8_t w[512], a[512];
         const uint16_t one = 0x3C00;
 
@@ -273,64 +285,71 @@ test_simd_integer_exact (void)
             a[i] = (uint8_t) g_rand_int (r);
           }
         /* activations in [-127, 127], as the quantizers make them */
-        switch (vt)
+        for (int64_t blk = 0; blk < nb; blk++)
           {
-          case LLM_TYPE_Q8_0:
-          case LLM_TYPE_Q8_1:
-            for (int i = 0; i < 32; i++)
-              if (((int8_t *) a)[4 + i] == -128)
-                a[4 + i] = 0;
-            memcpy (a, &one, 2);
-            memcpy (a + 2, &one, 2);
-            break;
-          default:
-            {
-              llm_block_q8_K *y = (llm_block_q8_K *) a;
-              y->d = 1.0f;
-              for (int i = 0; i < 256; i++)
-                if (y->qs[i] == -128)
-                  y->qs[i] = 0;
-              for (int g = 0; g < 16; g++)
+            uint8_t *ab = a + blk * as, *wb = w + blk * ws;
+            switch (vt)
+              {
+              case LLM_TYPE_Q8_0:
+              case LLM_TYPE_Q8_1:
                 {
-                  int s = 0;
-                  for (int k = 0; k < 16; k++)
-                    s += y->qs[16 * g + k];
-                  y->bsums[g] = (int16_t) s;
+                  int off = vt == LLM_TYPE_Q8_0 ? 2 : 4;
+                  for (int i = 0; i < 32; i++)
+                    if (((int8_t *) ab)[off + i] == -128)
+                      ab[off + i] = 0;
+                  memcpy (ab, &one, 2);
+                  if (vt == LLM_TYPE_Q8_1)
+                    memcpy (ab + 2, &one, 2);
                 }
-            }
-          }
-        switch (type)
-          {
-          case LLM_TYPE_Q8_0:
-            for (int i = 0; i < 32; i++)
-              if (((int8_t *) w)[2 + i] == -128)
-                w[2 + i] = 0;
-            G_GNUC_FALLTHROUGH;
-          case LLM_TYPE_Q4_0:
-          case LLM_TYPE_Q5_0:
-            memcpy (w, &one, 2);
-            break;
-          case LLM_TYPE_Q4_1:
-          case LLM_TYPE_Q5_1:
-            memcpy (w, &one, 2);
-            memcpy (w + 2, &one, 2);
-            break;
-          case LLM_TYPE_Q4_K:
-          case LLM_TYPE_Q5_K:
-            memcpy (w, &one, 2);
-            memcpy (w + 2, &one, 2);
-            break;
-          case LLM_TYPE_Q6_K:
-            memcpy (w + 208, &one, 2);
-            break;
-          default:
-            break;
+                break;
+              default:
+                {
+                  llm_block_q8_K *y = (llm_block_q8_K *) ab;
+                  y->d = 1.0f;
+                  for (int i = 0; i < 256; i++)
+                    if (y->qs[i] == -128)
+                      y->qs[i] = 0;
+                  for (int g = 0; g < 16; g++)
+                    {
+                      int sum = 0;
+                      for (int k = 0; k < 16; k++)
+                        sum += y->qs[16 * g + k];
+                      y->bsums[g] = (int16_t) sum;
+                    }
+                }
+              }
+            switch (type)
+              {
+              case LLM_TYPE_Q8_0:
+                for (int i = 0; i < 32; i++)
+                  if (((int8_t *) wb)[2 + i] == -128)
+                    wb[2 + i] = 0;
+                memcpy (wb, &one, 2);
+                break;
+              case LLM_TYPE_Q4_0:
+              case LLM_TYPE_Q5_0:
+                memcpy (wb, &one, 2);
+                break;
+              case LLM_TYPE_Q4_1:
+              case LLM_TYPE_Q5_1:
+              case LLM_TYPE_Q4_K:
+              case LLM_TYPE_Q5_K:
+                memcpy (wb, &one, 2);
+                memcpy (wb + 2, &one, 2);
+                break;
+              case LLM_TYPE_Q6_K:
+                memcpy (wb + 208, &one, 2);
+                break;
+              default:
+                break;
+              }
           }
         {
-          float simd = llm_vec_dot (type, n, w, a);
-          float scalar = llm_vec_dot_scalar (type, n, w, a);
-          if (simd != scalar)
-            g_error ("%s: simd %.9g != scalar %.9g", llm_type_name (type), simd, scalar);
+          float scalar = llm_vec_dot_scalar (type, n, w, a), simd;
+          if (llm_cpu_has_avx2 () && llm_vec_dot_avx2 (type, n, w, a, &simd) && simd != scalar)
+            g_error ("%s: avx2 %.9g != scalar %.9g", llm_type_name (type), simd, scalar);
+          if (llm_cpu_has_avx512 () && llm_vec_dot_avx512 (type, n, w, a, &simd) && simd != scalar)
+            g_error ("%s: avx512 %.9g != scalar %.9g", llm_type_name (type), simd, scalar);
         }
       }
   g_rand_free (r);
