@@ -6,6 +6,7 @@
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 
 #include "docent-application.h"
 #include "docent-citation-view.h"
@@ -58,7 +59,8 @@ save_screenshot (GtkWidget  *widget,
                  const char *name)
 {
   g_autofree char *dir = g_build_filename (g_test_get_dir (G_TEST_BUILT), "screenshots", NULL);
-  g_autofree char *file = g_strconcat (name, ".png", NULL);
+  const char *lang = g_getenv ("LANGUAGE");
+  g_autofree char *file = g_strconcat (lang && *lang ? lang : "", lang && *lang ? "-" : "", name, ".png", NULL);
   g_autofree char *path = g_build_filename (dir, file, NULL);
   g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
   g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
@@ -412,6 +414,15 @@ main (int argc, char **argv)
   g_setenv ("GTK_A11Y", "none", TRUE);
   g_setenv ("NO_AT_BRIDGE", "1", TRUE);
   g_test_init (&argc, &argv, NULL);
+
+  /* LANGUAGE=ko runs the same story in Korean, with the catalog just built. */
+  setlocale (LC_ALL, "");
+  {
+    g_autofree char *localedir = g_build_filename (g_test_get_dir (G_TEST_BUILT), "..", "..", "po", NULL);
+    bindtextdomain (GETTEXT_PACKAGE, localedir);
+    bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+    textdomain (GETTEXT_PACKAGE);
+  }
 
   g_test_add_func ("/app/snippet/markup", test_snippet_markup);
 
