@@ -32,6 +32,29 @@ DocentHashEmbedder *docent_hash_embedder_new_with_df (guint           dim,
 const guint32      *docent_hash_embedder_get_df    (DocentHashEmbedder *self,
                                                     guint64            *n_docs);
 
+/* The built-in embedder with a projection learnt from the library (latent
+ * semantic analysis): texts are hashed into @base's dimension as above, then
+ * projected onto the @dim directions along which the library's passages vary
+ * most. In a few hundred dimensions this keeps what the sparse n-gram space
+ * says about passages far better than hashing straight to a few hundred,
+ * where collisions drown the signal. The projection (dim × base dim,
+ * orthonormal rows) is part of the model id. */
+DocentHashEmbedder *docent_hash_embedder_new_projected (DocentHashEmbedder *base,
+                                                        guint               dim,
+                                                        const float        *proj);
+/* Learns the projection from @texts (a sample of the library's passages):
+ * subspace iteration from a fixed seed, so a library gives the same
+ * projection on a given machine. */
+DocentHashEmbedder *docent_hash_embedder_fit_projection (DocentHashEmbedder *base,
+                                                         const char * const *texts,
+                                                         guint               n_texts,
+                                                         guint               dim,
+                                                         GCancellable       *cancellable,
+                                                         GError            **error);
+/* The projection (dim × *base_dim floats) or NULL. */
+const float        *docent_hash_embedder_get_projection (DocentHashEmbedder *self,
+                                                         guint              *base_dim);
+
 /* Adds one passage to a document-frequency table of
  * DOCENT_HASH_EMBEDDER_N_BUCKETS counts (each bucket at most once per text).
  * Not thread-safe on the same table. */

@@ -18,7 +18,7 @@
 
 /* What measured best with the built-in embedder on the dev set
  * (docs/BENCHMARKS.md); a real embedding model defaults to hybrid. */
-#define BUILTIN_DEFAULT_MODE DOCENT_SEARCH_MODE_BM25
+#define BUILTIN_DEFAULT_MODE DOCENT_SEARCH_MODE_HYBRID
 
 struct _DocentRetriever
 {

@@ -9,7 +9,11 @@
 #include "docent-vector-store.h"
 
 #define ROUND_CHUNKS 2048          /* passages read, embedded and written per transaction */
-#define PARAMS_MAGIC "DHE1"
+#define PARAMS_MAGIC "DHE2"
+/* Passages sampled to learn the built-in embedder's projection: enough to
+ * find the main directions, bounded so a huge library fits in memory. */
+#define FIT_SAMPLE_MAX 8000
+#define BUILTIN_BASE_DIM 4096
 
 static const char schema_sql[] =
   "CREATE TABLE IF NOT EXISTS embedders ("
@@ -192,41 +196,86 @@ count_chunks (sqlite3  *db,
   return sqlite3_column_int64 (stmt, 0);
 }
 
+/* The built-in embedder's parameters as stored: "DHE2", n_docs (u64),
+ * base_dim, dim (u32), the document frequencies (u32 × N_BUCKETS), then,
+ * when dim != base_dim, the projection (f32 × dim × base_dim); all
+ * little-endian. */
 static GBytes *
-params_from_df (const guint32 *df,
-                guint64        n_docs)
+params_from_embedder (DocentHashEmbedder *e)
 {
-  gsize size = 4 + 8 + 4 * (gsize) DOCENT_HASH_EMBEDDER_N_BUCKETS;
-  guint8 *buf = g_malloc (size);
+  guint64 n_docs = 0;
+  const guint32 *df = docent_hash_embedder_get_df (e, &n_docs);
+  guint base_dim = 0;
+  const float *proj = docent_hash_embedder_get_projection (e, &base_dim);
+  guint dim = docent_embedder_get_dim (DOCENT_EMBEDDER (e));
+  gsize n_proj = proj != NULL ? (gsize) dim * base_dim : 0;
+  gsize size = 4 + 8 + 4 + 4 + 4 * (gsize) DOCENT_HASH_EMBEDDER_N_BUCKETS + 4 * n_proj;
+  guint8 *buf = g_malloc (size), *p = buf;
   guint64 n_le = GUINT64_TO_LE (n_docs);
+  guint32 u;
 
-  memcpy (buf, PARAMS_MAGIC, 4);
-  memcpy (buf + 4, &n_le, 8);
-  for (guint b = 0; b < DOCENT_HASH_EMBEDDER_N_BUCKETS; b++)
+  g_assert (df != NULL);
+  memcpy (p, PARAMS_MAGIC, 4); p += 4;
+  memcpy (p, &n_le, 8); p += 8;
+  u = GUINT32_TO_LE (proj != NULL ? base_dim : dim); memcpy (p, &u, 4); p += 4;
+  u = GUINT32_TO_LE (dim); memcpy (p, &u, 4); p += 4;
+  for (guint b = 0; b < DOCENT_HASH_EMBEDDER_N_BUCKETS; b++, p += 4)
     {
-      guint32 le = GUINT32_TO_LE (df[b]);
-      memcpy (buf + 12 + 4 * (gsize) b, &le, 4);
+      u = GUINT32_TO_LE (df[b]);
+      memcpy (p, &u, 4);
+    }
+  for (gsize i = 0; i < n_proj; i++, p += 4)
+    {
+      memcpy (&u, &proj[i], 4);
+      u = GUINT32_TO_LE (u);
+      memcpy (p, &u, 4);
     }
   return g_bytes_new_take (buf, size);
 }
 
 static DocentEmbedder *
-builtin_from_params (guint       dim,
-                     const void *blob,
+builtin_from_params (const void *blob,
                      gsize       size)
 {
+  const guint8 *p = blob;
   g_autofree guint32 *df = NULL;
+  g_autofree float *proj = NULL;
+  g_autoptr(DocentHashEmbedder) base = NULL;
   guint64 n_docs;
+  guint32 base_dim, dim;
+  gsize n_proj;
 
-  if (size != 12 + 4 * (gsize) DOCENT_HASH_EMBEDDER_N_BUCKETS || memcmp (blob, PARAMS_MAGIC, 4) != 0)
+  if (size < 20 || memcmp (p, PARAMS_MAGIC, 4) != 0)
     return NULL;
-  memcpy (&n_docs, (const guint8 *) blob + 4, 8);
+  memcpy (&n_docs, p + 4, 8);
+  memcpy (&base_dim, p + 12, 4);
+  memcpy (&dim, p + 16, 4);
   n_docs = GUINT64_FROM_LE (n_docs);
+  base_dim = GUINT32_FROM_LE (base_dim);
+  dim = GUINT32_FROM_LE (dim);
+  if (dim == 0 || base_dim == 0 || dim > base_dim || base_dim > 65536)
+    return NULL;
+  n_proj = dim != base_dim ? (gsize) dim * base_dim : 0;
+  if (size != 20 + 4 * (gsize) DOCENT_HASH_EMBEDDER_N_BUCKETS + 4 * n_proj)
+    return NULL;
+  p += 20;
   df = g_new (guint32, DOCENT_HASH_EMBEDDER_N_BUCKETS);
-  memcpy (df, (const guint8 *) blob + 12, 4 * (gsize) DOCENT_HASH_EMBEDDER_N_BUCKETS);
+  memcpy (df, p, 4 * (gsize) DOCENT_HASH_EMBEDDER_N_BUCKETS);
   for (guint b = 0; b < DOCENT_HASH_EMBEDDER_N_BUCKETS; b++)
     df[b] = GUINT32_FROM_LE (df[b]);
-  return DOCENT_EMBEDDER (docent_hash_embedder_new_with_df (dim, df, n_docs));
+  p += 4 * (gsize) DOCENT_HASH_EMBEDDER_N_BUCKETS;
+  base = docent_hash_embedder_new_with_df (base_dim, df, n_docs);
+  if (n_proj == 0)
+    return DOCENT_EMBEDDER (g_steal_pointer (&base));
+  proj = g_new (float, n_proj);
+  for (gsize i = 0; i < n_proj; i++, p += 4)
+    {
+      guint32 u;
+      memcpy (&u, p, 4);
+      u = GUINT32_FROM_LE (u);
+      memcpy (&proj[i], &u, 4);
+    }
+  return DOCENT_EMBEDDER (docent_hash_embedder_new_projected (base, dim, proj));
 }
 
 DocentEmbedder *
@@ -238,8 +287,11 @@ docent_vector_store_dup_builtin (sqlite3  *db,
   g_autoptr(DocentHashEmbedder) plain = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(sqlite3_stmt) texts = NULL;
-  g_autoptr(DocentEmbedder) fitted = NULL;
+  g_autoptr(DocentHashEmbedder) fitted = NULL;
+  g_autoptr(DocentHashEmbedder) base = NULL;
+  g_autoptr(GPtrArray) sample = NULL;
   g_autoptr(GBytes) params = NULL;
+  gint64 stride;
   g_autofree char *pattern = NULL;
   g_autofree guint32 *df = NULL;
   gint64 n_chunks;
@@ -257,7 +309,7 @@ docent_vector_store_dup_builtin (sqlite3  *db,
     return NULL;
 
   plain = docent_hash_embedder_new (dim);
-  pattern = g_strdup_printf ("%s-idf-*", docent_embedder_get_model_id (DOCENT_EMBEDDER (plain)));
+  pattern = g_strdup_printf ("%s-*", docent_embedder_get_model_id (DOCENT_EMBEDDER (plain)));
   stmt = prepare (db, "SELECT dim, params, n_chunks_fit FROM embedders WHERE id GLOB ?1"
                       " ORDER BY created DESC, rowid DESC LIMIT 1", error);
   if (stmt == NULL)
@@ -270,7 +322,7 @@ docent_vector_store_dup_builtin (sqlite3  *db,
        * re-fitting means re-embedding everything. */
       if (!fit_now || (n_fit > 0 && n_chunks <= n_fit * 3 / 2 && n_chunks >= n_fit / 2))
         {
-          DocentEmbedder *e = builtin_from_params (dim, sqlite3_column_blob (stmt, 1),
+          DocentEmbedder *e = builtin_from_params (sqlite3_column_blob (stmt, 1),
                                                    sqlite3_column_bytes (stmt, 1));
           if (e != NULL)
             return e;
@@ -288,13 +340,17 @@ docent_vector_store_dup_builtin (sqlite3  *db,
     }
 
   df = g_new0 (guint32, DOCENT_HASH_EMBEDDER_N_BUCKETS);
-  texts = prepare (db, "SELECT text FROM chunks", error);
+  texts = prepare (db, "SELECT text FROM chunks ORDER BY id", error);
   if (texts == NULL)
     return NULL;
+  sample = g_ptr_array_new_with_free_func (g_free);
+  stride = MAX (1, (n_chunks + FIT_SAMPLE_MAX - 1) / FIT_SAMPLE_MAX);
   while ((rc = sqlite3_step (texts)) == SQLITE_ROW)
     {
       const char *text = (const char *) sqlite3_column_text (texts, 0);
       docent_hash_embedder_count_df (df, text != NULL ? text : "");
+      if (n_docs % stride == 0 && sample->len < FIT_SAMPLE_MAX)
+        g_ptr_array_add (sample, g_strdup (text != NULL ? text : ""));
       n_docs++;
     }
   if (rc != SQLITE_DONE)
@@ -303,11 +359,19 @@ docent_vector_store_dup_builtin (sqlite3  *db,
       return NULL;
     }
 
-  fitted = DOCENT_EMBEDDER (docent_hash_embedder_new_with_df (dim, df, n_docs));
-  params = params_from_df (df, n_docs);
-  if (!register_full (db, fitted, params, (gint64) n_docs, error))
+  base = docent_hash_embedder_new_with_df (BUILTIN_BASE_DIM, df, n_docs);
+  if (sample->len >= dim)
+    fitted = docent_hash_embedder_fit_projection (base, (const char * const *) sample->pdata,
+                                                  sample->len, dim, NULL, error);
+  else
+    /* Too few passages to find @dim directions: hash straight to @dim. */
+    fitted = docent_hash_embedder_new_with_df (dim, df, n_docs);
+  if (fitted == NULL)
     return NULL;
-  return g_steal_pointer (&fitted);
+  params = params_from_embedder (fitted);
+  if (!register_full (db, DOCENT_EMBEDDER (fitted), params, (gint64) n_docs, error))
+    return NULL;
+  return DOCENT_EMBEDDER (g_steal_pointer (&fitted));
 }
 
 gboolean

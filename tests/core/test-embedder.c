@@ -129,7 +129,7 @@ test_hash_basics (void)
   g_autofree float *a = NULL, *b = NULL, *empty = NULL, *punct = NULL;
 
   g_assert_cmpuint (docent_embedder_get_dim (emb), ==, 384);
-  g_assert_cmpstr (docent_embedder_get_model_id (emb), ==, "hash-ngram-v1-d384");
+  g_assert_cmpstr (docent_embedder_get_model_id (emb), ==, "hash-ngram-v2-d384");
 
   a = embed (emb, "Solve the linear system with solve(A, b).");
   b = embed (emb, "Solve the linear system with solve(A, b).");
@@ -227,7 +227,7 @@ test_hash_idf (void)
   g_assert_cmpstr (docent_embedder_get_model_id (DOCENT_EMBEDDER (a)), ==,
                    docent_embedder_get_model_id (DOCENT_EMBEDDER (b)));
   g_assert_true (g_str_has_prefix (docent_embedder_get_model_id (DOCENT_EMBEDDER (a)),
-                                   "hash-ngram-v1-d384-idf-"));
+                                   "hash-ngram-v2-d384-idf-"));
   g_assert_nonnull (docent_hash_embedder_get_df (a, &n_docs));
   g_assert_cmpuint (n_docs, ==, G_N_ELEMENTS (corpus));
   g_assert_null (docent_hash_embedder_get_df (plain, NULL));
@@ -244,6 +244,61 @@ test_hash_idf (void)
                      similarity (DOCENT_EMBEDDER (plain), "the the the matrix", "the the the vector"));
   g_assert_cmpfloat (similarity (DOCENT_EMBEDDER (a), "inverse matrix", corpus[0]), >,
                      similarity (DOCENT_EMBEDDER (a), "inverse matrix", corpus[2]));
+}
+
+static void
+test_hash_projection (void)
+{
+  g_autofree guint32 *df = g_new0 (guint32, DOCENT_HASH_EMBEDDER_N_BUCKETS);
+  g_autoptr(DocentHashEmbedder) base = NULL;
+  g_autoptr(DocentHashEmbedder) a = NULL;
+  g_autoptr(DocentHashEmbedder) b = NULL;
+  g_autoptr(DocentHashEmbedder) c = NULL;
+  g_autoptr(GError) error = NULL;
+  const guint dim = 4, base_dim = 256;
+  const float *proj;
+  guint bd = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (corpus); i++)
+    docent_hash_embedder_count_df (df, corpus[i]);
+  base = docent_hash_embedder_new_with_df (base_dim, df, G_N_ELEMENTS (corpus));
+  a = docent_hash_embedder_fit_projection (base, corpus, G_N_ELEMENTS (corpus), dim, NULL, &error);
+  g_assert_no_error (error);
+  b = docent_hash_embedder_fit_projection (base, corpus, G_N_ELEMENTS (corpus), dim, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (docent_embedder_get_dim (DOCENT_EMBEDDER (a)), ==, dim);
+  g_assert_true (g_str_has_prefix (docent_embedder_get_model_id (DOCENT_EMBEDDER (a)),
+                                   "hash-ngram-v2-d4-lsa256-"));
+  /* a fixed seed: the same passages give the same projection and id */
+  g_assert_cmpstr (docent_embedder_get_model_id (DOCENT_EMBEDDER (a)), ==,
+                   docent_embedder_get_model_id (DOCENT_EMBEDDER (b)));
+
+  /* orthonormal rows */
+  proj = docent_hash_embedder_get_projection (a, &bd);
+  g_assert_nonnull (proj);
+  g_assert_cmpuint (bd, ==, base_dim);
+  for (guint i = 0; i < dim; i++)
+    for (guint j = 0; j < dim; j++)
+      g_assert_cmpfloat_with_epsilon (dot (proj + i * bd, proj + j * bd, bd), i == j ? 1.0 : 0.0, 1e-4);
+
+  /* the projection keeps what the passages share: each passage is still
+   * closest to itself, and unit length */
+  for (guint i = 0; i < G_N_ELEMENTS (corpus); i++)
+    {
+      g_autofree float *v = embed (DOCENT_EMBEDDER (a), corpus[i]);
+      g_assert_cmpfloat_with_epsilon (norm (v, dim), 1.0, 1e-5);
+    }
+
+  /* rebuilt from the stored matrix: the same embedder */
+  c = docent_hash_embedder_new_projected (base, dim, proj);
+  g_assert_cmpstr (docent_embedder_get_model_id (DOCENT_EMBEDDER (c)), ==,
+                   docent_embedder_get_model_id (DOCENT_EMBEDDER (a)));
+  {
+    g_autofree float *va = embed (DOCENT_EMBEDDER (a), corpus[3]);
+    g_autofree float *vc = embed (DOCENT_EMBEDDER (c), corpus[3]);
+    g_assert_cmpmem (va, dim * sizeof (float), vc, dim * sizeof (float));
+  }
 }
 
 typedef struct {
@@ -295,6 +350,7 @@ main (int argc, char **argv)
   g_test_add_func ("/embedder/hash/korean", test_hash_korean);
   g_test_add_func ("/embedder/hash/features", test_hash_features);
   g_test_add_func ("/embedder/hash/idf", test_hash_idf);
+  g_test_add_func ("/embedder/hash/projection", test_hash_projection);
   g_test_add_func ("/embedder/hash/threads", test_hash_threads);
   return g_test_run ();
 }
