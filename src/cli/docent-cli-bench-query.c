@@ -339,6 +339,7 @@ docent_cli_bench_query (DocentCliGlobal *global, int argc, char **argv)
 /* `docent bench WHAT`: one row per benchmark (engine benchmarks add theirs). */
 static const DocentCliCommand benches[] = {
   { "query", docent_cli_bench_query, N_("Dense query latency vs memory bandwidth; hybrid latency on a library") },
+  { "import", docent_cli_bench_import, N_("Import pages/s and peak RSS on the R manuals vs serial pdftotext") },
   { "kernels", docent_cli_bench_kernels, N_("Engine matrix-vector GB/s per weight type vs read bandwidth") },
 };
 

@@ -46,6 +46,7 @@ int docent_cli_backup (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_tokenize (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench  (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench_query (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_bench_import (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_eval   (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_info     (DocentCliGlobal *global, int argc, char **argv);
