@@ -16,6 +16,7 @@ struct _DocentDocumentRow
   GtkLabel           *status;
   GtkSpinner         *spinner;
   GtkImage           *warning;
+  GtkWidget          *retry_button;
   GtkMenuButton      *menu_button;
 };
 
@@ -68,11 +69,20 @@ update (DocentDocumentRow *self)
       break;
     case DOCENT_DOC_STATUS_FAILED:
     default:
-      status = g_strdup_printf (_("Failed: %s"), doc->error ? doc->error : _("unknown error"));
+      {
+        /* The row already names the file; the reason need not repeat its path. */
+        g_autoptr(GString) reason = g_string_new (doc->error ? doc->error : _("unknown error"));
+        if (doc->path != NULL && doc->name != NULL)
+          g_string_replace (reason, doc->path, doc->name, 0);
+        status = g_strdup_printf (_("Failed: %s"), reason->str);
+      }
       gtk_widget_add_css_class (GTK_WIDGET (self->status), "error");
       break;
     }
   gtk_label_set_label (self->status, status);
+  /* A failure reason says what to do; let it wrap instead of cutting it. */
+  gtk_label_set_wrap (self->status, failed || doc->status == DOCENT_DOC_STATUS_NO_TEXT_LAYER);
+  gtk_label_set_lines (self->status, 4);
 
   tooltip = g_strdup_printf ("%s\n%s", doc->path ? doc->path : "", status);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self), tooltip);
@@ -80,7 +90,8 @@ update (DocentDocumentRow *self)
   gtk_spinner_set_spinning (self->spinner, busy);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
   gtk_widget_set_visible (GTK_WIDGET (self->warning),
-                          !busy && (failed || doc->status == DOCENT_DOC_STATUS_NO_TEXT_LAYER));
+                          !busy && doc->status == DOCENT_DOC_STATUS_NO_TEXT_LAYER);
+  gtk_widget_set_visible (self->retry_button, !busy && failed);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "row.retry", failed && !busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "row.remove", doc->id > 0 || failed);
@@ -158,6 +169,7 @@ docent_document_row_init (DocentDocumentRow *self)
   self->status = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_xalign (self->status, 0);
   gtk_label_set_ellipsize (self->status, PANGO_ELLIPSIZE_END);
+  gtk_label_set_wrap_mode (self->status, PANGO_WRAP_WORD_CHAR);
   gtk_widget_add_css_class (GTK_WIDGET (self->status), "status");
   gtk_widget_add_css_class (GTK_WIDGET (self->status), "dim-label");
   gtk_box_append (GTK_BOX (labels), GTK_WIDGET (self->title));
@@ -171,6 +183,13 @@ docent_document_row_init (DocentDocumentRow *self)
   self->warning = GTK_IMAGE (gtk_image_new_from_icon_name ("dialog-warning-symbolic"));
   gtk_widget_add_css_class (GTK_WIDGET (self->warning), "warning");
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->warning));
+
+  self->retry_button = gtk_button_new_from_icon_name ("view-refresh-symbolic");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->retry_button), "row.retry");
+  gtk_widget_set_valign (self->retry_button, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (self->retry_button, "flat");
+  gtk_widget_set_tooltip_text (self->retry_button, _("Retry Import"));
+  gtk_box_append (GTK_BOX (box), self->retry_button);
 
   g_menu_append (menu, _("_Show in File Manager"), "row.show-in-folder");
   g_menu_append (menu, _("_Retry Import"), "row.retry");

@@ -225,6 +225,8 @@ test_window_story (void)
 
   /* A drop of two PDFs and a Markdown file. */
   drop_files (window, paths);
+  /* Progress shows at once, the window keeps going. */
+  g_assert_true (gtk_revealer_get_reveal_child (window->import_revealer));
   check.window = window;
   check.n_ready = 3;
   g_assert_true (wait_for (documents_ready, &check, 60000));
@@ -232,6 +234,46 @@ test_window_story (void)
   g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 3);
   g_assert_nonnull (gtk_list_box_get_row_at_index (_docent_window_get_documents_list (window), 2));
   save_screenshot (GTK_WIDGET (window), "02-library");
+  g_assert_false (gtk_revealer_get_reveal_child (window->import_revealer));
+
+  /* A damaged PDF is listed with its reason; retry and remove work. */
+  {
+    g_autofree char *broken = g_build_filename (tmpdir, "broken.pdf", NULL);
+    const char *broken_paths[] = { broken, NULL };
+    g_autoptr(GError) error = NULL;
+    GtkListBox *docs = _docent_window_get_documents_list (window);
+    GtkListBoxRow *failed = NULL;
+
+    g_assert_true (docent_test_pdf_corrupt_copy (alpha, broken, &error));
+    g_assert_no_error (error);
+    drop_files (window, broken_paths);
+    g_assert_true (wait_for (documents_ready, &check, 60000));
+    settle (400);
+    for (int i = 0; (row = gtk_list_box_get_row_at_index (docs, i)) != NULL; i++)
+      {
+        DocentDocumentItem *item = docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row));
+        if (g_str_has_suffix (docent_document_item_get_path (item), "broken.pdf"))
+          {
+            g_assert_cmpint (docent_document_item_get_status (item), ==, DOCENT_DOC_STATUS_FAILED);
+            g_assert_nonnull (docent_document_item_get_document (item)->error);
+            failed = row;
+          }
+      }
+    g_assert_nonnull (failed);
+    save_screenshot (GTK_WIDGET (window), "02b-failed");
+
+    gtk_widget_activate_action (GTK_WIDGET (failed), "row.retry", NULL);
+    g_assert_true (wait_for (documents_ready, &check, 60000));
+    settle (300);
+    failed = NULL;
+    for (int i = 0; (row = gtk_list_box_get_row_at_index (docs, i)) != NULL; i++)
+      if (g_str_has_suffix (docent_document_item_get_path (docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row))), "broken.pdf"))
+        failed = row;
+    g_assert_nonnull (failed);
+    gtk_widget_activate_action (GTK_WIDGET (failed), "row.remove", NULL);
+    settle (500);
+    g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 3);
+  }
 
   /* Ask: the answer quotes the passage and cites it. */
   run_query (window, "ask", "zebrafish calibration");
