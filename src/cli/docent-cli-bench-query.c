@@ -14,6 +14,8 @@
 #endif
 
 #include "docent-cli.h"
+#include "docent-eval.h"
+#include "docent-retriever.h"
 #include "docent-vector-index.h"
 
 /* `docent bench query`: how long one dense query takes over a synthetic
@@ -190,6 +192,142 @@ percentile (GArray *sorted, double p)
          g_array_index (sorted, double, lo + 1) * (pos - lo);
 }
 
+/* ---- on a real library ------------------------------------------------- */
+
+static const char *fallback_questions[] = {
+  "How do I solve a linear system Ax = b?",
+  "install packages into a private library",
+  "What does the R_HOME environment variable point to?",
+  "read a CSV file into a data frame",
+  "How are missing values represented?",
+  "양자화는 메모리를 얼마나 줄이나요?",
+  "연속 배치란 무엇인가",
+  "generic functions and method dispatch",
+};
+
+/* Latency of each search mode over the questions of @questions_path (or a
+ * few built-in ones), each asked @rounds times after one warm-up pass. */
+static int
+bench_library (DocentCliGlobal *global,
+               const char      *questions_path,
+               int              rounds,
+               int              k,
+               gboolean         json)
+{
+  g_autofree char *path = docent_cli_dup_library_path (global);
+  g_autoptr(DocentStore) store = NULL;
+  g_autoptr(DocentRetriever) retriever = NULL;
+  g_autoptr(GPtrArray) questions = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  DocentSearchOptions options = { k, NULL };
+  double bw_best;
+  gint64 t0;
+  double open_ms;
+
+  if (questions_path != NULL)
+    {
+      g_autoptr(GPtrArray) items = docent_eval_load (questions_path, &error);
+      if (items == NULL)
+        {
+          g_printerr ("docent bench query: %s\n", error->message);
+          return DOCENT_EXIT_PARTIAL;
+        }
+      for (guint i = 0; i < items->len; i++)
+        g_ptr_array_add (questions, g_strdup (((DocentEvalItem *) items->pdata[i])->question));
+    }
+  else
+    for (guint i = 0; i < G_N_ELEMENTS (fallback_questions); i++)
+      g_ptr_array_add (questions, g_strdup (fallback_questions[i]));
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_printerr (_("docent bench query: no library at %s\n"), path);
+      return DOCENT_EXIT_PARTIAL;
+    }
+  t0 = g_get_monotonic_time ();
+  store = docent_store_open (path, &error);
+  if (store != NULL)
+    retriever = docent_retriever_new (store, NULL, &error);
+  if (retriever == NULL)
+    {
+      g_printerr ("docent bench query: %s\n", error->message);
+      return DOCENT_EXIT_PARTIAL;
+    }
+  open_ms = (g_get_monotonic_time () - t0) / 1000.0;
+  bw_best = measure_read_bandwidth ((gsize) 256 << 20, 5, NULL);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "bench");
+  json_builder_add_string_value (b, "query-library");
+  json_builder_set_member_name (b, "library");
+  json_builder_add_string_value (b, path);
+  json_builder_set_member_name (b, "vectors");
+  json_builder_add_int_value (b, docent_retriever_get_n_vectors (retriever));
+  json_builder_set_member_name (b, "embedder");
+  json_builder_add_string_value (b, docent_embedder_get_model_id (docent_retriever_get_embedder (retriever)));
+  json_builder_set_member_name (b, "questions");
+  json_builder_add_int_value (b, questions->len);
+  json_builder_set_member_name (b, "open_ms");
+  json_builder_add_double_value (b, open_ms);
+  json_builder_set_member_name (b, "read_bandwidth_gbs");
+  json_builder_add_double_value (b, bw_best / 1e9);
+  json_builder_set_member_name (b, "modes");
+  json_builder_begin_object (b);
+
+  if (!json)
+    g_print ("query latency on %s: %u passages with vectors (%s), %u questions × %d, k = %d\n",
+             path, docent_retriever_get_n_vectors (retriever),
+             docent_embedder_get_model_id (docent_retriever_get_embedder (retriever)),
+             questions->len, rounds, k);
+
+  for (int m = DOCENT_SEARCH_MODE_HYBRID; m >= DOCENT_SEARCH_MODE_BM25; m--)
+    {
+      g_autoptr(GArray) lat = g_array_new (FALSE, FALSE, sizeof (double));
+      double p50, p95;
+
+      for (int r = -1; r < rounds; r++)
+        for (guint q = 0; q < questions->len; q++)
+          {
+            g_autoptr(GPtrArray) results = NULL;
+            double ms;
+
+            t0 = g_get_monotonic_time ();
+            results = docent_retriever_search (retriever, questions->pdata[q], m, &options, &error);
+            ms = (g_get_monotonic_time () - t0) / 1000.0;
+            if (results == NULL)
+              {
+                g_printerr ("docent bench query: %s\n", error->message);
+                return DOCENT_EXIT_PARTIAL;
+              }
+            if (r >= 0)   /* the first pass only warms caches */
+              g_array_append_val (lat, ms);
+          }
+      g_array_sort (lat, compare_double);
+      p50 = percentile (lat, 0.50);
+      p95 = percentile (lat, 0.95);
+      json_builder_set_member_name (b, docent_search_mode_to_string (m));
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "p50_ms");
+      json_builder_add_double_value (b, p50);
+      json_builder_set_member_name (b, "p95_ms");
+      json_builder_add_double_value (b, p95);
+      json_builder_end_object (b);
+      if (!json)
+        g_print ("  %-7s p50 %6.2f ms   p95 %6.2f ms\n", docent_search_mode_to_string (m), p50, p95);
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  if (json)
+    {
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      docent_cli_print_json (root);
+    }
+  else
+    g_print ("  memory read bandwidth (1 thread, best of 5): %.1f GB/s\n", bw_best / 1e9);
+  return DOCENT_EXIT_OK;
+}
+
 /* ---- the command ------------------------------------------------------- */
 
 int
@@ -199,7 +337,12 @@ docent_cli_bench_query (DocentCliGlobal *global, int argc, char **argv)
   g_autofree char *format_name = NULL;
   gboolean json = FALSE;
   gint64 seed = 1;
+  gint rounds = 5;
+  g_autofree char *questions = NULL;
   const GOptionEntry entries[] = {
+    { "questions", 0, 0, G_OPTION_ARG_FILENAME, &questions,
+      N_("With --library: the questions of this JSON-lines set (default: a few built-in ones)"), N_("SET.jsonl") },
+    { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds, N_("With --library: passes over the questions (default 5)"), N_("N") },
     { "rows", 0, 0, G_OPTION_ARG_INT, &rows, N_("Synthetic vectors (default 1000000)"), N_("N") },
     { "dim", 0, 0, G_OPTION_ARG_INT, &dim, N_("Dimension (default 384)"), N_("D") },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format_name, N_("int8 (default) or float32"), N_("FORMAT") },
@@ -229,6 +372,12 @@ docent_cli_bench_query (DocentCliGlobal *global, int argc, char **argv)
     {
       g_printerr (_("docent bench query: unexpected argument “%s”\n"), argv[1]);
       return DOCENT_EXIT_USAGE;
+    }
+  if (global->library_path != NULL)
+    {
+      if (rounds < 1 || k < 1)
+        return DOCENT_EXIT_USAGE;
+      return bench_library (global, questions, rounds, k, json);
     }
   if (format_name != NULL && g_str_equal (format_name, "float32"))
     format = DOCENT_VECTOR_F32;

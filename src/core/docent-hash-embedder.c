@@ -409,11 +409,12 @@ docent_hash_embedder_new_with_df (guint          dim,
     }
 
   sum = g_checksum_new (G_CHECKSUM_SHA256);
-  for (guint b = 0; b < DOCENT_HASH_EMBEDDER_N_BUCKETS; b++)
-    {
-      guint32 le = GUINT32_TO_LE (df[b]);
-      g_checksum_update (sum, (const guchar *) &le, sizeof le);
-    }
+  {
+    g_autofree guint32 *le = g_new (guint32, DOCENT_HASH_EMBEDDER_N_BUCKETS);
+    for (guint b = 0; b < DOCENT_HASH_EMBEDDER_N_BUCKETS; b++)
+      le[b] = GUINT32_TO_LE (df[b]);
+    g_checksum_update (sum, (const guchar *) le, sizeof (guint32) * DOCENT_HASH_EMBEDDER_N_BUCKETS);
+  }
   n_le = GUINT64_TO_LE (n_docs);
   g_checksum_update (sum, (const guchar *) &n_le, sizeof n_le);
   g_free (self->model_id);
@@ -455,13 +456,14 @@ docent_hash_embedder_new_projected (DocentHashEmbedder *base,
 
   sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_checksum_update (sum, (const guchar *) self->model_id, -1);
-  for (gsize i = 0; i < (gsize) dim * base->dim; i++)
-    {
-      guint32 u;
-      memcpy (&u, &proj[i], 4);
-      u = GUINT32_TO_LE (u);
-      g_checksum_update (sum, (const guchar *) &u, 4);
-    }
+  {
+    gsize n = (gsize) dim * base->dim;
+    g_autofree guint32 *le = g_new (guint32, n);
+    memcpy (le, proj, sizeof (float) * n);
+    for (gsize i = 0; i < n; i++)
+      le[i] = GUINT32_TO_LE (le[i]);
+    g_checksum_update (sum, (const guchar *) le, sizeof (guint32) * n);
+  }
   g_free (self->model_id);
   self->model_id = g_strdup_printf ("hash-ngram-v%d-d%u-lsa%u-%.12s", HASH_EMBEDDER_VERSION,
                                     dim, base->dim, g_checksum_get_string (sum));

@@ -8,6 +8,7 @@
 #include "docent-fts-tokenizer.h"
 #include "docent-hash-embedder.h"
 #include "docent-retriever.h"
+#include "docent-store-private.h"
 #include "docent-vector-store.h"
 
 #define BUILTIN_DIM DOCENT_HASH_EMBEDDER_DIM_DEFAULT
@@ -327,6 +328,66 @@ fetch_result (DocentRetriever *self,
   return r;
 }
 
+static char *
+doc_ids_json (const DocentSearchOptions *options)
+{
+  GString *json = g_string_new ("[");
+
+  for (guint i = 0; options != NULL && options->doc_ids != NULL && i < options->doc_ids->len; i++)
+    g_string_append_printf (json, "%s%" G_GINT64_FORMAT, i ? "," : "",
+                            g_array_index (options->doc_ids, gint64, i));
+  g_string_append_c (json, ']');
+  return g_string_free (json, FALSE);
+}
+
+/* The BM25 ranking as chunk ids only: fusion needs ranks, and only the few
+ * passages that survive it need their text and highlights. The same MATCH
+ * expression and filter as docent_store_search(). */
+static GArray *
+bm25_candidates (DocentRetriever           *self,
+                 const char                *query,
+                 const DocentSearchOptions *options,
+                 guint                      depth,
+                 GError                   **error)
+{
+  sqlite3 *db = docent_store_get_db (self->store);
+  g_autoptr(GHashTable) terms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autofree char *match = NULL;
+  g_autofree char *ids_json = NULL;
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gboolean filter = options != NULL && options->doc_ids != NULL && options->doc_ids->len > 0;
+  int rc;
+
+  match = _docent_store_build_match (self->store, query, terms);
+  if (match == NULL)
+    return ids;
+  if (sqlite3_prepare_v2 (db,
+                          "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1"
+                          " AND (?3 = 0 OR rowid IN (SELECT id FROM chunks"
+                          "      WHERE doc_id IN (SELECT value FROM json_each (?4))))"
+                          " ORDER BY bm25 (chunks_fts) LIMIT ?2", -1, &stmt, NULL) != SQLITE_OK)
+    goto fail;
+  ids_json = doc_ids_json (options);
+  sqlite3_bind_text (stmt, 1, match, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (stmt, 2, depth);
+  sqlite3_bind_int (stmt, 3, filter);
+  sqlite3_bind_text (stmt, 4, ids_json, -1, SQLITE_TRANSIENT);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+      g_array_append_val (ids, id);
+    }
+  if (rc == SQLITE_DONE)
+    return ids;
+
+fail:
+  g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, "Library error while searching: %s",
+               sqlite3_errmsg (db));
+  g_array_unref (ids);
+  return NULL;
+}
+
 /* Chunk ids of the allowed documents (NULL = no filter). */
 static GArray *
 allowed_chunks (DocentRetriever           *self,
@@ -336,19 +397,13 @@ allowed_chunks (DocentRetriever           *self,
   sqlite3 *db = docent_store_get_db (self->store);
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GArray) ids = NULL;
-  GString *json;
   g_autofree char *json_str = NULL;
   int rc;
 
   if (options == NULL || options->doc_ids == NULL || options->doc_ids->len == 0)
     return NULL;
 
-  json = g_string_new ("[");
-  for (guint i = 0; i < options->doc_ids->len; i++)
-    g_string_append_printf (json, "%s%" G_GINT64_FORMAT, i ? "," : "",
-                            g_array_index (options->doc_ids, gint64, i));
-  g_string_append_c (json, ']');
-  json_str = g_string_free (json, FALSE);
+  json_str = doc_ids_json (options);
 
   if (sqlite3_prepare_v2 (db, "SELECT id FROM chunks WHERE doc_id IN (SELECT value FROM json_each (?1))",
                           -1, &stmt, NULL) != SQLITE_OK)
@@ -374,7 +429,6 @@ typedef struct {
   gint64              chunk_id;
   double              score;
   guint               best_rank;
-  DocentSearchResult *bm25;     /* borrowed from the BM25 list, if there */
 } Fused;
 
 static int
@@ -398,7 +452,7 @@ docent_retriever_search (DocentRetriever           *self,
                          GError                   **error)
 {
   g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) docent_search_result_free);
-  g_autoptr(GPtrArray) bm25 = NULL;
+  g_autoptr(GArray) bm25 = NULL;
   g_autoptr(GArray) allow = NULL;
   g_autoptr(GHashTable) terms = NULL;
   g_autoptr(sqlite3_stmt) row = NULL;
@@ -415,15 +469,16 @@ docent_retriever_search (DocentRetriever           *self,
   depth = MAX (k, self->depth);
   db = docent_store_get_db (self->store);
 
-  if (mode != DOCENT_SEARCH_MODE_DENSE)
+  if (mode == DOCENT_SEARCH_MODE_BM25)
     {
-      DocentSearchOptions o = { mode == DOCENT_SEARCH_MODE_BM25 ? k : depth,
-                                options != NULL ? options->doc_ids : NULL };
-      bm25 = docent_store_search (self->store, query, &o, error);
+      DocentSearchOptions o = { k, options != NULL ? options->doc_ids : NULL };
+      return docent_store_search (self->store, query, &o, error);
+    }
+  if (mode == DOCENT_SEARCH_MODE_HYBRID)
+    {
+      bm25 = bm25_candidates (self, query, options, depth, error);
       if (bm25 == NULL)
         return NULL;
-      if (mode == DOCENT_SEARCH_MODE_BM25)
-        return g_steal_pointer (&bm25);
     }
 
   /* Dense side: the matrix follows writes made by other connections. */
@@ -489,8 +544,7 @@ docent_retriever_search (DocentRetriever           *self,
 
     for (guint i = 0; i < bm25->len; i++)
       {
-        DocentSearchResult *r = bm25->pdata[i];
-        Fused f = { r->chunk_id, self->w_bm25 / (self->rrf_k + i + 1), i + 1, r };
+        Fused f = { g_array_index (bm25, gint64, i), self->w_bm25 / (self->rrf_k + i + 1), i + 1 };
         g_array_append_val (fused, f);
       }
     for (guint i = 0; i < fused->len; i++)
@@ -508,7 +562,7 @@ docent_retriever_search (DocentRetriever           *self,
           }
         else
           {
-            Fused f = { hits[i].id, s, i + 1, NULL };
+            Fused f = { hits[i].id, s, i + 1 };
             g_array_append_val (fused, f);
           }
       }
@@ -519,29 +573,16 @@ docent_retriever_search (DocentRetriever           *self,
         Fused *f = &g_array_index (fused, Fused, i);
         DocentSearchResult *r;
 
-        if (f->bm25 != NULL)
+        GError *local = NULL;
+
+        r = fetch_result (self, row, f->chunk_id, terms, &local);
+        if (local != NULL)
           {
-            /* Take it over from the BM25 list (which would free it). */
-            r = f->bm25;
-            for (guint j = 0; j < bm25->len; j++)
-              if (bm25->pdata[j] == r)
-                {
-                  bm25->pdata[j] = NULL;
-                  break;
-                }
+            g_propagate_error (error, local);
+            return NULL;
           }
-        else
-          {
-            GError *local = NULL;
-            r = fetch_result (self, row, f->chunk_id, terms, &local);
-            if (local != NULL)
-              {
-                g_propagate_error (error, local);
-                return NULL;
-              }
-            if (r == NULL)
-              continue;
-          }
+        if (r == NULL)
+          continue;
         r->score = f->score;
         r->rank = results->len + 1;
         g_ptr_array_add (results, r);
