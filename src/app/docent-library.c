@@ -18,8 +18,10 @@ struct _DocentLibrary
 
   char           *path;
   GListStore     *documents;
-  /* Failures of files that never reached the store, by path. */
+  /* Failures of files that never reached the store, and files the importer
+   * is reading now, by path: shown after the stored documents. */
   GHashTable     *failures;
+  GHashTable     *pending;
 
   /* The reader connection: opened and used only inside worker threads,
    * one at a time (the lock), reused between tasks. */
@@ -131,37 +133,49 @@ static void
 apply_documents (DocentLibrary *self,
                  GPtrArray     *docs)
 {
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) all = g_ptr_array_new ();
+  g_autoptr(GHashTable) stored = g_hash_table_new (g_str_hash, g_str_equal);
   GListModel *model = G_LIST_MODEL (self->documents);
   guint n_old = g_list_model_get_n_items (model);
-  gboolean same_order;
+  gboolean same;
   GHashTableIter iter;
   gpointer value;
 
   for (guint i = 0; i < docs->len; i++)
     {
-      const DocentDocument *doc = g_ptr_array_index (docs, i);
+      DocentDocument *doc = g_ptr_array_index (docs, i);
 
       /* A file that imports after failing is no longer a failure. */
       g_hash_table_remove (self->failures, doc->path);
+      g_hash_table_add (stored, doc->path);
+      g_ptr_array_add (all, doc);
     }
+  /* Then what the store does not hold (yet): failures, files in flight. */
+  g_hash_table_iter_init (&iter, self->failures);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (all, value);
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (!g_hash_table_contains (stored, ((DocentDocument *) value)->path))
+      g_ptr_array_add (all, value);
 
-  same_order = (n_old == docs->len + g_hash_table_size (self->failures));
-  for (guint i = 0; same_order && i < docs->len; i++)
+  same = n_old == all->len;
+  for (guint i = 0; same && i < all->len; i++)
     {
       g_autoptr(DocentDocumentItem) item = g_list_model_get_item (model, i);
-      const DocentDocument *doc = g_ptr_array_index (docs, i);
+      const DocentDocument *doc = g_ptr_array_index (all, i);
 
-      same_order = docent_document_item_get_id (item) == doc->id;
+      same = docent_document_item_get_id (item) == doc->id &&
+             g_strcmp0 (docent_document_item_get_path (item), doc->path) == 0;
     }
 
-  if (same_order)
+  if (same)
     {
       /* Update in place so rows (and their selection) survive a refresh. */
-      for (guint i = 0; i < docs->len; i++)
+      for (guint i = 0; i < all->len; i++)
         {
           g_autoptr(DocentDocumentItem) item = g_list_model_get_item (model, i);
-          DocentDocument *doc = g_ptr_array_index (docs, i);
+          DocentDocument *doc = g_ptr_array_index (all, i);
 
           docent_document_item_update (item, doc);
           docent_document_item_set_busy (item, g_strcmp0 (doc->path, self->busy_path) == 0);
@@ -169,20 +183,19 @@ apply_documents (DocentLibrary *self,
       return;
     }
 
-  for (guint i = 0; i < docs->len; i++)
-    {
-      DocentDocument *doc = g_ptr_array_index (docs, i);
-      DocentDocumentItem *item = docent_document_item_new (doc);
+  {
+    g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
 
-      docent_document_item_set_busy (item, g_strcmp0 (doc->path, self->busy_path) == 0);
-      g_ptr_array_add (items, item);
-    }
+    for (guint i = 0; i < all->len; i++)
+      {
+        DocentDocument *doc = g_ptr_array_index (all, i);
+        DocentDocumentItem *item = docent_document_item_new (doc);
 
-  g_hash_table_iter_init (&iter, self->failures);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_add (items, docent_document_item_new (value));
-
-  g_list_store_splice (self->documents, 0, n_old, items->pdata, items->len);
+        docent_document_item_set_busy (item, g_strcmp0 (doc->path, self->busy_path) == 0);
+        g_ptr_array_add (items, item);
+      }
+    g_list_store_splice (self->documents, 0, n_old, items->pdata, items->len);
+  }
 }
 
 static void
@@ -508,11 +521,31 @@ set_busy_path (DocentLibrary *self,
     }
 }
 
+static DocentDocument *
+new_unstored_document (const char      *path,
+                       DocentDocStatus  status,
+                       const char      *error)
+{
+  DocentDocument *doc = docent_document_new ();
+
+  doc->path = g_strdup (path);
+  doc->name = g_path_get_basename (path);
+  doc->title = g_strdup (doc->name);
+  doc->status = status;
+  doc->error = g_strdup (error);
+  if (!docent_doc_type_from_path (path, &doc->type))
+    doc->type = DOCENT_DOC_TYPE_TEXT;
+  return doc;
+}
+
 static void
 importer_progress_cb (DocentImporter             *importer,
                       const DocentImportProgress *progress,
                       DocentLibrary              *self)
 {
+  if (progress->current != NULL && !g_hash_table_contains (self->pending, progress->current))
+    g_hash_table_insert (self->pending, g_strdup (progress->current),
+                         new_unstored_document (progress->current, DOCENT_DOC_STATUS_IMPORTING, NULL));
   set_busy_path (self, progress->current);
   g_signal_emit (self, signals[IMPORT_PROGRESS], 0, progress,
                  g_queue_get_length (&self->import_queue));
@@ -525,20 +558,10 @@ importer_file_done_cb (DocentImporter               *importer,
                        const DocentImportFileResult *result,
                        DocentLibrary                *self)
 {
+  g_hash_table_remove (self->pending, result->path);
   if (result->outcome == DOCENT_IMPORT_FAILED && result->doc_id == 0)
-    {
-      g_autoptr(DocentDocument) doc = docent_document_new ();
-
-      doc->path = g_strdup (result->path);
-      doc->name = g_path_get_basename (result->path);
-      doc->title = g_strdup (doc->name);
-      doc->status = DOCENT_DOC_STATUS_FAILED;
-      doc->error = g_strdup (result->reason);
-      if (!docent_doc_type_from_path (result->path, &doc->type))
-        doc->type = DOCENT_DOC_TYPE_TEXT;
-      g_hash_table_replace (self->failures, g_strdup (result->path),
-                            g_steal_pointer (&doc));
-    }
+    g_hash_table_replace (self->failures, g_strdup (result->path),
+                          new_unstored_document (result->path, DOCENT_DOC_STATUS_FAILED, result->reason));
 
   g_signal_emit (self, signals[IMPORT_FILE_DONE], 0, result);
 
@@ -567,6 +590,7 @@ import_cb (GObject      *object,
       g_clear_object (&self->import_cancellable);
     }
   set_busy_path (self, NULL);
+  g_hash_table_remove_all (self->pending);
 
   g_signal_emit (self, signals[IMPORT_FINISHED], 0, results, error);
   docent_library_refresh (self);
@@ -683,6 +707,7 @@ docent_library_finalize (GObject *object)
   g_clear_object (&self->documents);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->failures, g_hash_table_unref);
+  g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_pointer (&self->busy_path, g_free);
   g_free (self->path);
 
@@ -779,6 +804,8 @@ docent_library_init (DocentLibrary *self)
   self->documents = g_list_store_new (DOCENT_TYPE_DOCUMENT_ITEM);
   self->failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) docent_document_free);
+  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) docent_document_free);
   self->cancellable = g_cancellable_new ();
   g_queue_init (&self->import_queue);
 }

@@ -184,9 +184,9 @@ import_progress_cb (DocentWindow               *self,
     fraction = (double) progress->files_done / progress->files_total;
   gtk_progress_bar_set_fraction (self->import_progress, CLAMP (fraction, 0, 1));
 
-  /* Translators: "Importing 3 of 10 files" */
-  title = g_strdup_printf (ngettext ("Importing %u of %u file", "Importing %u of %u files", progress->files_total),
-                           MIN (progress->files_done + 1, progress->files_total), progress->files_total);
+  /* Translators: "3 of 10 files done" */
+  title = g_strdup_printf (ngettext ("Importing: %u of %u file done", "Importing: %u of %u files done", progress->files_total),
+                           progress->files_done, progress->files_total);
   gtk_label_set_label (self->import_title, title);
 
   pages = g_strdup_printf (ngettext ("%u page", "%u pages", progress->pages_done), progress->pages_done);

@@ -432,6 +432,98 @@ test_window_password (void)
   settle (100);
 }
 
+typedef struct {
+  gint64 last;
+  gint64 longest;
+  guint  progress_events;
+  gboolean finished;
+} StallMeter;
+
+static gboolean
+stall_tick (gpointer data)
+{
+  StallMeter *m = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (m->last > 0)
+    m->longest = MAX (m->longest, now - m->last);
+  m->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+count_progress (DocentLibrary *library, gpointer progress, guint waiting, StallMeter *m)
+{
+  m->progress_events++;
+}
+
+static void
+import_finished (DocentLibrary *library, GPtrArray *results, GError *error, StallMeter *m)
+{
+  m->finished = TRUE;
+}
+
+static gboolean
+some_pages_done (gpointer data)
+{
+  DocentWindow *window = data;
+  const char *text = gtk_label_get_label (window->import_detail);
+  return text != NULL && g_ascii_isdigit (text[0]) && text[0] != '0';
+}
+
+static gboolean
+meter_finished (gpointer data)
+{
+  return ((StallMeter *) data)->finished;
+}
+
+/* The R manuals import while the main loop keeps ticking; progress shows
+ * pages and an ETA; Stop cancels. */
+static void
+test_window_progress (void)
+{
+  const char *manuals = "/usr/share/R/doc/manual";
+  g_autofree char *library = g_build_filename (tmpdir, "progress-library.db", NULL);
+  const char *paths[] = { manuals, NULL };
+  StallMeter meter = { 0 };
+  DocentWindow *window;
+  guint tick;
+
+  if (!g_file_test (manuals, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("the R manuals (r-doc-pdf) are not installed");
+      return;
+    }
+
+  g_settings_set_string (settings, "library-path", library);
+  window = docent_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  settle (200);
+
+  g_signal_connect (_docent_window_get_library (window), "import-progress", G_CALLBACK (count_progress), &meter);
+  g_signal_connect (_docent_window_get_library (window), "import-finished", G_CALLBACK (import_finished), &meter);
+  tick = g_timeout_add (5, stall_tick, &meter);
+
+  /* A folder, dropped. */
+  drop_files (window, paths);
+  g_assert_true (wait_for (some_pages_done, window, 60000));
+  settle (300);
+  save_screenshot (GTK_WIDGET (window), "10-importing");
+  g_assert_cmpuint (meter.progress_events, >, 0);
+  g_test_message ("longest main-loop stall while importing: %.1f ms", meter.longest / 1000.0);
+  g_assert_cmpint (meter.longest, <, 1000 * 1000);
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel-import", NULL);
+  g_assert_true (wait_for (meter_finished, &meter, 60000));
+  settle (200);
+  g_assert_false (docent_library_get_importing (_docent_window_get_library (window)));
+  g_assert_false (gtk_revealer_get_reveal_child (window->import_revealer));
+
+  g_source_remove (tick);
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+}
+
 static void
 test_snippet_markup (void)
 {
@@ -496,6 +588,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/app/window/story", test_window_story);
   g_test_add_func ("/app/window/password", test_window_password);
+  g_test_add_func ("/app/window/progress", test_window_progress);
   ret = g_test_run ();
 
   g_clear_object (&settings);
