@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "docent-cli.h"
@@ -330,6 +331,20 @@ typedef struct {
   gsize     matrix_bytes;
 } BenchSet;
 
+/* Bench buffers ask for transparent huge pages (the read-bandwidth buffer
+ * too, so both sides see the same TLB behaviour). */
+static void *
+bench_alloc (gsize size)
+{
+  void *p = NULL;
+  if (posix_memalign (&p, 2 << 20, size) != 0)
+    return NULL;
+#ifdef MADV_HUGEPAGE
+  madvise (p, size, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
 static double
 now_s (void)
 {
@@ -390,13 +405,13 @@ int
 docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
 {
   gboolean json = FALSE, no_matmul = FALSE;
-  gint n_matrices = 48, rows = 4096, cols = 4096, repeat = 3;
+  gint n_matrices = 48, rows = 4096, cols = 4096, repeat = 5;
   g_autofree char *types_arg = NULL, *threads_arg = NULL;
   const GOptionEntry entries[] = {
     { "matrices", 0, 0, G_OPTION_ARG_INT, &n_matrices, N_("Weight matrices per type (default 48)"), N_("N") },
     { "rows", 0, 0, G_OPTION_ARG_INT, &rows, N_("Rows per matrix (default 4096)"), N_("R") },
     { "cols", 0, 0, G_OPTION_ARG_INT, &cols, N_("Columns per matrix (default 4096)"), N_("C") },
-    { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, N_("Timed passes, best kept (default 3)"), N_("K") },
+    { "repeat", 0, 0, G_OPTION_ARG_INT, &repeat, N_("Timed passes, best kept (default 5)"), N_("K") },
     { "types", 0, 0, G_OPTION_ARG_STRING, &types_arg, N_("Comma-separated types (default: all)"), N_("LIST") },
     { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_arg, N_("Comma-separated thread counts (default 1,2)"), N_("LIST") },
     { "no-matmul", 0, 0, G_OPTION_ARG_NONE, &no_matmul, N_("Skip the batch (matrix-matrix) comparison"), NULL },
@@ -416,6 +431,7 @@ docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
   gsize read_size;
   uint8_t *read_buf;
   double read_gbs[16] = { 0 };
+  g_autofree double *type_gbs = NULL;
 
   if (!docent_cli_parse (global, "bench kernels", "", entries, &argc, &argv))
     return DOCENT_EXIT_USAGE;
@@ -468,6 +484,8 @@ docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
       return DOCENT_EXIT_USAGE;
     }
 
+  type_gbs = g_new0 (double, types->len * 16);
+
   /* One random matrix quantized per type, copied n_matrices times so the
    * set streams from RAM. */
   rand = g_rand_new_with_seed (1);
@@ -482,7 +500,12 @@ docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
 
   /* Read bandwidth over a buffer as large as the Q4_0 set (at least 256 MiB). */
   read_size = MAX ((gsize) 256 << 20, llm_row_size (LLM_TYPE_Q4_0, cols) * rows * (gsize) n_matrices);
-  read_buf = g_malloc (read_size);
+  read_buf = bench_alloc (read_size);
+  if (read_buf == NULL)
+    {
+      g_printerr ("%s\n", _("docent bench kernels: out of memory"));
+      return DOCENT_EXIT_PARTIAL;
+    }
   memset (read_buf, 1, read_size);
   for (guint t = 0; t < threads->len; t++)
     {
@@ -490,7 +513,47 @@ docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
       read_gbs[t] = bench_read (pool, read_buf, read_size, repeat);
       llm_pool_free (pool);
     }
-  g_free (read_buf);
+
+  for (guint i = 0; i < types->len; i++)
+    {
+      llm_type type = g_array_index (types, llm_type, i);
+      gsize rs = llm_row_size (type, cols);
+      gsize mbytes = rs * (gsize) rows;
+      uint8_t *set = bench_alloc (mbytes * (gsize) n_matrices);
+      BenchSet s;
+
+      if (set == NULL)
+        {
+          g_printerr (_("docent bench kernels: not enough memory for %s\n"), llm_type_name (type));
+          continue;
+        }
+      {
+        llm_pool *pool = llm_pool_new (0);
+        FillJob fj = { type, src, set, rows, cols };
+        llm_pool_run (pool, fill_worker, &fj);
+        llm_pool_free (pool);
+      }
+      for (gint m = 1; m < n_matrices; m++)
+        memcpy (set + (gsize) m * mbytes, set, mbytes);
+      s = (BenchSet) { type, set, rows, cols, x, y, n_matrices, mbytes };
+      for (guint t = 0; t < threads->len; t++)
+        {
+          llm_pool *pool = llm_pool_new (g_array_index (threads, gint, t));
+          type_gbs[i * 16 + t] = bench_matvec (pool, &s, repeat);
+          llm_pool_free (pool);
+        }
+      free (set);
+    }
+
+  /* Once more at the end: on a shared machine the best of both is the
+   * fairer reference. */
+  for (guint t = 0; t < threads->len; t++)
+    {
+      llm_pool *pool = llm_pool_new (g_array_index (threads, gint, t));
+      read_gbs[t] = MAX (read_gbs[t], bench_read (pool, read_buf, read_size, repeat));
+      llm_pool_free (pool);
+    }
+  free (read_buf);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "simd");
@@ -513,8 +576,8 @@ docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
 
   if (!json)
     {
-      g_print (_("Matrix-vector products over %d matrices of %d × %d per type (%s)\n"),
-               n_matrices, rows, cols, llm_simd_level ());
+      g_print (_("Matrix-vector products over %d matrices of %d × %d per type (%s), best of %d passes\n"),
+               n_matrices, rows, cols, llm_simd_level (), repeat);
       g_print ("%-6s", "");
       for (guint t = 0; t < threads->len; t++)
         g_print ("  %6s %-3d thr", "", g_array_index (threads, gint, t));
@@ -529,26 +592,6 @@ docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
   for (guint i = 0; i < types->len; i++)
     {
       llm_type type = g_array_index (types, llm_type, i);
-      gsize rs = llm_row_size (type, cols);
-      gsize mbytes = rs * (gsize) rows;
-      uint8_t *set = g_try_malloc (mbytes * (gsize) n_matrices);
-      BenchSet s;
-
-      if (set == NULL)
-        {
-          g_printerr (_("docent bench kernels: not enough memory for %s\n"), llm_type_name (type));
-          continue;
-        }
-      {
-        llm_pool *pool = llm_pool_new (0);
-        FillJob fj = { type, src, set, rows, cols };
-        llm_pool_run (pool, fill_worker, &fj);
-        llm_pool_free (pool);
-      }
-      for (gint m = 1; m < n_matrices; m++)
-        memcpy (set + (gsize) m * mbytes, set, mbytes);
-      s = (BenchSet) { type, set, rows, cols, x, y, n_matrices, mbytes };
-
       json_builder_set_member_name (b, llm_type_name (type));
       json_builder_begin_object (b);
       if (!json)
@@ -556,11 +599,9 @@ docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
       for (guint t = 0; t < threads->len; t++)
         {
           gint n = g_array_index (threads, gint, t);
-          llm_pool *pool = llm_pool_new (n);
-          double gbs = bench_matvec (pool, &s, repeat);
+          double gbs = type_gbs[i * 16 + t];
           g_autofree char *k = g_strdup_printf ("t%d_gbs", n);
           g_autofree char *kp = g_strdup_printf ("t%d_pct_of_read", n);
-          llm_pool_free (pool);
           json_builder_set_member_name (b, k);
           json_builder_add_double_value (b, round (gbs * 100) / 100);
           json_builder_set_member_name (b, kp);
@@ -571,7 +612,6 @@ docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
       json_builder_end_object (b);
       if (!json)
         g_print ("\n");
-      g_free (set);
     }
   json_builder_end_object (b);
 

@@ -171,6 +171,8 @@ typedef struct {
   int64_t        rows, cols;
   const void    *xq;
   float         *y;
+  int64_t        chunk;
+  atomic_llong   next;         /* first row not yet claimed */
 } matvec_job;
 
 static void
@@ -181,22 +183,40 @@ split (int64_t n, int ith, int nth, int64_t *start, int64_t *end)
   *end = *start + per < n ? *start + per : n;
 }
 
+/* Threads claim chunks of rows as they go rather than a fixed share, so a
+ * thread the system delays (a desktop is never idle) does not hold up the
+ * others at the end of every product. */
 static void
 matvec_worker (void *data, int ith, int nth)
 {
-  const matvec_job *j = data;
-  int64_t r0, r1;
+  matvec_job *j = data;
 
-  split (j->rows, ith, nth, &r0, &r1);
-  for (int64_t r = r0; r < r1; r++)
-    j->y[r] = llm_vec_dot (j->type, j->cols, j->W + (size_t) r * j->row_size, j->xq);
+  for (;;)
+    {
+      int64_t r0 = atomic_fetch_add_explicit (&j->next, j->chunk, memory_order_relaxed);
+      int64_t r1 = r0 + j->chunk < j->rows ? r0 + j->chunk : j->rows;
+      if (r0 >= j->rows)
+        return;
+      int64_t r = r0;
+      for (; r + 4 <= r1; r += 4)
+        llm_vec_dot4 (j->type, j->cols, j->W + (size_t) r * j->row_size, j->row_size, j->xq, j->y + r);
+      for (; r < r1; r++)
+        j->y[r] = llm_vec_dot (j->type, j->cols, j->W + (size_t) r * j->row_size, j->xq);
+    }
 }
 
 void
 llm_matvec_q (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t cols,
               const void *xq, float *y)
 {
-  matvec_job j = { type, W, llm_row_size (type, cols), rows, cols, xq, y };
+  matvec_job j = { type, W, llm_row_size (type, cols), rows, cols, xq, y, 0 };
+  int nth = llm_pool_n_threads (pool);
+
+  /* about 16 chunks per thread, at least 16 rows each */
+  j.chunk = rows / (16 * nth);
+  if (j.chunk < 16)
+    j.chunk = 16;
+  atomic_init (&j.next, 0);
   llm_pool_run (pool, matvec_worker, &j);
 }
 

@@ -430,3 +430,68 @@ llm_vec_dot_avx2 (llm_type type, int64_t n, const void *x, const void *y, float 
     default: return false;
     }
 }
+
+/* ---- four rows at a time ----------------------------------------------- */
+
+/* Q4_0: Σ(q-8)·v = Σq·v - 8·Σv, where the second term depends only on the
+ * activations and is computed once for the four rows. */
+static void
+dot4_q4_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y, float out[4])
+{
+  const __m256i m4 = _mm256_set1_epi8 (0x0F);
+  const __m256i eight = _mm256_set1_epi8 (8);
+  const __m256i ones = _mm256_set1_epi16 (1);
+  const __m256i shift = _mm256_setr_epi64x (0, 0, 4, 4);
+  __m256 acc[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+
+  for (int64_t i = 0; i < nb; i++)
+    {
+      const __m256i v = _mm256_loadu_si256 ((const __m256i *) y[i].qs);
+      const __m256i corr = _mm256_madd_epi16 (_mm256_maddubs_epi16 (eight, v), ones);
+      const __m256 dy = _mm256_broadcast_ss (&llm_fp16_table[y[i].d]);
+      for (int r = 0; r < 4; r++)
+        {
+          const llm_block_q4_0 *b = (const llm_block_q4_0 *) (x + r * stride) + i;
+          /* the 16 bytes in both halves, the upper half shifted to the high nibbles */
+          const __m256i t = _mm256_broadcastsi128_si256 (_mm_loadu_si128 ((const __m128i *) b->qs));
+          const __m256i q = _mm256_and_si256 (_mm256_srlv_epi64 (t, shift), m4);
+          const __m256i s = _mm256_sub_epi32 (_mm256_madd_epi16 (_mm256_maddubs_epi16 (q, v), ones), corr);
+          const __m256 d = _mm256_mul_ps (_mm256_broadcast_ss (&llm_fp16_table[b->d]), dy);
+          acc[r] = _mm256_fmadd_ps (d, _mm256_cvtepi32_ps (s), acc[r]);
+        }
+    }
+  for (int r = 0; r < 4; r++)
+    out[r] = hsum_ps (acc[r]);
+}
+
+static void
+dot4_q8_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y, float out[4])
+{
+  __m256 acc[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+
+  for (int64_t i = 0; i < nb; i++)
+    {
+      const __m256i v = _mm256_loadu_si256 ((const __m256i *) y[i].qs);
+      const __m256 dy = _mm256_broadcast_ss (&llm_fp16_table[y[i].d]);
+      for (int r = 0; r < 4; r++)
+        {
+          const llm_block_q8_0 *b = (const llm_block_q8_0 *) (x + r * stride) + i;
+          const __m256i s = dot_i8 (_mm256_loadu_si256 ((const __m256i *) b->qs), v);
+          const __m256 d = _mm256_mul_ps (_mm256_broadcast_ss (&llm_fp16_table[b->d]), dy);
+          acc[r] = _mm256_fmadd_ps (d, _mm256_cvtepi32_ps (s), acc[r]);
+        }
+    }
+  for (int r = 0; r < 4; r++)
+    out[r] = hsum_ps (acc[r]);
+}
+
+bool
+llm_vec_dot4_avx2 (llm_type type, int64_t n, const void *x, size_t stride, const void *y, float out[4])
+{
+  switch (type)
+    {
+    case LLM_TYPE_Q4_0: dot4_q4_0 (n / LLM_QK, x, stride, y, out); return true;
+    case LLM_TYPE_Q8_0: dot4_q8_0 (n / LLM_QK, x, stride, y, out); return true;
+    default: return false;
+    }
+}

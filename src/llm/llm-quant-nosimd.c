@@ -7,3 +7,10 @@ llm_vec_dot_avx2 (llm_type type, int64_t n, const void *x, const void *y, float 
 {
   return false;
 }
+
+bool
+llm_vec_dot4_avx2 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
+                   float out[4])
+{
+  return false;
+}

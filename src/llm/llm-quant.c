@@ -1203,4 +1203,24 @@ llm_vec_dot_avx512 (llm_type type, int64_t n, const void *x, const void *y, floa
 {
   return false;
 }
+
+bool
+llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
+                     float out[4])
+{
+  return false;
+}
 #endif
+
+void
+llm_vec_dot4 (llm_type type, int64_t n, const void *x, size_t stride, const void *y, float out[4])
+{
+  int level = get_simd ();
+
+  if (level >= SIMD_AVX512 && llm_vec_dot4_avx512 (type, n, x, stride, y, out))
+    return;
+  if (level >= SIMD_AVX2 && llm_vec_dot4_avx2 (type, n, x, stride, y, out))
+    return;
+  for (int r = 0; r < 4; r++)
+    out[r] = llm_vec_dot (type, n, (const uint8_t *) x + r * stride, y);
+}

@@ -116,6 +116,12 @@ float llm_vec_dot (llm_type type, int64_t n, const void *x, const void *y);
 /* The portable scalar path, which the SIMD paths are tested against. */
 float llm_vec_dot_scalar (llm_type type, int64_t n, const void *x, const void *y);
 
+/* Four rows at once (x, x + stride, …) against the same activations, so the
+ * work on the activations is shared: out[r] = llm_vec_dot of row r, up to
+ * float summation order. Falls back to four single dot products. */
+void llm_vec_dot4 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
+                   float out[4]);
+
 /* Which SIMD level llm_vec_dot uses: "scalar", "avx2", "avx512". Set
  * LLM_SIMD=scalar|avx2 in the environment to force a lower one. */
 const char *llm_simd_level (void);
@@ -128,6 +134,10 @@ extern float llm_fp16_table[65536];
  * the type. */
 bool llm_vec_dot_avx2 (llm_type type, int64_t n, const void *x, const void *y, float *out);
 bool llm_vec_dot_avx512 (llm_type type, int64_t n, const void *x, const void *y, float *out);
+bool llm_vec_dot4_avx2 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
+                        float out[4]);
+bool llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
+                          float out[4]);
 bool llm_cpu_has_avx2 (void);
 bool llm_cpu_has_avx512 (void);
 

@@ -252,6 +252,50 @@ test_simd_vs_scalar (void)
   g_rand_free (r);
 }
 
+/* Four-row kernels agree with the scalar path row by row. */
+static void
+test_dot4 (void)
+{
+  const int64_t n = 1024;
+  GRand *r = g_rand_new_with_seed (5);
+  float *x = g_new (float, 4 * n), *a = g_new (float, n);
+  uint8_t *wq = g_malloc (4 * n * 4 + 64), *aq = g_malloc (n * 4);
+
+  g_test_message ("SIMD level: %s", llm_simd_level ());
+  for (int64_t i = 0; i < 4 * n; i++)
+    x[i] = gauss (r);
+  for (int64_t i = 0; i < n; i++)
+    a[i] = gauss (r);
+  for (size_t t = 0; t < G_N_ELEMENTS (weight_types); t++)
+    {
+      llm_type type = weight_types[t];
+      size_t rs = llm_row_size (type, n) + 16;   /* a stride that is not the row size */
+      float out[4], ref;
+      llm_quantize_row (llm_type_get_traits (type)->vec_dot_type, a, aq, n);
+      for (int row = 0; row < 4; row++)
+        llm_quantize_row (type, x + row * n, wq + row * rs, n);
+      for (int isa = 0; isa < 3; isa++)
+        {
+          if (isa == 0)
+            llm_vec_dot4 (type, n, wq, rs, aq, out);
+          else if (isa == 1 ? !llm_cpu_has_avx2 () || !llm_vec_dot4_avx2 (type, n, wq, rs, aq, out)
+                            : !llm_cpu_has_avx512 () || !llm_vec_dot4_avx512 (type, n, wq, rs, aq, out))
+            continue;
+          for (int row = 0; row < 4; row++)
+            {
+              ref = llm_vec_dot_scalar (type, n, wq + row * rs, aq);
+              if (fabsf (out[row] - ref) > 1e-4f * (1 + fabsf (ref)))
+                g_error ("%s isa %d row %d: %.7g vs scalar %.7g", llm_type_name (type), isa, row, out[row], ref);
+            }
+        }
+    }
+  g_free (x);
+  g_free (a);
+  g_free (wq);
+  g_free (aq);
+  g_rand_free (r);
+}
+
 /* With unit scales the float result is the block's integer sum, so SIMD and
  * scalar must agree exactly on random bytes (saturation-free ranges). */
 static void
@@ -418,13 +462,13 @@ check_products (llm_pool *pool)
           llm_quantize_row (type, W + i * cols, Wq + i * rs, cols);
           llm_dequantize_row (type, Wq + i * rs, Wd + i * cols, cols);
         }
-      /* matvec is exactly the per-row dot product */
+      /* matvec is the per-row dot product (up to summation order) */
       g_assert_true (llm_matvec (pool, type, Wq, rows, cols, X, Y));
       {
         uint8_t aq[4096];
         llm_quantize_row (llm_type_get_traits (type)->vec_dot_type, X, aq, cols);
         for (int64_t i = 0; i < rows; i++)
-          g_assert_cmpfloat (Y[i], ==, llm_vec_dot (type, cols, Wq + i * rs, aq));
+          g_assert_cmpfloat_with_epsilon (Y[i], llm_vec_dot_scalar (type, cols, Wq + i * rs, aq), 1e-3);
       }
       /* both matmul methods match the float reference */
       g_assert_true (llm_matmul (pool, type, Wq, rows, cols, X, nb, Y, LLM_MATMUL_DOT));
@@ -486,6 +530,7 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/quant/round-trip-rms", test_round_trip_rms);
   g_test_add_func ("/llm/quant/simd-vs-scalar", test_simd_vs_scalar);
   g_test_add_func ("/llm/quant/simd-integer-exact", test_simd_integer_exact);
+  g_test_add_func ("/llm/quant/dot4", test_dot4);
   g_test_add_func ("/llm/quant/dot-vs-dequantized", test_dot_vs_dequantized);
   g_test_add_func ("/llm/quant/products", test_products);
   return g_test_run ();
