@@ -26,6 +26,7 @@ struct _DocentRetriever
   GObject            parent_instance;
   DocentStore       *store;
   DocentEmbedder    *embedder;
+  gboolean           builtin;     /* follows the library's built-in embedder */
   DocentVectorIndex *index;
   DocentTokenizer   *tokenizer;
   gint64             data_version;
@@ -115,6 +116,21 @@ docent_retriever_reload (DocentRetriever  *self,
 
   db = docent_store_get_db (self->store);
   self->data_version = data_version (db);
+  if (self->builtin)
+    {
+      /* Statistics re-counted by another connection: a new embedder, whose
+       * vectors replace the old ones. */
+      g_autofree char *latest = docent_vector_store_dup_builtin_id (db, BUILTIN_DIM);
+      if (latest != NULL && g_strcmp0 (latest, docent_embedder_get_model_id (self->embedder)) != 0)
+        {
+          DocentEmbedder *e = docent_vector_store_dup_builtin (db, BUILTIN_DIM, FALSE, error);
+          if (e == NULL)
+            return FALSE;
+          g_clear_object (&self->embedder);
+          self->embedder = e;
+          g_clear_pointer (&self->index, docent_vector_index_free);
+        }
+    }
   if (self->index == NULL)
     {
       g_autoptr(GError) local = NULL;
@@ -180,6 +196,7 @@ docent_retriever_new (DocentStore     *store,
     self->embedder = g_object_ref (embedder);
   else
     {
+      self->builtin = TRUE;
       self->embedder = docent_vector_store_dup_builtin (db, BUILTIN_DIM, FALSE, error);
       if (self->embedder == NULL)
         return NULL;

@@ -374,6 +374,23 @@ docent_vector_store_dup_builtin (sqlite3  *db,
   return DOCENT_EMBEDDER (g_steal_pointer (&fitted));
 }
 
+char *
+docent_vector_store_dup_builtin_id (sqlite3 *db,
+                                    guint    dim)
+{
+  g_autoptr(DocentHashEmbedder) plain = docent_hash_embedder_new (dim);
+  g_autofree char *pattern = g_strdup_printf ("%s-*", docent_embedder_get_model_id (DOCENT_EMBEDDER (plain)));
+  g_autoptr(sqlite3_stmt) stmt = prepare (db, "SELECT id FROM embedders WHERE id GLOB ?1"
+                                              " ORDER BY created DESC, rowid DESC LIMIT 1", NULL);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, pattern, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    return NULL;
+  return g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+}
+
 gboolean
 docent_vector_store_drop_others (sqlite3     *db,
                                  const char  *prefix,

@@ -43,6 +43,11 @@ DocentEmbedder *docent_vector_store_dup_builtin (sqlite3   *db,
                                                  gboolean   fit,
                                                  GError   **error);
 
+/* The id of the latest built-in embedder recorded in the library (NULL if
+ * none): cheap, to notice that statistics were re-counted elsewhere. */
+char           *docent_vector_store_dup_builtin_id (sqlite3  *db,
+                                                    guint     dim);
+
 /* Passages without a vector for @embedder, embedded in batches on a pool of
  * @n_workers threads and written from the calling thread, in transactions
  * of a few thousand. @n_done, when given, receives how many were embedded.

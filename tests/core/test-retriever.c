@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "docent-error.h"
+#include "docent-eval.h"
+#include "docent-importer.h"
+#include "docent-retriever.h"
+#include "docent-store.h"
+#include "docent-vector-store.h"
+
+/* Retrieval over a real (small) library: vectors stored per passage and
+ * embedder, the matrix following imports and removals, filters in every
+ * mode, and reciprocal rank fusion computed as documented. */
+
+static char *tmpdir;
+
+static const char *topics[][2] = {
+  { "matrix.txt",
+    "Linear algebra in R. The function solve(A, b) solves the linear system A x = b.\n"
+    "Inverting a matrix first and multiplying is slower and less accurate.\n\n"
+    "The determinant of a matrix is computed by det, and crossprod forms t(X) %*% X.\n"
+    "Eigenvalues and eigenvectors come from eigen; the singular value decomposition from svd.\n" },
+  { "packages.txt",
+    "Installing packages. install.packages downloads a package from a repository and\n"
+    "installs it into the first library on the library path.\n\n"
+    "A private library is a folder named by R_LIBS_USER; library() loads an installed package.\n"
+    "Packages can be updated with update.packages and removed with remove.packages.\n" },
+  { "quant.txt",
+    "모델 양자화는 가중치를 적은 비트로 저장하여 메모리를 줄인다.\n"
+    "Q4_K 형식은 블록마다 스케일을 둔다.\n\n"
+    "연속 배치는 여러 요청을 한 번에 처리하여 처리량을 높인다.\n"
+    "키-값 캐시는 이전 토큰의 계산을 다시 하지 않게 한다.\n" },
+  { "frames.txt",
+    "Data frames hold variables of a data set as columns of equal length.\n"
+    "read.csv reads a comma separated file into a data frame.\n\n"
+    "Missing values are written NA; is.na tests for them, and na.omit drops rows that have them.\n"
+    "Factors represent categorical variables with a fixed set of levels.\n" },
+};
+
+static char *
+write_topic (guint i)
+{
+  char *path = g_build_filename (tmpdir, topics[i][0], NULL);
+  g_assert_true (g_file_set_contents (path, topics[i][1], -1, NULL));
+  return path;
+}
+
+static void
+import_files (const char *library,
+              const char *const *paths)
+{
+  g_autoptr(DocentImporter) importer = docent_importer_new (library);
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* small passages so each file gives several */
+  docent_importer_set_chunking (importer, 120, 20);
+  results = docent_importer_import_sync (importer, paths, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < results->len; i++)
+    g_assert_cmpint (((DocentImportFileResult *) results->pdata[i])->outcome, ==, DOCENT_IMPORT_IMPORTED);
+}
+
+static gint64
+query_int (DocentStore *store, const char *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  gint64 v;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (docent_store_get_db (store), sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  v = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return v;
+}
+
+static DocentStore *
+make_library (const char *name,
+              guint       n_topics)
+{
+  g_autofree char *library = g_build_filename (tmpdir, name, NULL);
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  DocentStore *store;
+  guint n = 0;
+
+  for (guint i = 0; i < n_topics; i++)
+    g_ptr_array_add (paths, write_topic (i));
+  g_ptr_array_add (paths, NULL);
+  import_files (library, (const char * const *) paths->pdata);
+
+  store = docent_store_open (library, &error);
+  g_assert_no_error (error);
+  g_assert_true (docent_retriever_update_builtin (store, 2, NULL, &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, query_int (store, "SELECT count(*) FROM chunks"));
+  return store;
+}
+
+static void
+test_vectors_stored (void)
+{
+  g_autoptr(DocentStore) store = make_library ("stored.db", 4);
+  g_autoptr(DocentRetriever) retriever = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n = 99;
+
+  /* one vector per passage, of the active embedder only */
+  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunk_vectors"), ==,
+                   query_int (store, "SELECT count(*) FROM chunks"));
+  g_assert_cmpint (query_int (store, "SELECT count(DISTINCT embedder) FROM chunk_vectors"), ==, 1);
+  /* nothing left to do: idempotent */
+  g_assert_true (docent_retriever_update_builtin (store, 1, NULL, &n, &error));
+  g_assert_cmpuint (n, ==, 0);
+
+  /* a wrong-sized vector cannot get in */
+  {
+    char *err = NULL;
+    int rc = sqlite3_exec (docent_store_get_db (store),
+                           "INSERT INTO chunk_vectors (embedder, chunk_id, vec)"
+                           " SELECT embedder, chunk_id, x'00000000' FROM chunk_vectors LIMIT 1"
+                           " ON CONFLICT DO NOTHING", NULL, NULL, &err);
+    g_assert_cmpint (rc, !=, SQLITE_OK);
+    g_assert_nonnull (strstr (err, "dimension"));
+    sqlite3_free (err);
+  }
+
+  retriever = docent_retriever_new (store, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (docent_retriever_get_n_vectors (retriever), ==,
+                    query_int (store, "SELECT count(*) FROM chunks"));
+  g_assert_cmpint (docent_retriever_get_default_mode (retriever), ==, DOCENT_SEARCH_MODE_HYBRID);
+}
+
+static const char *
+top_doc (DocentRetriever *retriever, const char *query, DocentSearchMode mode)
+{
+  static char name[64];
+  DocentSearchOptions options = { 5, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) results = docent_retriever_search (retriever, query, mode, &options, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, >, 0);
+  g_strlcpy (name, ((DocentSearchResult *) results->pdata[0])->doc, sizeof name);
+  return name;
+}
+
+static void
+test_modes (void)
+{
+  g_autoptr(DocentStore) store = make_library ("modes.db", 4);
+  g_autoptr(DocentRetriever) retriever = docent_retriever_new (store, NULL, NULL);
+
+  for (int m = DOCENT_SEARCH_MODE_BM25; m <= DOCENT_SEARCH_MODE_HYBRID; m++)
+    {
+      g_assert_cmpstr (top_doc (retriever, "solve a linear system", m), ==, "matrix.txt");
+      g_assert_cmpstr (top_doc (retriever, "install a package into a private library", m), ==, "packages.txt");
+      g_assert_cmpstr (top_doc (retriever, "양자화", m), ==, "quant.txt");
+    }
+  /* dense finds a passage by word pieces BM25 cannot match */
+  g_assert_cmpstr (top_doc (retriever, "installation", DOCENT_SEARCH_MODE_DENSE), ==, "packages.txt");
+
+  /* results carry the passage, where it is, and highlights of the query */
+  {
+    DocentSearchOptions options = { 3, NULL };
+    g_autoptr(GPtrArray) results = docent_retriever_search (retriever, "determinant of a matrix",
+                                                            DOCENT_SEARCH_MODE_HYBRID, &options, NULL);
+    DocentSearchResult *r = results->pdata[0];
+    g_assert_cmpuint (results->len, <=, 3);
+    g_assert_cmpuint (r->rank, ==, 1);
+    g_assert_cmpuint (r->line, >=, 1);
+    g_assert_cmpint (r->char_end, >, r->char_start);
+    g_assert_nonnull (strstr (r->text, "determinant"));
+    g_assert_cmpuint (r->highlights->len, >=, 2);
+  }
+
+  {
+    DocentSearchMode mode;
+    g_assert_true (docent_search_mode_from_string ("dense", &mode));
+    g_assert_cmpint (mode, ==, DOCENT_SEARCH_MODE_DENSE);
+    g_assert_false (docent_search_mode_from_string ("fuzzy", &mode));
+  }
+}
+
+static void
+test_filters (void)
+{
+  g_autoptr(DocentStore) store = make_library ("filters.db", 4);
+  g_autoptr(DocentRetriever) retriever = docent_retriever_new (store, NULL, NULL);
+  const char *queries[] = { "solve a linear system", "data frame", "양자화", "package", "matrix NA" };
+  gint64 keep;
+
+  g_assert_true (docent_store_resolve_document (store, "frames.txt", &keep, NULL));
+  for (int m = DOCENT_SEARCH_MODE_BM25; m <= DOCENT_SEARCH_MODE_HYBRID; m++)
+    for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
+      {
+        g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+        DocentSearchOptions options = { 50, ids };
+        g_autoptr(GPtrArray) results = NULL;
+        g_autoptr(GError) error = NULL;
+
+        g_array_append_val (ids, keep);
+        results = docent_retriever_search (retriever, queries[q], m, &options, &error);
+        g_assert_no_error (error);
+        /* a filtered-out document never appears, whatever the mode */
+        for (guint i = 0; i < results->len; i++)
+          g_assert_cmpint (((DocentSearchResult *) results->pdata[i])->doc_id, ==, keep);
+        /* and the filter applies before ranking: dense always fills k from
+         * the allowed document */
+        if (m == DOCENT_SEARCH_MODE_DENSE)
+          g_assert_cmpint (results->len, ==, query_int (store, "SELECT count(*) FROM chunks c JOIN documents d"
+                                                               " ON d.id = c.doc_id WHERE d.name = 'frames.txt'"));
+      }
+}
+
+static void
+test_rrf (void)
+{
+  g_autoptr(DocentStore) store = make_library ("rrf.db", 4);
+  g_autoptr(DocentRetriever) retriever = docent_retriever_new (store, NULL, NULL);
+  const char *queries[] = { "matrix package data", "linear system solve", "양자화 메모리 캐시" };
+  const double w_b = 1.0, w_d = 0.6;
+  const guint rrf_k = 60, depth = 100;
+
+  docent_retriever_set_fusion (retriever, w_b, w_d, rrf_k, depth);
+  for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
+    {
+      DocentSearchOptions all = { depth, NULL };
+      DocentSearchOptions top = { 8, NULL };
+      g_autoptr(GPtrArray) bm25 = docent_retriever_search (retriever, queries[q], DOCENT_SEARCH_MODE_BM25, &all, NULL);
+      g_autoptr(GPtrArray) dense = docent_retriever_search (retriever, queries[q], DOCENT_SEARCH_MODE_DENSE, &all, NULL);
+      g_autoptr(GPtrArray) hybrid = docent_retriever_search (retriever, queries[q], DOCENT_SEARCH_MODE_HYBRID, &top, NULL);
+      g_autoptr(GHashTable) expected = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+
+      /* score = Σ w / (k + rank) over the rankings a passage is in */
+      for (guint i = 0; i < bm25->len; i++)
+        {
+          DocentSearchResult *r = bm25->pdata[i];
+          double *s = g_new (double, 1);
+          *s = w_b / (rrf_k + i + 1);
+          g_hash_table_insert (expected, g_memdup2 (&r->chunk_id, sizeof (gint64)), s);
+        }
+      for (guint i = 0; i < dense->len; i++)
+        {
+          DocentSearchResult *r = dense->pdata[i];
+          double *s = g_hash_table_lookup (expected, &r->chunk_id);
+          if (s == NULL)
+            {
+              s = g_new0 (double, 1);
+              g_hash_table_insert (expected, g_memdup2 (&r->chunk_id, sizeof (gint64)), s);
+            }
+          *s += w_d / (rrf_k + i + 1);
+        }
+
+      g_assert_cmpuint (hybrid->len, ==, MIN (8, g_hash_table_size (expected)));
+      for (guint i = 0; i < hybrid->len; i++)
+        {
+          DocentSearchResult *r = hybrid->pdata[i];
+          double *s = g_hash_table_lookup (expected, &r->chunk_id);
+          g_assert_nonnull (s);
+          g_assert_cmpfloat_with_epsilon (r->score, *s, 1e-9);
+          g_assert_cmpuint (r->rank, ==, i + 1);
+          if (i > 0)
+            g_assert_cmpfloat (r->score, <=, ((DocentSearchResult *) hybrid->pdata[i - 1])->score);
+        }
+      /* nothing better was left out */
+      {
+        GHashTableIter iter;
+        gpointer key, value;
+        double last = ((DocentSearchResult *) hybrid->pdata[hybrid->len - 1])->score;
+        guint better = 0;
+        g_hash_table_iter_init (&iter, expected);
+        while (g_hash_table_iter_next (&iter, &key, &value))
+          better += *(double *) value > last + 1e-12;
+        g_assert_cmpuint (better, <, hybrid->len);
+      }
+    }
+
+  /* a weight of zero leaves the other ranking alone */
+  docent_retriever_set_fusion (retriever, 1.0, 0.0, rrf_k, depth);
+  {
+    DocentSearchOptions top = { 5, NULL };
+    g_autoptr(GPtrArray) bm25 = docent_retriever_search (retriever, "matrix package", DOCENT_SEARCH_MODE_BM25, &top, NULL);
+    g_autoptr(GPtrArray) hybrid = docent_retriever_search (retriever, "matrix package", DOCENT_SEARCH_MODE_HYBRID, &top, NULL);
+    for (guint i = 0; i < MIN (bm25->len, hybrid->len); i++)
+      g_assert_cmpint (((DocentSearchResult *) bm25->pdata[i])->chunk_id, ==,
+                       ((DocentSearchResult *) hybrid->pdata[i])->chunk_id);
+  }
+}
+
+static void
+test_sync (void)
+{
+  g_autoptr(DocentStore) store = make_library ("sync.db", 3);
+  g_autoptr(DocentRetriever) retriever = docent_retriever_new (store, NULL, NULL);
+  g_autofree char *library = g_strdup (docent_store_get_path (store));
+  g_autoptr(GError) error = NULL;
+  gint64 matrix_id;
+  guint before = docent_retriever_get_n_vectors (retriever);
+
+  g_assert_cmpstr (top_doc (retriever, "solve linear system", DOCENT_SEARCH_MODE_DENSE), ==, "matrix.txt");
+
+  /* another connection removes a document: its rows leave the matrix */
+  {
+    g_autoptr(DocentStore) other = docent_store_open (library, &error);
+    g_assert_no_error (error);
+    g_assert_true (docent_store_resolve_document (other, "matrix.txt", &matrix_id, NULL));
+    g_assert_true (docent_store_remove_document (other, matrix_id, &error));
+    g_assert_no_error (error);
+  }
+  for (int m = DOCENT_SEARCH_MODE_BM25; m <= DOCENT_SEARCH_MODE_HYBRID; m++)
+    {
+      DocentSearchOptions options = { 50, NULL };
+      g_autoptr(GPtrArray) results = docent_retriever_search (retriever, "solve linear system matrix", m, &options, NULL);
+      for (guint i = 0; i < results->len; i++)
+        g_assert_cmpint (((DocentSearchResult *) results->pdata[i])->doc_id, !=, matrix_id);
+    }
+  g_assert_cmpuint (docent_retriever_get_n_vectors (retriever), <, before);
+  g_assert_cmpuint (docent_retriever_get_n_vectors (retriever), ==,
+                    query_int (store, "SELECT count(*) FROM chunks"));
+
+  /* another import adds one (the library grows by more than half: the
+   * statistics are re-counted, a new embedder replaces the old one) */
+  {
+    g_autofree char *path = write_topic (3);
+    const char *paths[] = { path, NULL };
+    g_autoptr(DocentStore) other = NULL;
+    import_files (library, paths);
+    other = docent_store_open (library, &error);
+    g_assert_true (docent_retriever_update_builtin (other, 1, NULL, NULL, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_cmpstr (top_doc (retriever, "data frame columns read.csv", DOCENT_SEARCH_MODE_DENSE), ==, "frames.txt");
+  g_assert_cmpuint (docent_retriever_get_n_vectors (retriever), ==,
+                    query_int (store, "SELECT count(*) FROM chunks"));
+  g_assert_cmpint (query_int (store, "SELECT count(*) FROM embedders"), ==, 1);
+}
+
+static void
+test_eval_hits (void)
+{
+  g_autofree char *path = g_build_filename (tmpdir, "set.jsonl", NULL);
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GError) error = NULL;
+  DocentSearchResult pdf = { .doc = (char *) "R-intro.pdf", .type = DOCENT_DOC_TYPE_PDF, .page = 30, .page_end = 31 };
+  DocentSearchResult txt = { .doc = (char *) "a.txt", .type = DOCENT_DOC_TYPE_TEXT, .line = 10, .line_end = 14 };
+
+  g_assert_true (g_file_set_contents (path,
+    "{\"id\":\"1\",\"lang\":\"en\",\"question\":\"q\",\"doc\":\"R-intro.pdf\",\"pages\":[31]}\n"
+    "\n"
+    "{\"id\":\"2\",\"lang\":\"ko\",\"question\":\"q\",\"doc\":\"a.txt\",\"pages\":[],\"lines\":[14,16]}\n"
+    "{\"id\":\"3\",\"lang\":\"ko\",\"question\":\"q\",\"doc\":\"a.txt\",\"pages\":[],\"lines\":[15,15]}\n", -1, NULL));
+  items = docent_eval_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (items->len, ==, 3);
+  g_assert_true (docent_eval_is_hit (items->pdata[0], &pdf));
+  pdf.page = 32; pdf.page_end = 33;
+  g_assert_false (docent_eval_is_hit (items->pdata[0], &pdf));
+  pdf.doc = (char *) "R-data.pdf"; pdf.page = 31; pdf.page_end = 31;
+  g_assert_false (docent_eval_is_hit (items->pdata[0], &pdf));
+  g_assert_true (docent_eval_is_hit (items->pdata[1], &txt));     /* line 14 shared */
+  g_assert_false (docent_eval_is_hit (items->pdata[2], &txt));    /* 15 is past 14 */
+
+  g_assert_true (g_file_set_contents (path, "{\"id\":\"1\",\"question\":\"q\"}\n", -1, NULL));
+  g_clear_pointer (&items, g_ptr_array_unref);
+  items = docent_eval_load (path, &error);
+  g_assert_null (items);
+  g_assert_error (error, DOCENT_ERROR, DOCENT_ERROR_USAGE);
+}
+
+int
+main (int argc, char **argv)
+{
+  int rc;
+
+  g_test_init (&argc, &argv, NULL);
+  tmpdir = g_dir_make_tmp ("docent-retriever-XXXXXX", NULL);
+  g_test_add_func ("/retriever/vectors-stored", test_vectors_stored);
+  g_test_add_func ("/retriever/modes", test_modes);
+  g_test_add_func ("/retriever/filters", test_filters);
+  g_test_add_func ("/retriever/rrf", test_rrf);
+  g_test_add_func ("/retriever/sync", test_sync);
+  g_test_add_func ("/retriever/eval-hits", test_eval_hits);
+  rc = g_test_run ();
+  {
+    g_autoptr(GDir) d = g_dir_open (tmpdir, 0, NULL);
+    const char *name;
+    while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+      {
+        g_autofree char *p = g_build_filename (tmpdir, name, NULL);
+        g_unlink (p);
+      }
+    g_rmdir (tmpdir);
+  }
+  return rc;
+}
