@@ -23,6 +23,8 @@ struct _DocentWindow
   GPtrArray          *results;          /* DocentSearchResult*, rows borrow them */
   char               *answer_text;      /* plain text with [n] markers */
   GArray             *filter_ids;       /* gint64: selected documents */
+  GSimpleAction      *filter_type;      /* "all" "pdf" "text" */
+  GSimpleAction      *filter_added;     /* "any" "day" "week" "month" */
 
   /* import */
   GQueue              password_queue;   /* char* paths waiting for a password */
@@ -53,6 +55,7 @@ struct _DocentWindow
   GtkLabel           *answer_label;
   GtkLabel           *answer_note;
   GtkLabel           *results_heading;
+  GtkMenuButton      *filter_button;
   GtkListBox         *results_list;
   GtkScrolledWindow  *results_scroller;
   DocentCitationView *citation_view;
@@ -85,5 +88,7 @@ GtkListBox         *_docent_window_get_documents_list (DocentWindow *self);
 GtkEntry           *_docent_window_get_query_entry   (DocentWindow *self);
 const char         *_docent_window_get_page_name     (DocentWindow *self);
 gboolean            _docent_window_get_searching     (DocentWindow *self);
+/* The documents a search may use, or NULL for all of them. */
+GArray             *_docent_window_dup_search_ids    (DocentWindow *self);
 
 G_END_DECLS

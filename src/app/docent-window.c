@@ -100,12 +100,105 @@ open_library (DocentWindow *self)
 
 /* --- filters ------------------------------------------------------------- */
 
+static const char *
+action_state (GSimpleAction *action)
+{
+  g_autoptr(GVariant) state = g_action_get_state (G_ACTION (action));
+  /* Interned so the caller can keep it. */
+  return g_intern_string (g_variant_get_string (state, NULL));
+}
+
+static gboolean
+filters_active (DocentWindow *self)
+{
+  return self->filter_ids->len > 0 ||
+         g_strcmp0 (action_state (self->filter_type), "all") != 0 ||
+         g_strcmp0 (action_state (self->filter_added), "any") != 0;
+}
+
+/* Type and date filters become a list of documents, so the store filters
+ * before it ranks (DocentSearchOptions filters by document). */
+GArray *
+_docent_window_dup_search_ids (DocentWindow *self)
+{
+  const char *type = action_state (self->filter_type);
+  const char *added = action_state (self->filter_added);
+  GListModel *docs = docent_library_get_documents (self->library);
+  guint n = g_list_model_get_n_items (docs);
+  gint64 since = 0;
+  GArray *ids;
+
+  if (!filters_active (self))
+    return NULL;
+  if (g_str_equal (added, "day"))
+    since = g_get_real_time () / G_USEC_PER_SEC - 24 * 3600;
+  else if (g_str_equal (added, "week"))
+    since = g_get_real_time () / G_USEC_PER_SEC - 7 * 24 * 3600;
+  else if (g_str_equal (added, "month"))
+    since = g_get_real_time () / G_USEC_PER_SEC - 30 * 24 * 3600;
+
+  ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(DocentDocumentItem) item = g_list_model_get_item (docs, i);
+      const DocentDocument *doc = docent_document_item_get_document (item);
+      gboolean keep = doc->id > 0;
+
+      if (keep && self->filter_ids->len > 0)
+        {
+          keep = FALSE;
+          for (guint j = 0; j < self->filter_ids->len; j++)
+            keep |= g_array_index (self->filter_ids, gint64, j) == doc->id;
+        }
+      if (keep && g_str_equal (type, "pdf"))
+        keep = doc->type == DOCENT_DOC_TYPE_PDF;
+      else if (keep && g_str_equal (type, "text"))
+        keep = doc->type == DOCENT_DOC_TYPE_TEXT;
+      if (keep && since > 0)
+        keep = doc->added >= since;
+      if (keep)
+        g_array_append_val (ids, doc->id);
+    }
+  return ids;
+}
+
+static void
+update_filter_label (DocentWindow *self)
+{
+  g_autoptr(GArray) ids = _docent_window_dup_search_ids (self);
+  g_autofree char *label = NULL;
+
+  if (ids != NULL)
+    label = g_strdup_printf (ngettext ("Only in %u document", "Only in %u documents", ids->len), ids->len);
+  gtk_label_set_label (self->filter_label, label ? label : "");
+  gtk_revealer_set_reveal_child (self->filter_revealer, ids != NULL);
+  if (ids != NULL)
+    gtk_widget_add_css_class (GTK_WIDGET (self->filter_button), "suggested-action");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->filter_button), "suggested-action");
+}
+
+static void
+filter_change_state (GSimpleAction *action,
+                     GVariant      *value,
+                     gpointer       user_data)
+{
+  DocentWindow *self = user_data;
+  g_autoptr(GVariant) old = g_action_get_state (G_ACTION (action));
+
+  if (g_variant_equal (old, value))
+    return;
+  g_simple_action_set_state (action, value);
+  update_filter_label (self);
+  if (self->query != NULL)
+    run_query (self);
+}
+
 static void
 documents_selection_changed_cb (DocentWindow *self)
 {
   g_autoptr(GList) rows = gtk_list_box_get_selected_rows (self->documents_list);
   g_autoptr(GArray) before = g_array_copy (self->filter_ids);
-  g_autofree char *label = NULL;
   guint n;
 
   g_array_set_size (self->filter_ids, 0);
@@ -119,10 +212,7 @@ documents_selection_changed_cb (DocentWindow *self)
     }
 
   n = self->filter_ids->len;
-  if (n > 0)
-    label = g_strdup_printf (ngettext ("Only in %u document", "Only in %u documents", n), n);
-  gtk_label_set_label (self->filter_label, label ? label : "");
-  gtk_revealer_set_reveal_child (self->filter_revealer, n > 0);
+  update_filter_label (self);
 
   /* The filter applies to the query on screen right away. */
   if (self->query != NULL &&
@@ -137,6 +227,8 @@ clear_filter_action (GtkWidget  *widget,
 {
   DocentWindow *self = DOCENT_WINDOW (widget);
 
+  g_action_change_state (G_ACTION (self->filter_type), g_variant_new_string ("all"));
+  g_action_change_state (G_ACTION (self->filter_added), g_variant_new_string ("any"));
   gtk_list_box_unselect_all (self->documents_list);
 }
 
@@ -299,7 +391,7 @@ search_cb (GObject      *object,
       adw_status_page_set_title (ADW_STATUS_PAGE (gtk_stack_get_child_by_name (self->results_stack, "no-results")),
                                  _("No Results"));
       adw_status_page_set_description (ADW_STATUS_PAGE (gtk_stack_get_child_by_name (self->results_stack, "no-results")),
-                                       self->filter_ids->len > 0
+                                       filters_active (self)
                                        ? _("Try other words, or search all documents")
                                        : _("Try other words, or add more documents"));
       gtk_stack_set_visible_child_name (self->results_stack, "no-results");
@@ -329,6 +421,7 @@ search_cb (GObject      *object,
 static void
 run_query (DocentWindow *self)
 {
+  g_autoptr(GArray) ids = NULL;
   guint k;
 
   if (self->query == NULL || self->library == NULL)
@@ -347,7 +440,14 @@ run_query (DocentWindow *self)
   gtk_spinner_start (self->busy_spinner);
   gtk_stack_set_visible_child_name (self->results_stack, "busy");
 
-  docent_library_search_async (self->library, self->query, k, self->filter_ids,
+  ids = _docent_window_dup_search_ids (self);
+  if (ids != NULL && ids->len == 0)
+    {
+      /* The filters leave no document to search. */
+      gint64 none = -1;
+      g_array_append_val (ids, none);
+    }
+  docent_library_search_async (self->library, self->query, k, ids,
                                self->search_cancellable, search_cb, g_object_ref (self));
 }
 
@@ -594,6 +694,8 @@ docent_window_finalize (GObject *object)
 
   g_clear_pointer (&self->results, g_ptr_array_unref);
   g_clear_pointer (&self->filter_ids, g_array_unref);
+  g_clear_object (&self->filter_type);
+  g_clear_object (&self->filter_added);
   g_clear_pointer (&self->query, g_free);
   g_clear_pointer (&self->answer_text, g_free);
   g_clear_object (&self->settings);
@@ -638,6 +740,7 @@ docent_window_class_init (DocentWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, answer_label);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, answer_note);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_heading);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, filter_button);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_list);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_scroller);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, citation_view);
@@ -680,6 +783,15 @@ docent_window_init (DocentWindow *self)
                                g_settings_get_int (self->settings, "window-height"));
   if (g_settings_get_boolean (self->settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
+
+  self->filter_type = g_simple_action_new_stateful ("filter-type", G_VARIANT_TYPE_STRING,
+                                                   g_variant_new_string ("all"));
+  g_signal_connect (self->filter_type, "change-state", G_CALLBACK (filter_change_state), self);
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (self->filter_type));
+  self->filter_added = g_simple_action_new_stateful ("filter-added", G_VARIANT_TYPE_STRING,
+                                                    g_variant_new_string ("any"));
+  g_signal_connect (self->filter_added, "change-state", G_CALLBACK (filter_change_state), self);
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (self->filter_added));
 
   mode_action = g_settings_create_action (self->settings, "query-mode");
   g_action_map_add_action (G_ACTION_MAP (self), mode_action);

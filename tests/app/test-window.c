@@ -142,6 +142,12 @@ documents_ready (gpointer data)
 }
 
 static gboolean
+library_loaded (gpointer data)
+{
+  return docent_library_get_loaded (_docent_window_get_library (data));
+}
+
+static gboolean
 results_shown (gpointer data)
 {
   DocentWindow *window = data;
@@ -219,6 +225,7 @@ test_window_story (void)
   window = docent_window_new (NULL);
   gtk_window_set_default_size (GTK_WINDOW (window), 1100, 740);
   gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (wait_for (library_loaded, window, 20000));
   settle (300);
   g_assert_cmpstr (_docent_window_get_page_name (window), ==, "empty");
   save_screenshot (GTK_WIDGET (window), "01-empty");
@@ -368,6 +375,21 @@ test_window_story (void)
       g_assert_true (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->path, "notes.md"));
     gtk_widget_activate_action (GTK_WIDGET (window), "win.clear-filter", NULL);
     g_assert_true (wait_for (results_shown, window, 20000));
+
+    /* The file type filter narrows the same way, through the same ids. */
+    g_action_group_change_action_state (G_ACTION_GROUP (window), "filter-type", g_variant_new_string ("pdf"));
+    g_assert_true (wait_for (results_shown, window, 20000));
+    g_assert_nonnull (gtk_list_box_get_row_at_index (list, 0));
+    for (int i = 0; (row = gtk_list_box_get_row_at_index (list, i)) != NULL; i++)
+      g_assert_cmpint (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->type, ==, DOCENT_DOC_TYPE_PDF);
+    settle (200);
+    save_screenshot (GTK_WIDGET (window), "05b-filtered");
+    g_action_group_change_action_state (G_ACTION_GROUP (window), "filter-added", g_variant_new_string ("day"));
+    g_assert_true (wait_for (results_shown, window, 20000));
+    g_assert_nonnull (gtk_list_box_get_row_at_index (list, 0));
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.clear-filter", NULL);
+    g_assert_true (wait_for (results_shown, window, 20000));
+    g_assert_false (gtk_revealer_get_reveal_child (window->filter_revealer));
   }
 
   /* Settings: rows follow GSettings. */
@@ -572,7 +594,9 @@ main (int argc, char **argv)
    * adjustments is animating a scroll; tests do not need the animations. */
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
   {
-    /* AdwApplication loads this for the real app. */
+    /* GtkApplication adds these for the real app. */
+    gtk_icon_theme_add_resource_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
+                                      "/io/github/docent/Docent/icons");
     g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
     gtk_css_provider_load_from_resource (css, "/io/github/docent/Docent/style.css");
     gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
