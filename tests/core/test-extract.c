@@ -512,6 +512,21 @@ test_pdf_encrypted (void)
     g_assert_no_error (r->error);
     g_assert_nonnull (strstr (r->text, "zebracorn"));
   }
+  /* A password that is not ASCII (AES-256 takes UTF-8). */
+  {
+    g_autofree char *ko = tmp_path ("encrypted-ko.pdf");
+    docent_test_pdf_encrypt (plain, ko, "비밀번호", "주인", &error);
+    g_assert_no_error (error);
+    {
+      g_autoptr(Result) r = extract (ko, "비밀번호");
+      g_assert_no_error (r->error);
+      g_assert_nonnull (strstr (r->text, "양자화는"));
+    }
+    {
+      g_autoptr(Result) r = extract (ko, "비밀");
+      assert_error (r, DOCENT_ERROR_ENCRYPTED, ko, "wrong");
+    }
+  }
 }
 
 static void
