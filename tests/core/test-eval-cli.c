@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* `docent eval` on the real dev set and `docent bench query` on a small
+ * synthetic library, run as a person would: the figures must be computed
+ * and well-formed (their values go to docs/BENCHMARKS.md, not here). */
+
+static int
+run_docent (const char * const *args,
+            char              **out,
+            char              **err)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *bin = g_getenv ("DOCENT_BIN");
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_assert_nonnull (bin);
+  g_ptr_array_add (argv, (gpointer) bin);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               out, err, &status, &error));
+  g_assert_no_error (error);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+static JsonObject *
+parse_one_object (const char *out,
+                  JsonParser *parser)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = g_strsplit (g_strstrip ((char *) out), "\n", -1);
+
+  g_assert_cmpuint (g_strv_length (lines), ==, 1);   /* exactly one object */
+  g_assert_true (json_parser_load_from_data (parser, lines[0], -1, &error));
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+static void
+check_scores (JsonObject *s)
+{
+  double h1 = json_object_get_double_member (s, "hit@1");
+  double h5 = json_object_get_double_member (s, "hit@5");
+  double h10 = json_object_get_double_member (s, "hit@10");
+  double mrr = json_object_get_double_member (s, "mrr");
+
+  g_assert_cmpfloat (h1, >=, 0.0);
+  g_assert_cmpfloat (h1, <=, h5);
+  g_assert_cmpfloat (h5, <=, h10);
+  g_assert_cmpfloat (h10, <=, 1.0);
+  g_assert_cmpfloat (mrr, >=, h1);
+  g_assert_cmpfloat (mrr, <=, h10 + 1e-9);
+}
+
+static void
+test_eval_dev (void)
+{
+  const char *shared = g_getenv ("DOCENT_SHARED_DIR");
+  g_autofree char *set = g_build_filename (shared ? shared : "", "eval", "dev.jsonl", NULL);
+  g_autofree char *ko = g_build_filename (shared ? shared : "", "corpus", "ko", NULL);
+  g_autofree char *pdf_dir = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GDir) manuals = NULL;
+  const char *modes[] = { "hybrid", "bm25", "dense" };
+  const char *name;
+  JsonObject *root, *by_mode;
+  guint n_pdfs = 0;
+
+  if (shared == NULL || !g_file_test (set, G_FILE_TEST_EXISTS) ||
+      (manuals = g_dir_open ("/usr/share/R/doc/manual", 0, NULL)) == NULL)
+    {
+      g_test_skip ("needs ../shared/eval/dev.jsonl and the R manuals (r-doc-pdf)");
+      return;
+    }
+  /* the seven manuals only, as eval/README.md says */
+  pdf_dir = g_dir_make_tmp ("docent-eval-pdf-XXXXXX", NULL);
+  while ((name = g_dir_read_name (manuals)) != NULL)
+    if (g_str_has_prefix (name, "R-") && g_str_has_suffix (name, ".pdf"))
+      {
+        g_autofree char *src = g_build_filename ("/usr/share/R/doc/manual", name, NULL);
+        g_autofree char *dst = g_build_filename (pdf_dir, name, NULL);
+        g_assert_cmpint (symlink (src, dst), ==, 0);
+        n_pdfs++;
+      }
+
+  {
+    const char *args[] = { "eval", "--json", "--pdf-dir", pdf_dir, "--text-dir", ko, set, NULL };
+    g_assert_cmpint (run_docent (args, &out, &err), ==, 0);
+  }
+  root = parse_one_object (out, parser);
+  g_assert_cmpint (json_object_get_int_member (root, "n"), ==, 80);
+  g_assert_true (g_strv_contains (modes, json_object_get_string_member (root, "default_mode")));
+  by_mode = json_object_get_object_member (root, "modes");
+  for (guint m = 0; m < G_N_ELEMENTS (modes); m++)
+    {
+      JsonObject *s = json_object_get_object_member (by_mode, modes[m]);
+      JsonObject *langs = json_object_get_object_member (s, "by_lang");
+      check_scores (s);
+      check_scores (json_object_get_object_member (langs, "en"));
+      check_scores (json_object_get_object_member (langs, "ko"));
+      g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (langs, "en"), "n"), ==, 60);
+      g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (langs, "ko"), "n"), ==, 20);
+      /* something is found: the corpus was imported and searched */
+      g_assert_cmpfloat (json_object_get_double_member (s, "hit@10"), >, 0.0);
+    }
+  g_test_message ("%s", out);
+
+  {
+    g_autoptr(GDir) d = g_dir_open (pdf_dir, 0, NULL);
+    while ((name = g_dir_read_name (d)) != NULL)
+      {
+        g_autofree char *p = g_build_filename (pdf_dir, name, NULL);
+        g_unlink (p);
+      }
+    g_rmdir (pdf_dir);
+  }
+  g_assert_cmpuint (n_pdfs, ==, 7);
+}
+
+static void
+test_eval_usage (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *out2 = NULL, *err2 = NULL;
+  const char *no_set[] = { "eval", NULL };
+  const char *missing[] = { "eval", "--pdf-dir", "/nonexistent", "/nonexistent/set.jsonl", NULL };
+
+  g_assert_cmpint (run_docent (no_set, &out, &err), ==, 2);
+  g_assert_cmpint (run_docent (missing, &out2, &err2), ==, 1);
+  g_assert_nonnull (strstr (err2, "set.jsonl"));
+}
+
+static void
+test_bench_query (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  const char *args[] = { "bench", "query", "--rows", "3000", "--dim", "64", "--queries", "5", "--json", NULL };
+  JsonObject *root;
+
+  g_assert_cmpint (run_docent (args, &out, &err), ==, 0);
+  root = parse_one_object (out, parser);
+  g_assert_cmpint (json_object_get_int_member (root, "rows"), ==, 3000);
+  g_assert_cmpstr (json_object_get_string_member (root, "format"), ==, "int8");
+  g_assert_cmpfloat (json_object_get_double_member (root, "p50_ms"), >, 0.0);
+  g_assert_cmpfloat (json_object_get_double_member (root, "p95_ms"), >=,
+                     json_object_get_double_member (root, "p50_ms"));
+  g_assert_cmpfloat (json_object_get_double_member (root, "read_bandwidth_gbs"), >, 0.0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/eval-cli/dev-set", test_eval_dev);
+  g_test_add_func ("/eval-cli/usage", test_eval_usage);
+  g_test_add_func ("/eval-cli/bench-query", test_bench_query);
+  return g_test_run ();
+}
