@@ -392,6 +392,33 @@ test_window_story (void)
     g_assert_false (gtk_revealer_get_reveal_child (window->filter_revealer));
   }
 
+  /* Dark style and a narrow window (the sidebar folds away). */
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  run_query (window, "ask", "zebrafish calibration");
+  settle (300);
+  save_screenshot (GTK_WIDGET (window), "11-dark");
+  gtk_window_set_default_size (GTK_WINDOW (window), 420, 700);
+  settle (500);
+  g_assert_true (adw_leaflet_get_folded (window->leaflet));
+  save_screenshot (GTK_WIDGET (window), "12-narrow");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 740);
+  settle (300);
+  g_assert_false (adw_leaflet_get_folded (window->leaflet));
+
+  /* The shortcuts window loads and lists the window's shortcuts. */
+  {
+    g_autoptr(GtkBuilder) builder = gtk_builder_new_from_resource ("/io/github/docent/Docent/gtk/help-overlay.ui");
+    GtkWindow *help = GTK_WINDOW (gtk_builder_get_object (builder, "help_overlay"));
+
+    g_assert_nonnull (help);
+    gtk_window_set_transient_for (help, GTK_WINDOW (window));
+    gtk_window_present (help);
+    settle (400);
+    save_screenshot (GTK_WIDGET (help), "13-shortcuts");
+    gtk_window_destroy (help);
+  }
+
   /* Settings: rows follow GSettings. */
   g_settings_set_uint (settings, "sources", 7);
   prefs = docent_preferences_window_new (GTK_WINDOW (window), settings);
