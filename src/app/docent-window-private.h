@@ -31,6 +31,7 @@ struct _DocentWindow
   AdwMessageDialog   *password_dialog;
   guint               import_failed;
   guint               import_imported;
+  gboolean            first_frame_seen;
 
   /* template */
   AdwToastOverlay    *toast_overlay;

@@ -641,6 +641,63 @@ cancel_import_action (GtkWidget  *widget,
   _docent_window_cancel_import (DOCENT_WINDOW (widget));
 }
 
+/* --- timing ----------------------------------------------------------------- */
+
+/* DOCENT_TIMING=1 prints when the first frame was painted and when the
+ * library's documents were shown (wall clock, µs since the epoch, so a
+ * harness can subtract its own launch time) and the resident memory then;
+ * DOCENT_TIMING=exit also quits. docs/BENCHMARKS.md uses it. */
+static void
+timing_report (DocentWindow *self,
+               const char   *what)
+{
+  g_autofree char *status = NULL;
+  const char *rss = NULL;
+
+  if (g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    rss = strstr (status, "VmRSS:");
+  g_printerr ("docent-timing: %s %" G_GINT64_FORMAT " rss_kb %d\n", what, g_get_real_time (),
+              rss ? atoi (rss + 6) : -1);
+}
+
+static void
+timing_maybe_exit (DocentWindow *self)
+{
+  if (g_strcmp0 (g_getenv ("DOCENT_TIMING"), "exit") == 0 &&
+      self->first_frame_seen && docent_library_get_loaded (self->library))
+    {
+      GApplication *app = G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+      if (app != NULL)
+        g_application_quit (app);
+    }
+}
+
+static void
+timing_after_paint_cb (GdkFrameClock *clock,
+                       DocentWindow  *self)
+{
+  if (self->first_frame_seen)
+    return;
+  self->first_frame_seen = TRUE;
+  timing_report (self, "first-frame");
+  timing_maybe_exit (self);
+}
+
+static void
+timing_loaded_cb (DocentWindow *self)
+{
+  /* The rows are in the list now; the frame that shows them comes next. */
+  timing_report (self, "library-loaded");
+  timing_maybe_exit (self);
+}
+
+static void
+timing_realize_cb (DocentWindow *self)
+{
+  g_signal_connect_object (gtk_widget_get_frame_clock (GTK_WIDGET (self)), "after-paint",
+                           G_CALLBACK (timing_after_paint_cb), self, 0);
+}
+
 /* --- object -------------------------------------------------------------- */
 
 static gboolean
@@ -804,6 +861,13 @@ docent_window_init (DocentWindow *self)
 
   _docent_window_init_import (self);
   open_library (self);
+
+  if (g_getenv ("DOCENT_TIMING") != NULL)
+    {
+      g_signal_connect (self, "realize", G_CALLBACK (timing_realize_cb), NULL);
+      g_signal_connect_object (self->library, "documents-loaded", G_CALLBACK (timing_loaded_cb), self,
+                               G_CONNECT_SWAPPED);
+    }
 }
 
 DocentWindow *
