@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -101,6 +102,33 @@ docent_test_make_unreadable_tree (const char *dir,
   if (g_chmod (locked, 0000) != 0)
     return set_errno_error (error, errno, locked);
   return TRUE;
+}
+
+gboolean
+docent_test_can_mount (void)
+{
+  int status = 0;
+  pid_t pid;
+
+  if (!docent_test_is_root ())
+    return FALSE;
+
+  pid = fork ();
+  if (pid < 0)
+    return FALSE;
+  if (pid == 0)
+    {
+      /* Only system calls here: the parent may have threads. */
+      if (unshare (CLONE_NEWNS) != 0 ||
+          mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+          mount ("tmpfs", "/tmp", "tmpfs", 0, "size=4k") != 0)
+        _exit (1);
+      _exit (0);
+    }
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return FALSE;
+  return WIFEXITED (status) && WEXITSTATUS (status) == 0;
 }
 
 gboolean

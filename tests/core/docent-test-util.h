@@ -61,6 +61,11 @@ gboolean docent_test_make_unreadable_tree (const char  *dir,
  * FALSE with G_IO_ERROR_PERMISSION_DENIED where that is not allowed, so a
  * test can g_test_skip(). The mounts vanish with the subprocess. */
 
+/* Whether the mount helpers below can work here (root with CAP_SYS_ADMIN,
+ * not a locked-down container): probes in a short-lived forked child, so
+ * it is safe to call in the test process itself, to g_test_skip() early. */
+gboolean docent_test_can_mount             (void);
+
 /* Gives this process its own private mount namespace. Called by the two
  * functions below; harmless to call twice. */
 gboolean docent_test_enter_mount_namespace (GError    **error);
