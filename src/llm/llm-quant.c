@@ -528,8 +528,11 @@ quantize_k_scales (const float *x, int nmax, float rmin, int nstep, uint8_t *sca
   memset (scales_out, 0, 12);
   for (int j = 0; j < LLM_QK_K / 32; j++)
     {
-      uint8_t ls = (uint8_t) MIN (63, nearest_int (inv_scale * scales[j]));
-      uint8_t lm = (uint8_t) MIN (63, nearest_int (inv_min * mins[j]));
+      /* truncated to 8 bits before the clamp, exactly as the reference */
+      uint8_t ls = (uint8_t) nearest_int (inv_scale * scales[j]);
+      uint8_t lm = (uint8_t) nearest_int (inv_min * mins[j]);
+      ls = MIN (63, ls);
+      lm = MIN (63, lm);
       if (j < 4)
         {
           scales_out[j] = ls;
