@@ -281,6 +281,18 @@ test_valid_craft (void)
   g_assert_cmpuint (llm_gguf_n_tensors (g), ==, 2);
   llm_gguf_close (g);
 
+  /* Version 2 has the same layout and is read too. */
+  {
+    uint32_t v2 = 2;
+    memcpy (b.p + 4, &v2, 4);
+    g = llm_gguf_open_memory (b.p, b.len, &err);
+    g_assert_nonnull (g);
+    g_assert_cmpuint (llm_gguf_version (g), ==, 2);
+    llm_gguf_close (g);
+    v2 = 3;
+    memcpy (b.p + 4, &v2, 4);
+  }
+
   /* Every proper prefix is rejected, and never read past its end. */
   for (size_t n = 0; n < b.len; n++)
     {

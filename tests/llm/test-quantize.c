@@ -292,6 +292,77 @@ test_bad_inputs (void)
   g_rmdir (dir);
 }
 
+/* A small synthetic model in F32 or BF16 with a separate output matrix and
+ * rows that are not whole K blocks in one tensor. */
+static void
+write_synthetic (const char *path, llm_type type)
+{
+  static const struct { const char *name; int64_t ne0, ne1; } ts[] = {
+    { "token_embd.weight", 256, 64 }, { "output_norm.weight", 256, 1 },
+    { "output.weight", 256, 64 }, { "blk.0.attn_v.weight", 256, 32 },
+    { "blk.0.ffn_down.weight", 96, 256 },   /* 96: not whole super-blocks */
+  };
+  llm_gguf_writer *w = llm_gguf_writer_new ();
+  GRand *r = g_rand_new_with_seed (17);
+  GPtrArray *bufs = g_ptr_array_new_with_free_func (g_free);
+  llm_gguf_error err;
+
+  llm_gguf_writer_set_string (w, "general.architecture", "llama");
+  for (size_t i = 0; i < G_N_ELEMENTS (ts); i++)
+    {
+      int64_t n = ts[i].ne0 * ts[i].ne1, ne[2] = { ts[i].ne0, ts[i].ne1 };
+      float *f = g_new (float, n);
+      uint8_t *q = g_malloc (n * 4);
+      llm_type t = ts[i].ne1 == 1 ? LLM_TYPE_F32 : type;
+      for (int64_t k = 0; k < n; k++)
+        f[k] = (float) g_rand_double_range (r, -1, 1);
+      llm_quantize_row (t, f, q, n);
+      g_free (f);
+      g_ptr_array_add (bufs, q);
+      g_assert_true (llm_gguf_writer_add_tensor (w, ts[i].name, t, ts[i].ne1 == 1 ? 1 : 2, ne, q));
+    }
+  g_assert_true (llm_gguf_writer_write_file (w, path, &err));
+  llm_gguf_writer_free (w);
+  g_ptr_array_unref (bufs);
+  g_rand_free (r);
+}
+
+static void
+test_synthetic_inputs (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("docent-quantize-XXXXXX", NULL);
+  g_autofree char *in = g_build_filename (dir, "in.gguf", NULL);
+  g_autofree char *out = g_build_filename (dir, "out.gguf", NULL);
+  const llm_type inputs[] = { LLM_TYPE_F32, LLM_TYPE_BF16, LLM_TYPE_F16 };
+
+  for (size_t k = 0; k < G_N_ELEMENTS (inputs); k++)
+    {
+      llm_quantize_params params = { LLM_FTYPE_Q4_K_M, 2, NULL, NULL, NULL };
+      llm_quantize_result res;
+      llm_gguf_error err;
+      llm_gguf *g;
+      char msg[256];
+
+      write_synthetic (in, inputs[k]);
+      if (!llm_quantize_file (in, out, &params, &res, msg, sizeof msg))
+        g_error ("%s", msg);
+      g = llm_gguf_open (out, &err);
+      g_assert_nonnull (g);
+      /* separate output: output is Q6_K, the embedding takes the base type */
+      g_assert_cmpint (llm_gguf_find_tensor (g, "output.weight")->type, ==, LLM_TYPE_Q6_K);
+      g_assert_cmpint (llm_gguf_find_tensor (g, "token_embd.weight")->type, ==, LLM_TYPE_Q4_K);
+      g_assert_cmpint (llm_gguf_find_tensor (g, "output_norm.weight")->type, ==, LLM_TYPE_F32);
+      /* one layer: use_more_bits(0, 1) is true */
+      g_assert_cmpint (llm_gguf_find_tensor (g, "blk.0.attn_v.weight")->type, ==, LLM_TYPE_Q6_K);
+      /* Q6_K cannot hold rows of 96: falls back to Q8_0 */
+      g_assert_cmpint (llm_gguf_find_tensor (g, "blk.0.ffn_down.weight")->type, ==, LLM_TYPE_Q8_0);
+      llm_gguf_close (g);
+    }
+  g_unlink (in);
+  g_unlink (out);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -301,5 +372,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/quantize/q8_0-against-reference", test_q8_0_against_reference);
   g_test_add_func ("/llm/quantize/mixes", test_mixes);
   g_test_add_func ("/llm/quantize/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/llm/quantize/synthetic-inputs", test_synthetic_inputs);
   return g_test_run ();
 }
