@@ -63,6 +63,9 @@ dup_library_path (DocentWindow *self)
 {
   g_autofree char *path = g_settings_get_string (self->settings, "library-path");
 
+  /* docent --library PATH (see main.c) wins over the setting. */
+  if (g_getenv ("DOCENT_LIBRARY") != NULL && g_getenv ("DOCENT_LIBRARY")[0] != '\0')
+    return g_strdup (g_getenv ("DOCENT_LIBRARY"));
   if (path[0] != '\0')
     return g_steal_pointer (&path);
   return g_build_filename (g_get_user_data_dir (), "docent", "library.db", NULL);
