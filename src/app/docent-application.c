@@ -44,6 +44,8 @@ get_window (DocentApplication *self)
 static void
 docent_application_activate (GApplication *app)
 {
+  if (g_getenv ("DOCENT_TIMING") != NULL)
+    g_printerr ("docent-timing: activate %" G_GINT64_FORMAT "\n", g_get_real_time ());
   gtk_window_present (GTK_WINDOW (get_window (DOCENT_APPLICATION (app))));
 }
 
@@ -157,6 +159,8 @@ docent_application_run (int argc, char **argv)
 {
   g_autoptr(DocentApplication) app = NULL;
 
+  if (g_getenv ("DOCENT_TIMING") != NULL)
+    g_printerr ("docent-timing: main %" G_GINT64_FORMAT "\n", g_get_real_time ());
   docent_ensure_resources ();
   app = g_object_new (DOCENT_TYPE_APPLICATION,
                       "application-id", APP_ID,
