@@ -34,6 +34,7 @@ struct _DocentChunker
   gint64          base;        /* absolute offset of buf[0] */
   guint           base_line;   /* 1-based line number at buf[0] */
   gint64          pos;         /* absolute start of the next chunk */
+  guint           pos_line;    /* 1-based line number at pos */
   gboolean        prev_cr;     /* buf[-1] was '\r' (for CRLF line counting) */
 
   GArray         *pages;       /* DocentPage */
@@ -67,6 +68,7 @@ docent_chunker_new (guint           target_chars,
   self->func = func;
   self->user_data = user_data;
   self->base_line = 1;
+  self->pos_line = 1;
   self->pages = g_array_new (FALSE, TRUE, sizeof (DocentPage));
   g_array_set_clear_func (self->pages, page_clear);
   return self;
@@ -344,7 +346,9 @@ emit (DocentChunker *self,
   chunk->char_end = end;
   chunk->page_first = page_at (self, start);
   chunk->page_last = page_at (self, end - 1);
-  chunk->line_first = self->base_line + count_lines (self, self->base, start);
+  /* Lines are counted from pos, which only moves forward: counting from the
+   * buffer's start would make a large text file quadratic. */
+  chunk->line_first = self->pos_line + count_lines (self, self->pos, start);
   chunk->line_last = chunk->line_first + count_lines (self, start, end - 1);
   chunk->text = dup_utf8 (self, start, end);
   if (chunk->text == NULL)
@@ -381,6 +385,17 @@ next_start (DocentChunker *self,
   return best;
 }
 
+/* Moves the next chunk's start forward, keeping its line number. */
+static void
+advance_pos (DocentChunker *self,
+             gint64         to)
+{
+  if (to <= self->pos)
+    return;
+  self->pos_line += count_lines (self, self->pos, to);
+  self->pos = to;
+}
+
 /* Drops characters before the next chunk's start. */
 static void
 compact (DocentChunker *self)
@@ -389,7 +404,7 @@ compact (DocentChunker *self)
 
   if (drop <= 0 || drop < (gint64) self->len / 2)
     return;
-  self->base_line += count_lines (self, self->base, self->pos);
+  self->base_line = self->pos_line;
   memmove (self->buf, self->buf + drop, (self->len - drop) * sizeof (gunichar));
   self->len -= drop;
   self->base += drop;
@@ -412,7 +427,7 @@ emit_one (DocentChunker *self,
   /* Skip leading whitespace so chunks and overlaps start on text. */
   while (start < end_abs && is_space (char_at (self, start)))
     start++;
-  self->pos = start;
+  advance_pos (self, start);
   if (start >= end_abs)
     return FALSE;
 
@@ -421,7 +436,7 @@ emit_one (DocentChunker *self,
       if (!final)
         return FALSE;
       emit (self, start, end_abs);
-      self->pos = end_abs;
+      advance_pos (self, end_abs);
       return FALSE;
     }
 
@@ -450,7 +465,7 @@ emit_one (DocentChunker *self,
 
   if (!emit (self, start, best))
     return FALSE;
-  self->pos = next_start (self, start, best);
+  advance_pos (self, next_start (self, start, best));
   compact (self);
   return TRUE;
 }
