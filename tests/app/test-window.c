@@ -222,7 +222,8 @@ test_window_story (void)
   g_autofree char *alpha = make_pdf ("alpha.pdf", alpha_pages);
   g_autofree char *beta = make_pdf ("beta.pdf", beta_pages);
   g_autofree char *notes = g_build_filename (tmpdir, "notes.md", NULL);
-  const char *paths[] = { alpha, beta, notes, NULL };
+  g_autofree char *korean = g_build_filename (tmpdir, "경량화.md", NULL);
+  const char *paths[] = { alpha, beta, notes, korean, NULL };
   DocentWindow *window;
   DocentCitationView *view;
   GtkListBoxRow *row;
@@ -233,6 +234,9 @@ test_window_story (void)
   g_assert_true (g_file_set_contents (notes,
                                       "# Lighthouse notes\n\nThe lamp wick is trimmed at dusk.\n\n"
                                       "The ferry leaves the harbour at noon.\n", -1, NULL));
+  g_assert_true (g_file_set_contents (korean,
+                                      "# 모델 경량화\n\n프루닝은 중요하지 않은 가중치를 제거합니다.\n\n"
+                                      "양자화는 모델의 파라미터를 더 적은 비트로 표현하는 기법입니다.\n", -1, NULL));
 
   window = docent_window_new (NULL);
   gtk_window_set_default_size (GTK_WINDOW (window), 1100, 740);
@@ -247,11 +251,11 @@ test_window_story (void)
   /* Progress shows at once, the window keeps going. */
   g_assert_true (gtk_revealer_get_reveal_child (window->import_revealer));
   check.window = window;
-  check.n_ready = 3;
+  check.n_ready = 4;
   g_assert_true (wait_for (documents_ready, &check, 60000));
   settle (300);
-  g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 3);
-  g_assert_nonnull (gtk_list_box_get_row_at_index (_docent_window_get_documents_list (window), 2));
+  g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 4);
+  g_assert_nonnull (gtk_list_box_get_row_at_index (_docent_window_get_documents_list (window), 3));
   save_screenshot (GTK_WIDGET (window), "02-library");
   g_assert_false (gtk_revealer_get_reveal_child (window->import_revealer));
 
@@ -291,7 +295,7 @@ test_window_story (void)
     g_assert_nonnull (failed);
     gtk_widget_activate_action (GTK_WIDGET (failed), "row.remove", NULL);
     settle (500);
-    g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 3);
+    g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 4);
   }
 
   /* Ask: the answer quotes the passage and cites it. */
@@ -355,6 +359,17 @@ test_window_story (void)
     save_screenshot (GTK_WIDGET (window), "06-citation-text");
     gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL);
   }
+
+  /* Korean: a word inside a longer eojeol (양자화는) is found and highlighted. */
+  run_query (window, "search", "양자화");
+  row = first_result_row (window);
+  g_assert_true (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->path, "경량화.md"));
+  g_signal_emit_by_name (_docent_window_get_results_list (window), "row-activated", row);
+  g_assert_true (wait_for (citation_loaded, view, 20000));
+  g_assert_cmpuint (docent_citation_view_get_n_highlights (view), >, 0);
+  settle (200);
+  save_screenshot (GTK_WIDGET (window), "06b-citation-korean");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL);
 
   /* A moved source still shows the stored passage, and says so. */
   {
