@@ -75,13 +75,9 @@ preferences_action (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (prefs));
 }
 
-static void
-about_action (GSimpleAction *action,
-              GVariant      *param,
-              gpointer       user_data)
+GtkWidget *
+docent_about_window_new (GtkWindow *parent)
 {
-  DocentApplication *self = user_data;
-  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
   const char *developers[] = { "The Docent developers", NULL };
   GtkWidget *about;
 
@@ -99,7 +95,18 @@ about_action (GSimpleAction *action,
                         /* Translators: put your names here, one per line */
                         "translator-credits", _("translator-credits"),
                         NULL);
-  gtk_window_present (GTK_WINDOW (about));
+  return about;
+}
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *param,
+              gpointer       user_data)
+{
+  DocentApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  gtk_window_present (GTK_WINDOW (docent_about_window_new (parent)));
 }
 
 static void

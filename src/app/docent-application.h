@@ -11,5 +11,6 @@ G_DECLARE_FINAL_TYPE (DocentApplication, docent_application, DOCENT, APPLICATION
 int  docent_application_run     (int argc, char **argv);
 /* Registers the templates, CSS and icons (idempotent); for class_init and tests. */
 void docent_ensure_resources    (void);
+GtkWidget *docent_about_window_new (GtkWindow *parent);
 
 G_END_DECLS

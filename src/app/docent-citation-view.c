@@ -716,7 +716,17 @@ docent_citation_view_show_result (DocentCitationView       *self,
   if (is_pdf)
     title = g_strdup (self->name);
   else
-    title = g_strdup_printf (_("%s · Line %u"), self->name, result->line);
+    {
+      /* The line of the first matched word, where the eye should go. */
+      guint line = result->line;
+      gint64 first = (self->matches && self->matches->len >= 2) ? g_array_index (self->matches, gint64, 0) : 0;
+      gint64 pos = 0;
+
+      for (const char *p = self->passage ? self->passage : ""; *p != '\0' && pos < first; p = g_utf8_next_char (p), pos++)
+        if (*p == '\n')
+          line++;
+      title = g_strdup_printf (_("%s · Line %u"), self->name, line);
+    }
   gtk_label_set_label (self->title_label, title);
   gtk_widget_set_visible (self->page_controls, is_pdf);
   gtk_widget_set_visible (self->zoom_controls, is_pdf);

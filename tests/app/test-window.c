@@ -446,6 +446,16 @@ test_window_story (void)
     gtk_window_destroy (help);
   }
 
+  /* About, with the app icon. */
+  {
+    GtkWidget *about = docent_about_window_new (GTK_WINDOW (window));
+
+    gtk_window_present (GTK_WINDOW (about));
+    settle (400);
+    save_screenshot (about, "14-about");
+    gtk_window_destroy (GTK_WINDOW (about));
+  }
+
   /* Settings: rows follow GSettings. */
   g_settings_set_uint (settings, "sources", 7);
   prefs = docent_preferences_window_new (GTK_WINDOW (window), settings);
