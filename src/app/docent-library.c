@@ -6,6 +6,7 @@
 
 #include "docent-error.h"
 #include "docent-library.h"
+#include "docent-retriever.h"
 
 typedef struct {
   char **paths;
@@ -27,6 +28,7 @@ struct _DocentLibrary
    * one at a time (the lock), reused between tasks. */
   GMutex          reader_lock;
   DocentStore    *reader;
+  DocentRetriever *retriever;        /* on the reader; NULL until a search */
 
   GCancellable   *cancellable;       /* everything, cancelled on dispose */
   guint           refreshing : 1;
@@ -54,6 +56,7 @@ enum {
   IMPORT_STARTED,
   IMPORT_PROGRESS,
   IMPORT_FILE_DONE,
+  IMPORT_INDEXING,
   IMPORT_FINISHED,
   PASSWORD_NEEDED,
   DOCUMENTS_LOADED,
@@ -397,7 +400,22 @@ search_thread (GTask        *task,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  results = docent_store_search (store, data->query, &options, &error);
+  /* Hybrid (or whatever measured best) through the retriever; plain BM25
+   * from the store if the retriever cannot start. */
+  if (self->retriever == NULL)
+    {
+      g_autoptr(GError) r_error = NULL;
+
+      self->retriever = docent_retriever_new (store, NULL, &r_error);
+      if (self->retriever == NULL)
+        g_debug ("No retriever, searching with BM25 only: %s", r_error->message);
+    }
+  if (self->retriever != NULL)
+    results = docent_retriever_search (self->retriever, data->query,
+                                       docent_retriever_get_default_mode (self->retriever),
+                                       &options, &error);
+  else
+    results = docent_store_search (store, data->query, &options, &error);
   unlock_reader (self);
 
   if (results == NULL)
@@ -573,6 +591,75 @@ importer_file_done_cb (DocentImporter               *importer,
 }
 
 static void
+finish_batch (DocentLibrary *self,
+              GPtrArray     *results,
+              const GError  *error)
+{
+  if (self->importer != NULL)
+    g_signal_handlers_disconnect_by_data (self->importer, self);
+  g_clear_object (&self->importer);
+  g_clear_object (&self->import_cancellable);
+  set_busy_path (self, NULL);
+  g_hash_table_remove_all (self->pending);
+
+  g_signal_emit (self, signals[IMPORT_FINISHED], 0, results, error);
+  docent_library_refresh (self);
+
+  start_next_import (self);
+  if (self->importer == NULL)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+}
+
+typedef struct {
+  GPtrArray *results;
+} IndexData;
+
+static void
+index_data_free (IndexData *data)
+{
+  g_clear_pointer (&data->results, g_ptr_array_unref);
+  g_free (data);
+}
+
+/* The built-in embedder's vectors for the new passages, so dense and
+ * hybrid search find them; a connection of its own, it writes. */
+static void
+index_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  DocentLibrary *self = source_object;
+  g_autoptr(DocentStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+
+  store = docent_store_open (self->path, &error);
+  if (store == NULL ||
+      !docent_retriever_update_builtin (store, 0, cancellable, NULL, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+index_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  DocentLibrary *self = DOCENT_LIBRARY (object);
+  IndexData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  /* Searches still work without the vectors (BM25); say so in the log. */
+  if (!g_task_propagate_boolean (G_TASK (result), &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+      !g_error_matches (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED))
+    g_warning ("Could not embed the new passages of %s: %s", self->path, error->message);
+
+  finish_batch (self, data->results, NULL);
+}
+
+static void
 import_cb (GObject      *object,
            GAsyncResult *result,
            gpointer      user_data)
@@ -580,25 +667,27 @@ import_cb (GObject      *object,
   g_autoptr(DocentLibrary) self = user_data;
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+  IndexData *data;
 
   results = docent_importer_import_finish (DOCENT_IMPORTER (object), result, &error);
+  if (DOCENT_IMPORTER (object) != self->importer)
+    return;
 
-  if (DOCENT_IMPORTER (object) == self->importer)
+  if (results == NULL || g_cancellable_is_cancelled (self->import_cancellable))
     {
-      g_signal_handlers_disconnect_by_data (self->importer, self);
-      g_clear_object (&self->importer);
-      g_clear_object (&self->import_cancellable);
+      finish_batch (self, results, error);
+      return;
     }
+
   set_busy_path (self, NULL);
-  g_hash_table_remove_all (self->pending);
-
-  g_signal_emit (self, signals[IMPORT_FINISHED], 0, results, error);
-  docent_library_refresh (self);
-
-  if (self->importer == NULL)
-    start_next_import (self);
-  if (self->importer == NULL)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+  g_signal_emit (self, signals[IMPORT_INDEXING], 0);
+  data = g_new0 (IndexData, 1);
+  data->results = g_steal_pointer (&results);
+  task = g_task_new (self, self->import_cancellable, index_cb, NULL);
+  g_task_set_source_tag (task, import_cb);
+  g_task_set_task_data (task, data, (GDestroyNotify) index_data_free);
+  g_task_run_in_thread (task, index_thread);
 }
 
 static void
@@ -702,6 +791,7 @@ docent_library_finalize (GObject *object)
 {
   DocentLibrary *self = DOCENT_LIBRARY (object);
 
+  g_clear_object (&self->retriever);
   g_clear_object (&self->reader);
   g_mutex_clear (&self->reader_lock);
   g_clear_object (&self->documents);
@@ -786,6 +876,9 @@ docent_library_class_init (DocentLibraryClass *klass)
   signals[IMPORT_FILE_DONE] =
     g_signal_new ("import-file-done", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[IMPORT_INDEXING] =
+    g_signal_new ("import-indexing", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[IMPORT_FINISHED] =
     g_signal_new ("import-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_PTR_ARRAY, G_TYPE_ERROR);

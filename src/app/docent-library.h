@@ -20,6 +20,7 @@ G_DECLARE_FINAL_TYPE (DocentLibrary, docent_library, DOCENT, LIBRARY, GObject)
  *   "import-started"   ()
  *   "import-progress"  (const DocentImportProgress *, guint batches_waiting)
  *   "import-file-done" (const DocentImportFileResult *)
+ *   "import-indexing"  () files are in; their vectors are being computed
  *   "import-finished"  (GPtrArray *results or NULL, const GError *error or NULL)
  *   "password-needed"  (const char *path, const char *reason)
  *   "documents-loaded" () after each refresh */

@@ -118,7 +118,8 @@ docent_result_row_init (DocentResultRow *self)
 
 GtkWidget *
 docent_result_row_new (const DocentSearchResult *result,
-                       guint                     number)
+                       guint                     number,
+                       double                    top_score)
 {
   DocentResultRow *self;
   GtkWidget *box, *top, *label, *icon;
@@ -177,11 +178,19 @@ docent_result_row_new (const DocentSearchResult *result,
   gtk_widget_add_css_class (label, "dim-label");
   gtk_box_append (GTK_BOX (top), label);
 
-  score = g_strdup_printf ("%.3g", result->score);
+  /* Raw scores depend on the ranking (BM25, cosine, fused ranks); relative
+   * to the best hit they read the same in every mode. */
+  if (top_score > 0 && result->score >= 0)
+    score = g_strdup_printf ("%.0f%%", 100.0 * result->score / top_score);
+  else
+    score = g_strdup_printf ("%.3g", result->score);
   label = gtk_label_new (score);
   gtk_widget_add_css_class (label, "dim-label");
   gtk_widget_add_css_class (label, "score");
-  gtk_widget_set_tooltip_text (label, _("Relevance score"));
+  {
+    g_autofree char *tip = g_strdup_printf (_("Relevance score %.4g"), result->score);
+    gtk_widget_set_tooltip_text (label, tip);
+  }
   gtk_box_append (GTK_BOX (top), label);
   gtk_box_append (GTK_BOX (box), top);
 

@@ -13,7 +13,8 @@ G_DECLARE_FINAL_TYPE (DocentResultRow, docent_result_row, DOCENT, RESULT_ROW, Gt
 /* One source under an answer or one search hit. @result must outlive the
  * row (the window keeps the result array while the rows exist). */
 GtkWidget                *docent_result_row_new        (const DocentSearchResult *result,
-                                                        guint                     number);
+                                                        guint                     number,
+                                                        double                    top_score);
 const DocentSearchResult *docent_result_row_get_result (DocentResultRow          *self);
 
 /* The page of a PDF result's first matched word (a passage can run over

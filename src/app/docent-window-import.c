@@ -210,6 +210,25 @@ import_progress_cb (DocentWindow               *self,
     }
 }
 
+static gboolean
+pulse_cb (gpointer user_data)
+{
+  DocentWindow *self = user_data;
+
+  gtk_progress_bar_pulse (self->import_progress);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+import_indexing_cb (DocentWindow *self)
+{
+  gtk_label_set_label (self->import_title, _("Indexing passages…"));
+  gtk_label_set_label (self->import_detail, _("So that searches also find related wording"));
+  gtk_progress_bar_set_pulse_step (self->import_progress, 0.1);
+  if (self->pulse_source == 0)
+    self->pulse_source = g_timeout_add (100, pulse_cb, self);
+}
+
 static void
 import_file_done_cb (DocentWindow                 *self,
                      const DocentImportFileResult *result)
@@ -227,6 +246,7 @@ import_finished_cb (DocentWindow *self,
 {
   g_autofree char *message = NULL;
 
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
   if (docent_library_get_importing (self->library))
     return;
 
@@ -459,6 +479,8 @@ _docent_window_bind_library (DocentWindow *self)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->library, "import-file-done", G_CALLBACK (import_file_done_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->library, "import-indexing", G_CALLBACK (import_indexing_cb), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->library, "import-finished", G_CALLBACK (import_finished_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->library, "password-needed", G_CALLBACK (password_needed_cb), self,
@@ -481,6 +503,7 @@ _docent_window_init_import (DocentWindow *self)
 void
 _docent_window_dispose_import (DocentWindow *self)
 {
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
   g_queue_clear_full (&self->password_queue, g_free);
   if (self->password_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->password_dialog));

@@ -32,6 +32,7 @@ struct _DocentWindow
   guint               import_failed;
   guint               import_imported;
   gboolean            first_frame_seen;
+  guint               pulse_source;
 
   /* template */
   AdwToastOverlay    *toast_overlay;

@@ -404,7 +404,8 @@ search_cb (GObject      *object,
   self->results = g_steal_pointer (&results);
   for (guint i = 0; i < self->results->len; i++)
     gtk_list_box_append (self->results_list,
-                         docent_result_row_new (g_ptr_array_index (self->results, i), i + 1));
+                         docent_result_row_new (g_ptr_array_index (self->results, i), i + 1,
+                                                ((DocentSearchResult *) g_ptr_array_index (self->results, 0))->score));
 
   gtk_widget_set_visible (self->answer_box, self->query_is_question);
   if (self->query_is_question)
