@@ -314,6 +314,13 @@ remove_thread (GTask        *task,
       return;
     }
   ok = docent_store_remove_document (store, id, &error);
+  /* The retriever notices other connections' writes, not its own. */
+  if (ok && self->retriever != NULL && !docent_retriever_reload (self->retriever, &error))
+    {
+      g_warning ("Could not reload the vectors: %s", error->message);
+      g_clear_error (&error);
+      g_clear_object (&self->retriever);
+    }
   unlock_reader (self);
 
   if (!ok)
