@@ -159,6 +159,9 @@ count_visible (const char *text)
 static gboolean extract_pages (const char      *path,
                                const char      *name,
                                PopplerDocument *doc,
+                               const char      *uri,
+                               const char      *password,
+                               guint            n_threads,
                                DocentChunker   *chunker,
                                DocentDocInfo   *info,
                                GCancellable    *cancellable,
@@ -169,6 +172,7 @@ _docent_extract_pdf (const char    *path,
                      int            fd,
                      goffset        size,
                      const char    *password,
+                     guint          n_threads,
                      DocentChunker *chunker,
                      DocentDocInfo *info,
                      GCancellable  *cancellable,
@@ -219,15 +223,104 @@ _docent_extract_pdf (const char    *path,
       return FALSE;
     }
 
-  ok = extract_pages (path, name, doc, chunker, info, cancellable, error);
+  ok = extract_pages (path, name, doc, uri, password, n_threads, chunker, info, cancellable, error);
   g_object_unref (doc);
   return ok;
+}
+
+/* ---- pages read by several threads, fed in order ---- */
+
+/* Below this many pages a second thread is not worth opening the file twice. */
+#define PARALLEL_MIN_PAGES 32
+/* Helpers stop this far ahead of the page being fed: bounded memory. */
+#define PARALLEL_MAX_AHEAD 64
+
+typedef struct {
+  char    *text;
+  char    *label;
+  gboolean ready;
+  gboolean failed;
+} PageSlot;
+
+typedef struct {
+  const char   *uri;
+  const char   *password;
+  int           n_pages;
+  PageSlot     *slots;
+  GMutex        lock;
+  GCond         cond;
+  int           next_claim;   /* the next page nobody has taken */
+  int           next_feed;    /* the next page the chunker needs */
+  gboolean      stop;
+  GCancellable *cancellable;
+} PageQueue;
+
+/* Reads page @i of @doc into its slot (any thread). */
+static void
+read_page_into (PageQueue       *q,
+                PopplerDocument *doc,
+                int              i)
+{
+  PopplerPage *page = poppler_document_get_page (doc, i);
+  char *text = NULL, *label = NULL;
+
+  if (page != NULL)
+    {
+      text = poppler_page_get_text (page);
+      label = poppler_page_get_label (page);
+      g_object_unref (page);
+      if (text == NULL)
+        text = g_strdup ("");
+    }
+  g_mutex_lock (&q->lock);
+  q->slots[i].text = text;
+  q->slots[i].label = label;
+  q->slots[i].failed = page == NULL;
+  q->slots[i].ready = TRUE;
+  g_cond_broadcast (&q->cond);
+  g_mutex_unlock (&q->lock);
+}
+
+/* Takes the next unread page, or -1 when none is left (or too far ahead). */
+static int
+claim_page (PageQueue *q,
+            gboolean   may_wait)
+{
+  int i = -1;
+
+  g_mutex_lock (&q->lock);
+  while (may_wait && !q->stop && q->next_claim < q->n_pages &&
+         q->next_claim - q->next_feed > PARALLEL_MAX_AHEAD)
+    g_cond_wait (&q->cond, &q->lock);
+  if (!q->stop && q->next_claim < q->n_pages &&
+      (may_wait || q->next_claim - q->next_feed <= PARALLEL_MAX_AHEAD))
+    i = q->next_claim++;
+  g_mutex_unlock (&q->lock);
+  return i;
+}
+
+static gpointer
+page_reader_thread (gpointer data)
+{
+  PageQueue *q = data;
+  PopplerDocument *doc = poppler_document_new_from_file (q->uri, q->password && *q->password ? q->password : NULL, NULL);
+  int i;
+
+  /* Without a document of its own the helper simply does nothing: the
+   * feeding thread reads every page itself. */
+  while (doc != NULL && !g_cancellable_is_cancelled (q->cancellable) && (i = claim_page (q, TRUE)) >= 0)
+    read_page_into (q, doc, i);
+  g_clear_object (&doc);
+  return NULL;
 }
 
 static gboolean
 extract_pages (const char      *path,
                const char      *name,
                PopplerDocument *doc,
+               const char      *uri,
+               const char      *password,
+               guint            n_threads,
                DocentChunker   *chunker,
                DocentDocInfo   *info,
                GCancellable    *cancellable,
@@ -253,50 +346,109 @@ extract_pages (const char      *path,
   info->author = dup_metadata (poppler_document_get_author (doc));
   g_clear_pointer (&info->encoding, g_free);
 
-  for (int i = 0; i < n_pages; i++)
-    {
-      PopplerPage *page;
-      g_autofree char *text = NULL;
-      g_autofree char *label = NULL;
+  {
+    PageQueue q = { uri, password, n_pages, g_new0 (PageSlot, n_pages) };
+    g_autoptr(GPtrArray) helpers = g_ptr_array_new ();
+    gboolean ok = TRUE;
 
-      if (!_docent_extract_check_cancelled (path, cancellable, error))
-        return FALSE;
+    g_mutex_init (&q.lock);
+    g_cond_init (&q.cond);
+    q.cancellable = cancellable;
+    if (n_pages >= PARALLEL_MIN_PAGES)
+      for (guint t = 1; t < MIN (n_threads, 8); t++)
+        g_ptr_array_add (helpers, g_thread_new ("docent-pdf-pages", page_reader_thread, &q));
 
-      page = poppler_document_get_page (doc, i);
-      if (page == NULL)
-        {
-          g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                       "“%s” is damaged: page %d of %d cannot be read. Get an intact copy (download it again, "
-                       "or export it again from the program that made it) and import it again.",
-                       name, i + 1, n_pages);
-          return FALSE;
-        }
+    for (int i = 0; i < n_pages && ok; i++)
+      {
+        g_autofree char *text = NULL;
+        g_autofree char *label = NULL;
+        gboolean failed;
 
-      text = poppler_page_get_text (page);
-      label = poppler_page_get_label (page);
-      g_object_unref (page);
-      if (text == NULL)
-        text = g_strdup ("");
-      else if (!g_utf8_validate (text, -1, NULL))
-        {
-          char *valid = g_utf8_make_valid (text, -1);
-          g_free (text);
-          text = valid;
-        }
+        if (!_docent_extract_check_cancelled (path, cancellable, error))
+          {
+            ok = FALSE;
+            break;
+          }
 
-      if (label != NULL && (*label == '\0' || !g_utf8_validate (label, -1, NULL)))
-        g_clear_pointer (&label, g_free);
+        /* Read pages ourselves until the one we need is ready. */
+        for (;;)
+          {
+            int mine;
+            g_mutex_lock (&q.lock);
+            if (q.slots[i].ready)
+              {
+                g_mutex_unlock (&q.lock);
+                break;
+              }
+            g_mutex_unlock (&q.lock);
+            mine = claim_page (&q, FALSE);
+            if (mine >= 0)
+              {
+                read_page_into (&q, doc, mine);
+                continue;
+              }
+            g_mutex_lock (&q.lock);
+            while (!q.slots[i].ready)
+              g_cond_wait (&q.cond, &q.lock);
+            g_mutex_unlock (&q.lock);
+            break;
+          }
 
-      n_visible += count_visible (text);
+        g_mutex_lock (&q.lock);
+        text = g_steal_pointer (&q.slots[i].text);
+        label = g_steal_pointer (&q.slots[i].label);
+        failed = q.slots[i].failed;
+        q.next_feed = i + 1;
+        g_cond_broadcast (&q.cond);
+        g_mutex_unlock (&q.lock);
 
-      docent_chunker_begin_page (chunker, (guint) i + 1, label);
-      if (*text != '\0' && !docent_chunker_feed (chunker, text, -1))
-        {
-          g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED,
-                       "Reading “%s” was cancelled. Import it again to finish.", name);
-          return FALSE;
-        }
-    }
+        if (failed)
+          {
+            g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
+                         "“%s” is damaged: page %d of %d cannot be read. Get an intact copy (download it again, "
+                         "or export it again from the program that made it) and import it again.",
+                         name, i + 1, n_pages);
+            ok = FALSE;
+            break;
+          }
+        if (!g_utf8_validate (text, -1, NULL))
+          {
+            char *valid = g_utf8_make_valid (text, -1);
+            g_free (text);
+            text = valid;
+          }
+        if (label != NULL && (*label == '\0' || !g_utf8_validate (label, -1, NULL)))
+          g_clear_pointer (&label, g_free);
+
+        n_visible += count_visible (text);
+
+        docent_chunker_begin_page (chunker, (guint) i + 1, label);
+        if (*text != '\0' && !docent_chunker_feed (chunker, text, -1))
+          {
+            g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED,
+                         "Reading “%s” was cancelled. Import it again to finish.", name);
+            ok = FALSE;
+            break;
+          }
+      }
+
+    g_mutex_lock (&q.lock);
+    q.stop = TRUE;
+    g_cond_broadcast (&q.cond);
+    g_mutex_unlock (&q.lock);
+    for (guint t = 0; t < helpers->len; t++)
+      g_thread_join (helpers->pdata[t]);
+    for (int i = 0; i < n_pages; i++)
+      {
+        g_free (q.slots[i].text);
+        g_free (q.slots[i].label);
+      }
+    g_free (q.slots);
+    g_mutex_clear (&q.lock);
+    g_cond_clear (&q.cond);
+    if (!ok)
+      return FALSE;
+  }
 
   info->no_text_layer = n_visible < (guint64) MIN_VISIBLE_PER_PAGE * (guint64) n_pages;
   return TRUE;

@@ -124,6 +124,18 @@ docent_extract_file (const char    *path,
                      GCancellable  *cancellable,
                      GError       **error)
 {
+  return docent_extract_file_full (path, password, 1, chunker, info, cancellable, error);
+}
+
+gboolean
+docent_extract_file_full (const char    *path,
+                          const char    *password,
+                          guint          n_threads,
+                          DocentChunker *chunker,
+                          DocentDocInfo *info,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
   g_autofree char *name = NULL;
   g_autofree char *base = NULL;
   DocentDocType type;
@@ -197,7 +209,7 @@ docent_extract_file (const char    *path,
   base = g_path_get_basename (path);
 
   if (type == DOCENT_DOC_TYPE_PDF)
-    ok = _docent_extract_pdf (path, fd, st.st_size, password, chunker, info, cancellable, error);
+    ok = _docent_extract_pdf (path, fd, st.st_size, password, n_threads, chunker, info, cancellable, error);
   else
     ok = _docent_extract_text (path, fd, st.st_size, chunker, info, cancellable, error);
 

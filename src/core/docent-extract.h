@@ -44,6 +44,17 @@ gboolean docent_extract_file       (const char    *path,
                                     GCancellable  *cancellable,
                                     GError       **error);
 
+/* As docent_extract_file, using up to @n_threads threads for a long PDF
+ * (each with its own Poppler document; pages still reach @chunker in order).
+ * The importer passes its idle workers here so one big PDF uses every core. */
+gboolean docent_extract_file_full  (const char    *path,
+                                    const char    *password,
+                                    guint          n_threads,
+                                    DocentChunker *chunker,
+                                    DocentDocInfo *info,
+                                    GCancellable  *cancellable,
+                                    GError       **error);
+
 void     docent_doc_info_clear     (DocentDocInfo *info);
 
 G_END_DECLS

@@ -85,7 +85,10 @@ struct _ImportRun
 
   /* Progress, under lock. */
   guint           files_total;
+  guint           files_queued;    /* pushed to the pool */
+  guint           files_started;   /* taken by a worker */
   guint           files_done;
+  guint           active;          /* workers busy with a file */
   guint           pages_done;
   guint64         bytes_total;
   guint64         bytes_done;
@@ -346,6 +349,8 @@ hash_file (const char    *path,
   return g_strdup (g_checksum_get_string (checksum));
 }
 
+static void worker_file (ImportRun *run, char *path);
+
 /* Worker: everything up to handing the passages to the writer. */
 static void
 worker_run (gpointer data,
@@ -353,6 +358,21 @@ worker_run (gpointer data,
 {
   ImportRun *run = user_data;
   char *path = data;
+
+  g_mutex_lock (&run->lock);
+  run->files_started++;
+  run->active++;
+  g_mutex_unlock (&run->lock);
+  worker_file (run, path);
+  g_mutex_lock (&run->lock);
+  run->active--;
+  g_mutex_unlock (&run->lock);
+}
+
+static void
+worker_file (ImportRun *run,
+             char      *path)
+{
   g_autoptr(GError) error = NULL;
   g_autoptr(DocentStore) reader = NULL;
   g_autofree char *sha256 = NULL;
@@ -366,6 +386,7 @@ worker_run (gpointer data,
   gint64 old_id, dup_id = 0;
   Job *job;
   gboolean ok;
+  guint n_threads;
 
   if (g_cancellable_is_cancelled (run->cancellable) || run->fatal != NULL)
     {
@@ -460,7 +481,13 @@ worker_run (gpointer data,
   job->doc->status = DOCENT_DOC_STATUS_IMPORTING;
   job->chunker = docent_chunker_new (run->chunk_size, run->chunk_overlap, job_take_chunk, job);
 
-  ok = docent_extract_file (path, run->password, job->chunker, &info, run->cancellable, &error);
+  /* Workers with nothing left to take help with this file's pages. */
+  g_mutex_lock (&run->lock);
+  n_threads = run->files_queued > run->files_started
+                ? 1 : 1 + (run->n_workers > run->active ? run->n_workers - run->active : 0);
+  g_mutex_unlock (&run->lock);
+  ok = docent_extract_file_full (path, run->password, n_threads, job->chunker, &info,
+                                 run->cancellable, &error);
   if (ok && !docent_chunker_finish (job->chunker) && error == NULL)
     {
       if (g_cancellable_is_cancelled (run->cancellable))
@@ -784,7 +811,12 @@ walker_flush (Walker *w)
     g_ptr_array_add (paths, g_strdup (w->batch->pdata[i]));
   push_op (w->run, OP_QUEUE_ADD, paths);
   for (guint i = 0; i < w->batch->len; i++)
-    g_thread_pool_push (w->pool, g_steal_pointer (&w->batch->pdata[i]), NULL);
+    {
+      g_mutex_lock (&w->run->lock);
+      w->run->files_queued++;
+      g_mutex_unlock (&w->run->lock);
+      g_thread_pool_push (w->pool, g_steal_pointer (&w->batch->pdata[i]), NULL);
+    }
   g_ptr_array_set_size (w->batch, 0);
 }
 

@@ -346,6 +346,47 @@ test_bad_inputs (void)
   assert_library_sound (library);
 }
 
+static gboolean
+collect_text (DocentChunk *chunk, gpointer user_data)
+{
+  g_string_append_printf (user_data, "%u:%u-%u|%s\n", chunk->ordinal, chunk->page_first, chunk->page_last, chunk->text);
+  docent_chunk_free (chunk);
+  return TRUE;
+}
+
+/* One long PDF read by several threads gives exactly the passages one
+ * thread gives: pages still reach the chunker in order. */
+static void
+test_parallel_pages (void)
+{
+  g_autofree char *pdf = tmp_path ("long.pdf");
+  g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) one = g_string_new (NULL);
+  g_autoptr(GString) three = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 80; i++)
+    g_ptr_array_add (pages, g_strdup_printf ("Page %u tells of the %s. 페이지 %u입니다.", i + 1,
+                                             i % 2 ? "river delta" : "mountain pass", i + 1));
+  g_ptr_array_add (pages, NULL);
+  g_assert_true (docent_test_pdf_write (pdf, (const char * const *) pages->pdata, NULL, NULL, NULL, &error));
+
+  for (guint t = 1; t <= 3; t += 2)
+    {
+      GString *out = t == 1 ? one : three;
+      g_autoptr(DocentChunker) chunker = docent_chunker_new (300, 45, collect_text, out);
+      DocentDocInfo info = { 0 };
+
+      g_assert_true (docent_extract_file_full (pdf, NULL, t, chunker, &info, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (docent_chunker_finish (chunker));
+      g_assert_cmpuint (info.page_count, ==, 80);
+      docent_doc_info_clear (&info);
+    }
+  g_assert_cmpuint (one->len, >, 1000);
+  g_assert_cmpstr (one->str, ==, three->str);
+}
+
 /* Peak RSS in MiB (ru_maxrss is in KiB on Linux). */
 static double
 peak_rss_mib (void)
@@ -739,6 +780,7 @@ main (int argc, char **argv)
   g_test_add_func ("/import/pdfs-and-text", test_pdfs_and_text);
   g_test_add_func ("/import/unchanged-changed-duplicate", test_unchanged_changed_duplicate);
   g_test_add_func ("/import/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/import/parallel-pages", test_parallel_pages);
   g_test_add_func ("/import/large-text-streams", test_large_text_streams);
   g_test_add_func ("/import/unreadable-files", test_unreadable_files);
   g_test_add_func ("/import/unreadable-files/subprocess", test_unreadable_files_child);
