@@ -172,6 +172,7 @@ typedef struct {
   const void    *xq;
   float         *y;
   int64_t        chunk;
+  int            rows_at_once;
   atomic_llong   next;         /* first row not yet claimed */
 } matvec_job;
 
@@ -198,8 +199,9 @@ matvec_worker (void *data, int ith, int nth)
       if (r0 >= j->rows)
         return;
       int64_t r = r0;
-      for (; r + 4 <= r1; r += 4)
-        llm_vec_dot4 (j->type, j->cols, j->W + (size_t) r * j->row_size, j->row_size, j->xq, j->y + r);
+      if (j->rows_at_once == 4)
+        for (; r + 4 <= r1; r += 4)
+          llm_vec_dot4 (j->type, j->cols, j->W + (size_t) r * j->row_size, j->row_size, j->xq, j->y + r);
       for (; r < r1; r++)
         j->y[r] = llm_vec_dot (j->type, j->cols, j->W + (size_t) r * j->row_size, j->xq);
     }
@@ -209,8 +211,13 @@ void
 llm_matvec_q (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t cols,
               const void *xq, float *y)
 {
-  matvec_job j = { type, W, llm_row_size (type, cols), rows, cols, xq, y, 0 };
+  matvec_job j = { type, W, llm_row_size (type, cols), rows, cols, xq, y, 0, 4 };
   int nth = llm_pool_n_threads (pool);
+  static int dot4 = -1;
+
+  if (dot4 < 0)
+    dot4 = getenv ("LLM_DOT4") == NULL || atoi (getenv ("LLM_DOT4")) != 0;
+  j.rows_at_once = dot4 ? 4 : 1;
 
   /* about 16 chunks per thread, at least 16 rows each */
   j.chunk = rows / (16 * nth);

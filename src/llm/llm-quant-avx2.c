@@ -6,6 +6,7 @@
 #include "llm-quant.h"
 
 #include <immintrin.h>
+
 #include <string.h>
 
 static inline float
@@ -433,6 +434,11 @@ llm_vec_dot_avx2 (llm_type type, int64_t n, const void *x, const void *y, float 
 
 /* ---- four rows at a time ----------------------------------------------- */
 
+/* Walking four rows side by side defeats the hardware prefetcher (measured:
+ * half the single-row speed from RAM), so each step prefetches the same
+ * place in the next four rows, which is where the matrix-vector product
+ * goes next. */
+
 /* Q4_0: Σ(q-8)·v = Σq·v - 8·Σv, where the second term depends only on the
  * activations and is computed once for the four rows. */
 static void
@@ -452,6 +458,7 @@ dot4_q4_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y,
       for (int r = 0; r < 4; r++)
         {
           const llm_block_q4_0 *b = (const llm_block_q4_0 *) (x + r * stride) + i;
+          _mm_prefetch ((const char *) b + 4 * stride, _MM_HINT_T0);
           /* the 16 bytes in both halves, the upper half shifted to the high nibbles */
           const __m256i t = _mm256_broadcastsi128_si256 (_mm_loadu_si128 ((const __m128i *) b->qs));
           const __m256i q = _mm256_and_si256 (_mm256_srlv_epi64 (t, shift), m4);
@@ -476,6 +483,7 @@ dot4_q8_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y,
       for (int r = 0; r < 4; r++)
         {
           const llm_block_q8_0 *b = (const llm_block_q8_0 *) (x + r * stride) + i;
+          _mm_prefetch ((const char *) b + 4 * stride, _MM_HINT_T0);
           const __m256i s = dot_i8 (_mm256_loadu_si256 ((const __m256i *) b->qs), v);
           const __m256 d = _mm256_mul_ps (_mm256_broadcast_ss (&llm_fp16_table[b->d]), dy);
           acc[r] = _mm256_fmadd_ps (d, _mm256_cvtepi32_ps (s), acc[r]);

@@ -6,6 +6,7 @@
 #include "llm-quant.h"
 
 #include <immintrin.h>
+
 #include <string.h>
 
 static inline __m256i
@@ -136,6 +137,11 @@ llm_vec_dot_avx512 (llm_type type, int64_t n, const void *x, const void *y, floa
 
 /* ---- four rows at a time ----------------------------------------------- */
 
+/* Walking four rows side by side defeats the hardware prefetcher (measured:
+ * half the single-row speed from RAM), so each step prefetches the same
+ * place in the next four rows, which is where the matrix-vector product
+ * goes next. */
+
 static inline float
 hsum256 (__m256 a)
 {
@@ -163,6 +169,7 @@ dot4_q4_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y,
       for (int r = 0; r < 4; r++)
         {
           const llm_block_q4_0 *b = (const llm_block_q4_0 *) (x + r * stride) + i;
+          _mm_prefetch ((const char *) b + 4 * stride, _MM_HINT_T0);
           const __m256i t = _mm256_broadcastsi128_si256 (_mm_loadu_si128 ((const __m128i *) b->qs));
           const __m256i q = _mm256_and_si256 (_mm256_srlv_epi64 (t, shift), m4);
           const __m256i s = _mm256_sub_epi32 (_mm256_dpbusd_epi32 (_mm256_setzero_si256 (), q, v), corr);
@@ -186,6 +193,7 @@ dot4_q8_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y,
       for (int r = 0; r < 4; r++)
         {
           const llm_block_q8_0 *b = (const llm_block_q8_0 *) (x + r * stride) + i;
+          _mm_prefetch ((const char *) b + 4 * stride, _MM_HINT_T0);
           const __m256i q = _mm256_loadu_si256 ((const __m256i *) b->qs);
           const __m256i s = _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), _mm256_sign_epi8 (q, q),
                                                  _mm256_sign_epi8 (v, q));
