@@ -859,6 +859,28 @@ _docent_store_queue_list (DocentStore *self,
   return g_steal_pointer (&paths);
 }
 
+gint64
+docent_store_count_unfinished_imports (DocentStore *self,
+                                       GError     **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 n = -1;
+  int rc;
+
+  g_return_val_if_fail (DOCENT_IS_STORE (self), -1);
+
+  stmt = get_stmt (self, "SELECT count(*) FROM import_queue", error);
+  if (stmt == NULL)
+    return -1;
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    n = sqlite3_column_int64 (stmt, 0);
+  else
+    _docent_store_set_error (self, rc, error, "reading the import queue");
+  sqlite3_reset (stmt);
+  return n;
+}
+
 /* ---- search ---- */
 
 void

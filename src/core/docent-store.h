@@ -72,6 +72,11 @@ GPtrArray   *docent_store_dup_pages       (DocentStore  *self,   /* of DocentPag
                                            gint64        doc_id,
                                            GError      **error);
 
+/* Files an earlier import accepted and did not finish (it was killed): an
+ * import with no paths resumes them. Returns how many, or -1 on error. */
+gint64       docent_store_count_unfinished_imports (DocentStore *self,
+                                                    GError     **error);
+
 /* A consistent copy while the library is in use (VACUUM INTO). */
 gboolean     docent_store_backup          (DocentStore  *self,
                                            const char   *dest_path,
