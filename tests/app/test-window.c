@@ -308,8 +308,19 @@ test_window_story (void)
   settle (200);
   save_screenshot (GTK_WIDGET (window), "03-answer");
 
-  /* The first source opens its page with the passage highlighted. */
+  /* The inline [1] in the answer opens the same source. */
   view = _docent_window_get_citation_view (window);
+  {
+    gboolean handled = FALSE;
+
+    g_signal_emit_by_name (window->answer_label, "activate-link", "cite:1", &handled);
+    g_assert_true (handled);
+    g_assert_true (wait_for (citation_loaded, view, 20000));
+    g_assert_cmpint (docent_citation_view_get_doc_id (view), ==, result->doc_id);
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL);
+  }
+
+  /* The first source opens its page with the passage highlighted. */
   g_signal_emit_by_name (_docent_window_get_results_list (window), "row-activated", row);
   g_assert_true (wait_for (citation_loaded, view, 20000));
   g_assert_cmpstr (_docent_window_get_page_name (window), ==, "citation");
@@ -446,6 +457,37 @@ test_window_story (void)
     gtk_window_destroy (help);
   }
 
+  /* Ctrl+F and Ctrl+L switch the entry's mode. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.focus-search", NULL);
+  {
+    g_autofree char *mode = g_settings_get_string (settings, "query-mode");
+    g_assert_cmpstr (mode, ==, "search");
+  }
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.focus-ask", NULL);
+  {
+    g_autofree char *mode = g_settings_get_string (settings, "query-mode");
+    g_assert_cmpstr (mode, ==, "ask");
+  }
+
+  /* Removing a document takes its passages out of the results. */
+  {
+    GtkListBox *docs = _docent_window_get_documents_list (window);
+    GtkListBox *list = _docent_window_get_results_list (window);
+
+    for (int i = 0; (row = gtk_list_box_get_row_at_index (docs, i)) != NULL; i++)
+      if (g_str_has_suffix (docent_document_item_get_path (docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row))), "beta.pdf"))
+        {
+          gtk_widget_activate_action (GTK_WIDGET (row), "row.remove", NULL);
+          break;
+        }
+    check.n_ready = 3;
+    settle (500);
+    g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 3);
+    run_query (window, "search", "lighthouse");
+    for (int i = 0; (row = gtk_list_box_get_row_at_index (list, i)) != NULL; i++)
+      g_assert_false (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->path, "beta.pdf"));
+  }
+
   /* About, with the app icon. */
   {
     GtkWidget *about = docent_about_window_new (GTK_WINDOW (window));
@@ -465,8 +507,26 @@ test_window_story (void)
   adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (prefs), NULL);
   gtk_window_destroy (GTK_WINDOW (prefs));
 
-  gtk_window_destroy (GTK_WINDOW (window));
+  /* Another library location opens that library (empty here). */
+  {
+    g_autofree char *other = g_build_filename (tmpdir, "other", "library.db", NULL);
+    g_autofree char *first = g_settings_get_string (settings, "library-path");
+
+    g_settings_set_string (settings, "library-path", other);
+    g_assert_true (wait_for (library_loaded, window, 20000));
+    settle (200);
+    g_assert_cmpstr (docent_library_get_path (_docent_window_get_library (window)), ==, other);
+    g_assert_cmpstr (_docent_window_get_page_name (window), ==, "empty");
+    g_settings_set_string (settings, "library-path", first);
+  }
+
+  /* Closing remembers the size. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
+  settle (200);
+  gtk_window_close (GTK_WINDOW (window));
   settle (100);
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 1000);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 700);
 }
 
 static gboolean
