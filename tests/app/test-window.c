@@ -504,7 +504,22 @@ test_window_story (void)
   gtk_window_present (GTK_WINDOW (prefs));
   settle (400);
   save_screenshot (prefs, "08-preferences");
-  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (prefs), NULL);
+  {
+    GtkSpinButton *sources = GTK_SPIN_BUTTON (gtk_widget_get_template_child (prefs, DOCENT_TYPE_PREFERENCES_WINDOW, "sources_spin"));
+    GtkSpinButton *temperature = GTK_SPIN_BUTTON (gtk_widget_get_template_child (prefs, DOCENT_TYPE_PREFERENCES_WINDOW, "temperature_spin"));
+    AdwComboRow *quantization = ADW_COMBO_ROW (gtk_widget_get_template_child (prefs, DOCENT_TYPE_PREFERENCES_WINDOW, "quantization_row"));
+
+    g_assert_cmpfloat (gtk_spin_button_get_value (sources), ==, 7);
+    gtk_spin_button_set_value (temperature, 0.7);
+    g_assert_cmpfloat_with_epsilon (g_settings_get_double (settings, "temperature"), 0.7, 1e-9);
+    adw_combo_row_set_selected (quantization, 3);
+    {
+      g_autofree char *q = g_settings_get_string (settings, "quantization");
+      g_assert_cmpstr (q, ==, "q4_k_m");
+    }
+    g_settings_reset (settings, "quantization");
+    g_assert_cmpuint (adw_combo_row_get_selected (quantization), ==, 0);
+  }
   gtk_window_destroy (GTK_WINDOW (prefs));
 
   /* Another library location opens that library (empty here). */
