@@ -294,6 +294,10 @@ best_sentence (const DocentSearchResult *result)
       p = next;
     }
 
+  /* A passage found only by meaning (no matched word) gives no quote. */
+  if (best_score == 0)
+    return NULL;
+
   out = g_string_new (NULL);
   for (p = best_start; p < best_end; p = g_utf8_next_char (p))
     {
@@ -327,10 +331,11 @@ show_answer (DocentWindow *self)
   for (guint i = 0; i < n; i++)
     {
       g_autofree char *sentence = best_sentence (g_ptr_array_index (self->results, i));
-      g_autofree char *escaped = g_markup_escape_text (sentence, -1);
+      g_autofree char *escaped = NULL;
 
-      if (sentence[0] == '\0')
+      if (sentence == NULL || sentence[0] == '\0')
         continue;
+      escaped = g_markup_escape_text (sentence, -1);
       if (markup->len > 0)
         {
           g_string_append_c (markup, ' ');
@@ -341,6 +346,14 @@ show_answer (DocentWindow *self)
       g_string_append_printf (plain, "%s [%u]", sentence, i + 1);
     }
 
+  if (markup->len == 0)
+    {
+      /* Nothing matched word for word: point at the best passage instead. */
+      g_string_append_printf (markup, "%s <a href=\"cite:1\">[1]</a>",
+                              _("No sentence repeats your words; the closest passage is the first source."));
+      g_string_append_printf (plain, "%s [1]",
+                              _("No sentence repeats your words; the closest passage is the first source."));
+    }
   gtk_label_set_markup (self->answer_label, markup->str);
   gtk_label_set_label (self->answer_note,
                        _("Quoted from the best passages. Choose a chat model in Preferences for written answers."));
