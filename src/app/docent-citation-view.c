@@ -589,9 +589,17 @@ load_pdf_cb (GObject      *object,
 
 static char *
 decode_text (const char *data,
-             gsize       len)
+             gsize       len,
+             const char *encoding)
 {
-  /* The same decodings the importer accepts, so offsets line up. */
+  /* The same decodings the importer accepts, so offsets line up; the
+   * encoding it recorded wins over guessing. */
+  if (encoding != NULL && (g_str_equal (encoding, "CP949") || g_str_equal (encoding, "EUC-KR")))
+    {
+      char *converted = g_convert (data, len, "UTF-8", "CP949", NULL, NULL, NULL);
+      if (converted != NULL)
+        return converted;
+    }
   if (len >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
     return g_utf8_make_valid (data + 3, len - 3);
   if (len >= 2 && memcmp (data, "\xFF\xFE", 2) == 0)
@@ -614,7 +622,8 @@ load_text_thread (GTask        *task,
                   gpointer      task_data,
                   GCancellable *cancellable)
 {
-  const char *path = task_data;
+  char **args = task_data;   /* path, encoding */
+  const char *path = args[0];
   g_autofree char *data = NULL;
   g_autoptr(GError) error = NULL;
   gsize len = 0;
@@ -625,7 +634,7 @@ load_text_thread (GTask        *task,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  text = decode_text (data, len);
+  text = decode_text (data, len, args[1]);
   if (text == NULL)
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s",
                              _("The file is no longer in an encoding Docent can read"));
@@ -682,7 +691,8 @@ docent_citation_view_clear (DocentCitationView *self)
 
 void
 docent_citation_view_show_result (DocentCitationView       *self,
-                                  const DocentSearchResult *result)
+                                  const DocentSearchResult *result,
+                                  const char               *encoding)
 {
   g_autoptr(GTask) task = NULL;
   g_autofree char *title = NULL;
@@ -753,7 +763,15 @@ docent_citation_view_show_result (DocentCitationView       *self,
   gtk_spinner_start (self->spinner);
   task = g_task_new (self, self->cancellable, is_pdf ? load_pdf_cb : load_text_cb, NULL);
   g_task_set_source_tag (task, docent_citation_view_show_result);
-  g_task_set_task_data (task, g_strdup (self->path), g_free);
+  if (is_pdf)
+    g_task_set_task_data (task, g_strdup (self->path), g_free);
+  else
+    {
+      char **args = g_new0 (char *, 3);
+      args[0] = g_strdup (self->path);
+      args[1] = g_strdup (encoding);
+      g_task_set_task_data (task, args, (GDestroyNotify) g_strfreev);
+    }
   g_task_run_in_thread (task, is_pdf ? load_pdf_thread : load_text_thread);
 }
 

@@ -15,8 +15,11 @@ G_DECLARE_FINAL_TYPE (DocentCitationView, docent_citation_view, DOCENT, CITATION
  * thread; "loaded" is emitted (and the "loaded" property set) once the page or
  * text is on screen. */
 GtkWidget  *docent_citation_view_new            (void);
+/* @encoding: what the importer recorded for a text file (DocentDocument's
+ * encoding), or NULL to guess the same way it does. */
 void        docent_citation_view_show_result    (DocentCitationView       *self,
-                                                 const DocentSearchResult *result);
+                                                 const DocentSearchResult *result,
+                                                 const char               *encoding);
 void        docent_citation_view_clear          (DocentCitationView       *self);
 gboolean    docent_citation_view_get_loaded     (DocentCitationView       *self);
 gint64      docent_citation_view_get_doc_id     (DocentCitationView       *self);

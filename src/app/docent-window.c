@@ -518,7 +518,12 @@ open_citation (DocentWindow *self,
   if (self->results == NULL || index >= self->results->len)
     return;
   result = g_ptr_array_index (self->results, index);
-  docent_citation_view_show_result (self->citation_view, result);
+  {
+    DocentDocumentItem *item = docent_library_find_document (self->library, result->doc_id);
+    const char *encoding = item ? docent_document_item_get_document (item)->encoding : NULL;
+
+    docent_citation_view_show_result (self->citation_view, result, encoding);
+  }
   gtk_stack_set_visible_child_name (self->main_stack, "citation");
   gtk_widget_set_visible (self->back_button, TRUE);
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);

@@ -223,7 +223,8 @@ test_window_story (void)
   g_autofree char *beta = make_pdf ("beta.pdf", beta_pages);
   g_autofree char *notes = g_build_filename (tmpdir, "notes.md", NULL);
   g_autofree char *korean = g_build_filename (tmpdir, "경량화.md", NULL);
-  const char *paths[] = { alpha, beta, notes, korean, NULL };
+  g_autofree char *legacy = g_build_filename (tmpdir, "cp949.txt", NULL);
+  const char *paths[] = { alpha, beta, notes, korean, legacy, NULL };
   DocentWindow *window;
   DocentCitationView *view;
   GtkListBoxRow *row;
@@ -237,6 +238,15 @@ test_window_story (void)
   g_assert_true (g_file_set_contents (korean,
                                       "# 모델 경량화\n\n프루닝은 중요하지 않은 가중치를 제거합니다.\n\n"
                                       "양자화는 모델의 파라미터를 더 적은 비트로 표현하는 기법입니다.\n", -1, NULL));
+  {
+    /* An old Windows notepad file: Korean in CP949, CRLF line ends. */
+    const char *utf8 = "증류 노트\r\n\r\n지식 증류는 큰 교사 모델의 출력을 작은 학생 모델이 따라 배우게 합니다.\r\n";
+    gsize len = 0;
+    g_autofree char *cp949 = g_convert (utf8, -1, "CP949", "UTF-8", NULL, &len, NULL);
+
+    g_assert_nonnull (cp949);
+    g_assert_true (g_file_set_contents (legacy, cp949, len, NULL));
+  }
 
   window = docent_window_new (NULL);
   gtk_window_set_default_size (GTK_WINDOW (window), 1100, 740);
@@ -251,11 +261,11 @@ test_window_story (void)
   /* Progress shows at once, the window keeps going. */
   g_assert_true (gtk_revealer_get_reveal_child (window->import_revealer));
   check.window = window;
-  check.n_ready = 4;
+  check.n_ready = 5;
   g_assert_true (wait_for (documents_ready, &check, 60000));
   settle (300);
-  g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 4);
-  g_assert_nonnull (gtk_list_box_get_row_at_index (_docent_window_get_documents_list (window), 3));
+  g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 5);
+  g_assert_nonnull (gtk_list_box_get_row_at_index (_docent_window_get_documents_list (window), 4));
   save_screenshot (GTK_WIDGET (window), "02-library");
   g_assert_false (gtk_revealer_get_reveal_child (window->import_revealer));
 
@@ -295,7 +305,7 @@ test_window_story (void)
     g_assert_nonnull (failed);
     gtk_widget_activate_action (GTK_WIDGET (failed), "row.remove", NULL);
     settle (500);
-    g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 4);
+    g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 5);
   }
 
   /* Ask: the answer quotes the passage and cites it. */
@@ -380,6 +390,17 @@ test_window_story (void)
   g_assert_cmpuint (docent_citation_view_get_n_highlights (view), >, 0);
   settle (200);
   save_screenshot (GTK_WIDGET (window), "06b-citation-korean");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL);
+
+  /* A CP949 file with CRLF line ends: the passage lands where it was found. */
+  run_query (window, "search", "학생 모델");
+  row = first_result_row (window);
+  g_assert_true (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->path, "cp949.txt"));
+  g_signal_emit_by_name (_docent_window_get_results_list (window), "row-activated", row);
+  g_assert_true (wait_for (citation_loaded, view, 20000));
+  g_assert_false (docent_citation_view_get_source_missing (view));
+  g_assert_cmpuint (docent_citation_view_get_n_highlights (view), ==,
+                    g_utf8_strlen (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->text, -1));
   gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL);
 
   /* A moved source still shows the stored passage, and says so. */
@@ -480,9 +501,9 @@ test_window_story (void)
           gtk_widget_activate_action (GTK_WIDGET (row), "row.remove", NULL);
           break;
         }
-    check.n_ready = 3;
+    check.n_ready = 4;
     settle (500);
-    g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 3);
+    g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 4);
     run_query (window, "search", "lighthouse");
     for (int i = 0; (row = gtk_list_box_get_row_at_index (list, i)) != NULL; i++)
       g_assert_false (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->path, "beta.pdf"));
