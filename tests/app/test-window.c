@@ -189,6 +189,24 @@ run_query (DocentWindow *window,
   g_assert_cmpstr (_docent_window_get_page_name (window), ==, "results");
 }
 
+static void
+read_text_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  char **out = user_data;
+
+  *out = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (object), result, NULL);
+  if (*out == NULL)
+    *out = g_strdup ("");
+}
+
+static gboolean
+string_set (gpointer data)
+{
+  return *(char **) data != NULL;
+}
+
 static GtkListBoxRow *
 first_result_row (DocentWindow *window)
 {
@@ -317,6 +335,17 @@ test_window_story (void)
   g_assert_cmpuint (MAX (result->page_end, result->page), >=, 2);
   settle (200);
   save_screenshot (GTK_WIDGET (window), "03-answer");
+
+  /* Copy puts the answer and its numbered sources on the clipboard. */
+  {
+    g_autofree char *text = NULL;
+
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.copy-answer", NULL);
+    gdk_clipboard_read_text_async (gtk_widget_get_clipboard (GTK_WIDGET (window)), NULL, read_text_cb, &text);
+    g_assert_true (wait_for (string_set, &text, 5000));
+    g_assert_nonnull (strstr (text, "zebrafish calibration protocol"));
+    g_assert_nonnull (strstr (text, "[1] alpha.pdf"));
+  }
 
   /* The inline [1] in the answer opens the same source. */
   view = _docent_window_get_citation_view (window);
