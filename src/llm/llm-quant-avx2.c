@@ -238,6 +238,7 @@ dot_q4_K (int64_t nb, const llm_block_q4_K *x, const llm_block_q8_K *y)
       const uint8_t *q4 = x[i].qs;
       const int8_t *q8 = y[i].qs;
       __m256i sumi = _mm256_setzero_si256 ();
+      #pragma GCC unroll 8
       for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
         {
           const __m256i sl = _mm256_shuffle_epi8 (scales, _mm256_set1_epi16 ((short) (((4 * j + 1) << 8) | (4 * j))));
@@ -280,6 +281,7 @@ dot_q5_K (int64_t nb, const llm_block_q5_K *x, const llm_block_q8_K *y)
       const uint8_t *q5 = x[i].qs;
       const int8_t *q8 = y[i].qs;
       __m256i sumi = _mm256_setzero_si256 ();
+      #pragma GCC unroll 8
       for (int j = 0; j < 4; j++, q5 += 32, q8 += 64)
         {
           const __m256i sl = _mm256_shuffle_epi8 (scales, _mm256_set1_epi16 ((short) (((4 * j + 1) << 8) | (4 * j))));
@@ -320,6 +322,7 @@ dot_q6_K (int64_t nb, const llm_block_q6_K *x, const llm_block_q8_K *y)
       const int8_t *q8 = y[i].qs;
       __m256i sumi = _mm256_setzero_si256 ();
 
+      #pragma GCC unroll 8
       for (int j = 0; j < 2; j++, ql += 64, qh += 32)
         {
           const __m256i b1 = _mm256_loadu_si256 ((const __m256i *) ql);
@@ -333,6 +336,7 @@ dot_q6_K (int64_t nb, const llm_block_q6_K *x, const llm_block_q8_K *y)
                                   _mm256_slli_epi16 (_mm256_and_si256 (_mm256_srli_epi16 (bh, 4), m3), 4));
           q[3] = _mm256_or_si256 (_mm256_and_si256 (_mm256_srli_epi16 (b2, 4), m4),
                                   _mm256_slli_epi16 (_mm256_and_si256 (_mm256_srli_epi16 (bh, 6), m3), 4));
+          #pragma GCC unroll 8
           for (int k = 0; k < 4; k++, q8 += 32)
             {
               const int g = 8 * j + 2 * k;   /* scale of the first 16, then g + 1 */
@@ -355,6 +359,7 @@ dot_f16 (int64_t n, const uint16_t *x, const uint16_t *y)
   float sum;
 
   for (; i + 32 <= n; i += 32)
+    #pragma GCC unroll 8
     for (int k = 0; k < 4; k++)
       {
         if (k == 0)
@@ -408,6 +413,7 @@ dot_f32 (int64_t n, const float *x, const float *y)
   float sum;
 
   for (; i + 32 <= n; i += 32)
+    #pragma GCC unroll 8
     for (int k = 0; k < 4; k++)
       acc[k] = _mm256_fmadd_ps (_mm256_loadu_ps (x + i + 8 * k), _mm256_loadu_ps (y + i + 8 * k), acc[k]);
   for (; i + 8 <= n; i += 8)
@@ -462,6 +468,7 @@ dot4_q4_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y,
       const __m256i v = _mm256_loadu_si256 ((const __m256i *) y[i].qs);
       const __m256i corr = _mm256_madd_epi16 (_mm256_maddubs_epi16 (eight, v), ones);
       const __m256 dy = _mm256_broadcast_ss (&llm_fp16_table[y[i].d]);
+      #pragma GCC unroll 8
       for (int r = 0; r < 4; r++)
         {
           const llm_block_q4_0 *b = (const llm_block_q4_0 *) (x + r * stride) + i;
@@ -474,6 +481,7 @@ dot4_q4_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y,
           acc[r] = _mm256_fmadd_ps (d, _mm256_cvtepi32_ps (s), acc[r]);
         }
     }
+  #pragma GCC unroll 8
   for (int r = 0; r < 4; r++)
     out[r] = hsum_ps (acc[r]);
 }

@@ -44,8 +44,11 @@ dot_q4_0 (int64_t nb, const llm_block_q4_0 *x, const llm_block_q8_0 *y)
   float sum;
 
   for (; i + 1 < nb; i += 2)
+    #pragma GCC unroll 8
     for (int k = 0; k < 2; k++)
       {
+        if (k == 0)
+          _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES, _MM_HINT_T0);
         const __m128i t = _mm_loadu_si128 ((const __m128i *) x[i + k].qs);
         const __m256i q = _mm256_and_si256 (combine (t, _mm_srli_epi16 (t, 4)), m4);
         const __m256i v = _mm256_loadu_si256 ((const __m256i *) y[i + k].qs);
@@ -77,6 +80,7 @@ dot_q8_0 (int64_t nb, const llm_block_q8_0 *x, const llm_block_q8_0 *y)
   float sum;
 
   for (; i + 1 < nb; i += 2)
+    #pragma GCC unroll 8
     for (int k = 0; k < 2; k++)
       {
         _mm_prefetch ((const char *) (x + i + k) + LLM_PREFETCH_BYTES, _MM_HINT_T0);
@@ -110,6 +114,7 @@ dot_f16 (int64_t n, const uint16_t *x, const uint16_t *y)
   float sum;
 
   for (; i + 64 <= n; i += 64)
+    #pragma GCC unroll 8
     for (int k = 0; k < 4; k++)
       {
         if (k & 1)
@@ -173,6 +178,7 @@ dot4_q4_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y,
       const __m256i v = _mm256_loadu_si256 ((const __m256i *) y[i].qs);
       const __m256i corr = _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), eight, v);
       const __m256 dy = _mm256_broadcast_ss (&llm_fp16_table[y[i].d]);
+      #pragma GCC unroll 8
       for (int r = 0; r < 4; r++)
         {
           const llm_block_q4_0 *b = (const llm_block_q4_0 *) (x + r * stride) + i;
@@ -184,6 +190,7 @@ dot4_q4_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y,
           acc[r] = _mm256_fmadd_ps (d, _mm256_cvtepi32_ps (s), acc[r]);
         }
     }
+  #pragma GCC unroll 8
   for (int r = 0; r < 4; r++)
     out[r] = hsum256 (acc[r]);
 }
