@@ -161,11 +161,27 @@ docent_application_init (DocentApplication *self)
 {
 }
 
+/* Run from the build tree (as main.c detects for the schema), the
+ * translations are the catalogs just built there, not the installed ones. */
+static void
+use_build_translations_if_uninstalled (void)
+{
+#ifdef BUILD_SCHEMA_DIR
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *build_root = g_path_get_dirname (BUILD_SCHEMA_DIR);
+  g_autofree char *po = g_build_filename (build_root, "po", NULL);
+
+  if (exe != NULL && g_str_has_prefix (exe, build_root) && g_file_test (po, G_FILE_TEST_IS_DIR))
+    bindtextdomain (GETTEXT_PACKAGE, po);
+#endif
+}
+
 int
 docent_application_run (int argc, char **argv)
 {
   g_autoptr(DocentApplication) app = NULL;
 
+  use_build_translations_if_uninstalled ();
   if (g_getenv ("DOCENT_TIMING") != NULL)
     g_printerr ("docent-timing: main %" G_GINT64_FORMAT "\n", g_get_real_time ());
   docent_ensure_resources ();
