@@ -158,6 +158,7 @@ import_started_cb (DocentWindow *self)
     {
       self->import_failed = 0;
       self->import_imported = 0;
+      self->import_skipped = 0;
       gtk_progress_bar_set_fraction (self->import_progress, 0);
       gtk_label_set_label (self->import_title, _("Importing…"));
       gtk_label_set_label (self->import_detail, "");
@@ -237,6 +238,8 @@ import_file_done_cb (DocentWindow                 *self,
     self->import_failed++;
   else if (result->outcome == DOCENT_IMPORT_IMPORTED)
     self->import_imported++;
+  else if (result->outcome == DOCENT_IMPORT_SKIPPED)
+    self->import_skipped++;
 }
 
 static void
@@ -265,6 +268,8 @@ import_finished_cb (DocentWindow *self,
   else if (self->import_imported > 0)
     message = g_strdup_printf (ngettext ("Imported %u file", "Imported %u files",
                                          self->import_imported), self->import_imported);
+  else if (self->import_skipped > 0)
+    message = g_strdup (_("Nothing new: these files are already in the library, or are not PDF or text files"));
   if (message != NULL)
     _docent_window_toast (self, message);
   _docent_window_update_state (self);

@@ -31,6 +31,7 @@ struct _DocentWindow
   AdwMessageDialog   *password_dialog;
   guint               import_failed;
   guint               import_imported;
+  guint               import_skipped;
   gboolean            first_frame_seen;
   guint               pulse_source;
 
