@@ -38,9 +38,11 @@ struct llm_pool {
   void           *ctx;
 };
 
-/* Workers spin this many rounds before sleeping: decoding issues hundreds
- * of small jobs per token, and a futex wake-up costs more than the work. */
-#define SPIN_ROUNDS 20000
+/* Workers spin this many rounds (about 50 µs) before sleeping: decoding
+ * issues hundreds of small jobs per token, and a futex wake-up costs more
+ * than the work. Kept short because a desktop shares its cores: a spinning
+ * thread can take the core the thread it waits for needs. */
+#define SPIN_ROUNDS 2000
 
 static void *
 worker_main (void *data)
@@ -155,7 +157,7 @@ llm_pool_run (llm_pool *p, llm_pool_fn fn, void *ctx)
   fn (ctx, 0, p->n_threads);
   while (atomic_load_explicit (&p->pending, memory_order_acquire) > 0)
     {
-      if (++spins < SPIN_ROUNDS)
+      if (++spins < SPIN_ROUNDS / 8)
         CPU_RELAX ();
       else
         sched_yield ();
