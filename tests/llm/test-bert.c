@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* BERT encoders against a plain double-precision reference forward pass
+ * (tests/llm/bert-craft.h) on small generated GGUF models: F32 tight, F16
+ * and Q8_0 looser; pooling from metadata, fused QKV, batches and threads,
+ * truncation, and clear errors for broken files. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "llm-bert.h"
+#include "bert-craft.h"
+
+static const char *const texts[] = {
+  "the quick brown fox jumps over the lazy dog",
+  "hello world",
+  "docent search model quantization",
+  "",
+  "안녕하세요 양자화!",
+  "r manual data frame vector function embed passage query .",
+};
+
+typedef struct {
+  char   *dir;
+  char   *path;
+  BertRef ref;
+  LlmBert *bert;
+} Fixture;
+
+static void
+fixture_open (Fixture *f, const BertSpec *spec)
+{
+  char err[256] = "";
+  f->dir = g_dir_make_tmp ("docent-bert-XXXXXX", NULL);
+  f->path = g_build_filename (f->dir, "m.gguf", NULL);
+  g_assert_true (bert_craft_write (f->path, spec, &f->ref));
+  f->bert = llm_bert_load (f->path, err, sizeof err);
+  if (f->bert == NULL)
+    g_error ("load: %s", err);
+}
+
+static void
+fixture_close (Fixture *f)
+{
+  llm_bert_free (f->bert);
+  bert_ref_free (&f->ref);
+  g_unlink (f->path);
+  g_rmdir (f->dir);
+  g_free (f->path);
+  g_free (f->dir);
+}
+
+/* Embeds every text in one batch (and with @pool) and compares with the
+ * reference: largest absolute difference and smallest cosine. */
+static void
+compare (Fixture *f, llm_pool *pool, double *max_diff, double *min_cos)
+{
+  const LlmBertParams *hp = llm_bert_get_params (f->bert);
+  const size_t n = G_N_ELEMENTS (texts);
+  g_autofree float *out = g_new (float, n * hp->n_embd);
+  g_autofree double *want = g_new (double, hp->n_embd);
+  char err[256] = "";
+
+  g_assert_true (llm_bert_embed_texts (f->bert, pool, (const char *const *) texts, n, out, err, sizeof err));
+  *max_diff = 0;
+  *min_cos = 1;
+  for (size_t i = 0; i < n; i++)
+    {
+      size_t nt;
+      LlmToken *ids = llm_bert_tokenize (f->bert, texts[i], strlen (texts[i]), &nt);
+      double dot = 0;
+      g_assert_cmpuint (nt, >=, 2);
+      g_assert_cmpint (ids[0], ==, 2);        /* [CLS] */
+      g_assert_cmpint (ids[nt - 1], ==, 3);   /* [SEP] */
+      bert_ref_embed (&f->ref, ids, (int) nt, want);
+      for (int c = 0; c < hp->n_embd; c++)
+        {
+          float v = out[i * hp->n_embd + c];
+          *max_diff = MAX (*max_diff, fabs (v - want[c]));
+          dot += v * want[c];
+        }
+      *min_cos = MIN (*min_cos, dot);
+      free (ids);
+    }
+}
+
+static void
+test_params_and_tokens (void)
+{
+  BertSpec spec = bert_spec_default ();
+  Fixture f = { 0 };
+  fixture_open (&f, &spec);
+  const LlmBertParams *hp = llm_bert_get_params (f.bert);
+  g_assert_cmpint (hp->n_vocab, ==, BERT_CRAFT_N_VOCAB);
+  g_assert_cmpint (hp->n_embd, ==, 64);
+  g_assert_cmpint (hp->n_layer, ==, 2);
+  g_assert_cmpint (hp->n_head, ==, 4);
+  g_assert_cmpint (hp->n_ff, ==, 128);
+  g_assert_cmpint (hp->n_ctx, ==, 32);
+  g_assert_cmpint (hp->n_token_types, ==, 2);
+  g_assert_cmpint (hp->pooling, ==, LLM_BERT_POOL_MEAN);
+  g_assert_cmpint (hp->weight_type, ==, LLM_TYPE_F32);
+  g_assert_cmpstr (llm_bert_get_name (f.bert), ==, "crafted bert");
+  size_t n;
+  LlmToken *ids = llm_bert_tokenize (f.bert, "hello world", 11, &n);
+  g_assert_cmpuint (n, ==, 4);
+  g_assert_cmpint (ids[0], ==, 2);
+  g_assert_cmpint (ids[1], ==, 13);
+  g_assert_cmpint (ids[2], ==, 14);
+  g_assert_cmpint (ids[3], ==, 3);
+  free (ids);
+  fixture_close (&f);
+}
+
+static void
+test_f32_matches_reference (void)
+{
+  BertSpec spec = bert_spec_default ();
+  Fixture f = { 0 };
+  double diff, cos;
+  fixture_open (&f, &spec);
+  compare (&f, NULL, &diff, &cos);
+  g_test_message ("F32: max |diff| %.3g, min cosine %.9f", diff, cos);
+  g_assert_cmpfloat (diff, <, 2e-5);
+
+  /* per-token hidden states too, not only the pooled vector */
+  size_t nt;
+  LlmToken *ids = llm_bert_tokenize (f.bert, texts[0], strlen (texts[0]), &nt);
+  g_autofree float *h = g_new (float, nt * 64);
+  g_autofree double *want = g_new (double, nt * 64);
+  const LlmToken *const seqs[] = { ids };
+  char err[256];
+  g_assert_true (llm_bert_forward (f.bert, NULL, seqs, &nt, 1, h, err, sizeof err));
+  bert_ref_forward (&f.ref, ids, (int) nt, want);
+  double hd = 0;
+  for (size_t i = 0; i < nt * 64; i++)
+    hd = MAX (hd, fabs (h[i] - want[i]));
+  g_test_message ("F32 hidden states: max |diff| %.3g", hd);
+  g_assert_cmpfloat (hd, <, 1e-4);
+  free (ids);
+  fixture_close (&f);
+}
+
+static void
+test_quantized_match_reference (void)
+{
+  const struct { llm_type type; double diff, cos; } cases[] = {
+    { LLM_TYPE_F16, 5e-4, 0.99999 },
+    { LLM_TYPE_Q8_0, 1.5e-2, 0.9995 },
+    { LLM_TYPE_Q4_0, 2e-2, 0.9995 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      BertSpec spec = bert_spec_default ();
+      Fixture f = { 0 };
+      double diff, cos;
+      spec.wtype = cases[i].type;
+      spec.seed = 3 + i;
+      fixture_open (&f, &spec);
+      g_assert_cmpint (llm_bert_get_params (f.bert)->weight_type, ==, cases[i].type);
+      compare (&f, NULL, &diff, &cos);
+      g_test_message ("%s: max |diff| %.3g, min cosine %.6f", llm_type_name (cases[i].type), diff, cos);
+      g_assert_cmpfloat (diff, <, cases[i].diff);
+      g_assert_cmpfloat (cos, >, cases[i].cos);
+      fixture_close (&f);
+    }
+}
+
+static void
+test_pooling_and_fused (void)
+{
+  const struct { int pooling; bool fused; int n_types; LlmBertPooling want; } cases[] = {
+    { 2, false, 2, LLM_BERT_POOL_CLS },
+    { 3, false, 1, LLM_BERT_POOL_LAST },
+    { 0, true, 0, LLM_BERT_POOL_MEAN },     /* none: mean; no token-type table (XLM-R style) */
+    { -1, true, 1, LLM_BERT_POOL_MEAN },    /* key missing: mean */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      BertSpec spec = bert_spec_default ();
+      Fixture f = { 0 };
+      double diff, cos;
+      spec.pooling = cases[i].pooling;
+      spec.fused_qkv = cases[i].fused;
+      spec.n_types = cases[i].n_types;
+      spec.n_layer = 3;
+      spec.seed = 10 + i;
+      fixture_open (&f, &spec);
+      g_assert_cmpint (llm_bert_get_params (f.bert)->pooling, ==, cases[i].want);
+      g_assert_cmpint (llm_bert_get_params (f.bert)->n_token_types, ==, cases[i].n_types);
+      compare (&f, NULL, &diff, &cos);
+      g_test_message ("pooling %d fused %d: max |diff| %.3g", cases[i].pooling, cases[i].fused, diff);
+      g_assert_cmpfloat (diff, <, 2e-5);
+      fixture_close (&f);
+    }
+}
+
+/* A batch large enough for the sgemm path, on two threads, gives what each
+ * passage gives alone on one. */
+static void
+test_batches_and_threads (void)
+{
+  BertSpec spec = bert_spec_default ();
+  Fixture f = { 0 };
+  enum { N = 24 };
+  const char *many[N];
+  char err[256];
+  spec.wtype = LLM_TYPE_Q8_0;
+  fixture_open (&f, &spec);
+  for (int i = 0; i < N; i++)
+    many[i] = texts[i % G_N_ELEMENTS (texts)];
+  g_autofree float *batch = g_new (float, N * 64);
+  g_autofree float *one = g_new (float, 64);
+  llm_pool *pool = llm_pool_new (2);
+  g_assert_true (llm_bert_embed_texts (f.bert, pool, many, N, batch, err, sizeof err));
+  double diff = 0;
+  for (int i = 0; i < N; i++)
+    {
+      g_assert_true (llm_bert_embed_texts (f.bert, NULL, &many[i], 1, one, err, sizeof err));
+      for (int c = 0; c < 64; c++)
+        diff = MAX (diff, fabs (one[c] - batch[i * 64 + c]));
+    }
+  g_test_message ("batch of %d (sgemm) vs one by one (int8 dot): max |diff| %.3g", N, diff);
+  g_assert_cmpfloat (diff, <, 1.5e-2);
+  /* and the big batch itself against the reference */
+  double bd = 0;
+  g_autofree double *want = g_new (double, 64);
+  for (int i = 0; i < N; i++)
+    {
+      size_t nt;
+      LlmToken *ids = llm_bert_tokenize (f.bert, many[i], strlen (many[i]), &nt);
+      bert_ref_embed (&f.ref, ids, (int) nt, want);
+      for (int c = 0; c < 64; c++)
+        bd = MAX (bd, fabs (want[c] - batch[i * 64 + c]));
+      free (ids);
+    }
+  g_test_message ("batch vs reference: max |diff| %.3g", bd);
+  g_assert_cmpfloat (bd, <, 1e-4);
+  /* rows are unit length */
+  for (int i = 0; i < N; i++)
+    {
+      double norm = 0;
+      for (int c = 0; c < 64; c++)
+        norm += batch[i * 64 + c] * batch[i * 64 + c];
+      g_assert_cmpfloat (fabs (norm - 1), <, 1e-5);
+    }
+  llm_pool_free (pool);
+  fixture_close (&f);
+}
+
+static void
+test_truncation (void)
+{
+  BertSpec spec = bert_spec_default ();
+  Fixture f = { 0 };
+  g_autoptr (GString) s = g_string_new ("");
+  char err[256];
+  fixture_open (&f, &spec);
+  for (int i = 0; i < 50; i++)
+    g_string_append (s, "fox dog ");
+  size_t n;
+  LlmToken *ids = llm_bert_tokenize (f.bert, s->str, s->len, &n);
+  g_assert_cmpuint (n, ==, 32);
+  g_assert_cmpint (ids[0], ==, 2);
+  g_assert_cmpint (ids[30], ==, 12);  /* "dog" */
+  g_assert_cmpint (ids[31], ==, 3);   /* [SEP] kept */
+  float v[64];
+  const char *one[] = { s->str };
+  g_assert_true (llm_bert_embed_texts (f.bert, NULL, one, 1, v, err, sizeof err));
+  /* the engine refuses what it was not given truncated */
+  LlmToken *too_long = g_new0 (LlmToken, 33);
+  size_t n33 = 33;
+  const LlmToken *const seqs[] = { too_long };
+  g_assert_false (llm_bert_embed_tokens (f.bert, NULL, seqs, &n33, 1, v, err, sizeof err));
+  g_assert_nonnull (strstr (err, "at most 32"));
+  too_long[0] = 5000;
+  n33 = 3;
+  g_assert_false (llm_bert_embed_tokens (f.bert, NULL, seqs, &n33, 1, v, err, sizeof err));
+  g_assert_nonnull (strstr (err, "out of range"));
+  g_free (too_long);
+  free (ids);
+  fixture_close (&f);
+}
+
+static void
+expect_error (BertSpec spec, const char *want)
+{
+  g_autofree char *dir = g_dir_make_tmp ("docent-bert-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "bad.gguf", NULL);
+  char err[256] = "";
+  g_assert_true (bert_craft_write (path, &spec, NULL));
+  LlmBert *b = llm_bert_load (path, err, sizeof err);
+  g_test_message ("%s", err);
+  g_assert_null (b);
+  if (strstr (err, want) == NULL)
+    g_error ("error \"%s\" does not say \"%s\"", err, want);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static void
+test_errors (void)
+{
+  BertSpec s;
+  char err[256] = "";
+
+  s = bert_spec_default (), s.arch = "llama";
+  expect_error (s, "architecture \"llama\" is not an encoder");
+  s = bert_spec_default (), s.omit_key = "bert.embedding_length";
+  expect_error (s, "bert.embedding_length is missing");
+  s = bert_spec_default (), s.omit_key = "bert.attention.head_count";
+  expect_error (s, "bert.attention.head_count is missing");
+  s = bert_spec_default (), s.n_head = 5;
+  s.n_embd = 64;
+  expect_error (s, "not a multiple of head_count");
+  s = bert_spec_default (), s.pooling = 4;
+  expect_error (s, "reranker");
+  s = bert_spec_default (), s.omit_tensor = "blk.1.ffn_up.weight";
+  expect_error (s, "tensor blk.1.ffn_up.weight is missing");
+  s = bert_spec_default (), s.omit_tensor = "token_embd_norm.bias";
+  expect_error (s, "tensor token_embd_norm.bias is missing");
+  s = bert_spec_default (), s.misshape_tensor = "blk.0.attn_k.weight";
+  expect_error (s, "tensor blk.0.attn_k.weight has shape [65, 64], expected [64, 64]");
+  s = bert_spec_default (), s.misshape_tensor = "token_embd.weight";
+  expect_error (s, "tensor token_embd.weight has shape");
+
+  g_assert_null (llm_bert_load ("/nonexistent/model.gguf", err, sizeof err));
+  g_assert_cmpstr (err, !=, "");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/llm/bert/params-and-tokens", test_params_and_tokens);
+  g_test_add_func ("/llm/bert/f32-reference", test_f32_matches_reference);
+  g_test_add_func ("/llm/bert/quantized-reference", test_quantized_match_reference);
+  g_test_add_func ("/llm/bert/pooling-and-fused-qkv", test_pooling_and_fused);
+  g_test_add_func ("/llm/bert/batches-and-threads", test_batches_and_threads);
+  g_test_add_func ("/llm/bert/truncation", test_truncation);
+  g_test_add_func ("/llm/bert/errors", test_errors);
+  return g_test_run ();
+}
