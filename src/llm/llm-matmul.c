@@ -201,9 +201,22 @@ matvec_worker (void *data, int ith, int nth)
       if (r0 >= j->rows)
         return;
       int64_t r = r0;
-      if (j->rows_at_once == 4)
-        for (; r + 4 <= r1; r += 4)
-          llm_vec_dot4 (j->type, j->cols, j->W + (size_t) r * j->row_size, j->row_size, j->xq, j->y + r);
+      if (j->rows_at_once == 4 && r1 - r0 >= 4)
+        {
+          /* Four rows a quarter of the chunk apart: four sequential streams
+           * the hardware prefetcher follows, rather than four interleaved
+           * rows it loses. */
+          int64_t q = (r1 - r0) / 4;
+          size_t stride = (size_t) q * j->row_size;
+          for (int64_t k = 0; k < q; k++)
+            {
+              float out[4];
+              llm_vec_dot4 (j->type, j->cols, j->W + (size_t) (r0 + k) * j->row_size, stride, j->xq, out);
+              for (int m = 0; m < 4; m++)
+                j->y[r0 + k + m * q] = out[m];
+            }
+          r = r0 + 4 * q;
+        }
       for (; r < r1; r++)
         j->y[r] = llm_vec_dot (j->type, j->cols, j->W + (size_t) r * j->row_size, j->xq);
     }
