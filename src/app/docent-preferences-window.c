@@ -6,6 +6,7 @@
 
 #include "docent-application.h"
 #include "docent-preferences-window.h"
+#include "docent-store.h"
 
 struct _DocentPreferencesWindow
 {
@@ -28,6 +29,8 @@ struct _DocentPreferencesWindow
   GtkSpinButton     *results_spin;
   AdwActionRow      *library_row;
   GtkWidget         *library_reset_button;
+  GtkWidget         *backup_button;
+  GCancellable      *cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (DocentPreferencesWindow, docent_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -76,13 +79,26 @@ dup_default_library_path (void)
   return g_build_filename (g_get_user_data_dir (), "docent", "library.db", NULL);
 }
 
+/* The library the window has open: `docent --library PATH` wins. */
+static char *
+dup_library_path (DocentPreferencesWindow *self)
+{
+  g_autofree char *path = g_settings_get_string (self->settings, "library-path");
+  const char *env = g_getenv ("DOCENT_LIBRARY");
+
+  if (env != NULL && env[0] != '\0')
+    return g_strdup (env);
+  if (path[0] != '\0')
+    return g_steal_pointer (&path);
+  return dup_default_library_path ();
+}
+
 static void
 update_rows (DocentPreferencesWindow *self)
 {
   g_autofree char *model = g_settings_get_string (self->settings, "model-path");
   g_autofree char *embedding = g_settings_get_string (self->settings, "embedding-model-path");
   g_autofree char *library = g_settings_get_string (self->settings, "library-path");
-  g_autofree char *default_library = dup_default_library_path ();
 
   adw_action_row_set_subtitle (self->model_row,
                                model[0] ? model : _("None: answers quote the best passages"));
@@ -94,7 +110,10 @@ update_rows (DocentPreferencesWindow *self)
                                embedding[0] ? embedding : _("Built-in"));
   gtk_widget_set_visible (self->embedding_clear_button, embedding[0] != '\0');
 
-  adw_action_row_set_subtitle (self->library_row, library[0] ? library : default_library);
+  {
+    g_autofree char *open_path = dup_library_path (self);
+    adw_action_row_set_subtitle (self->library_row, open_path);
+  }
   gtk_widget_set_visible (self->library_reset_button, library[0] != '\0');
 }
 
@@ -196,6 +215,96 @@ library_reset_cb (DocentPreferencesWindow *self)
   g_settings_reset (self->settings, "library-path");
 }
 
+/* --- backup: VACUUM INTO on a connection of its own, off the main loop --- */
+
+static void
+backup_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  char **paths = task_data;   /* library, destination */
+  g_autoptr(DocentStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+
+  store = docent_store_open (paths[0], &error);
+  if (store == NULL || !docent_store_backup (store, paths[1], &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+backup_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  DocentPreferencesWindow *self = DOCENT_PREFERENCES_WINDOW (object);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      message = g_strdup_printf (_("Backup failed: %s"), error->message);
+    }
+  else
+    message = g_strdup (_("Library backed up"));
+  gtk_widget_set_sensitive (self->backup_button, TRUE);
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), adw_toast_new (message));
+}
+
+void
+_docent_preferences_window_backup (DocentPreferencesWindow *self,
+                                   const char              *dest)
+{
+  g_autoptr(GTask) task = NULL;
+  char **paths = g_new0 (char *, 3);
+
+  paths[0] = dup_library_path (self);
+  paths[1] = g_strdup (dest);
+  gtk_widget_set_sensitive (self->backup_button, FALSE);
+  task = g_task_new (self, self->cancellable, backup_done_cb, NULL);
+  g_task_set_source_tag (task, _docent_preferences_window_backup);
+  g_task_set_task_data (task, paths, (GDestroyNotify) g_strfreev);
+  g_task_run_in_thread (task, backup_thread);
+}
+
+static void
+backup_response_cb (GtkNativeDialog         *dialog,
+                    int                      response,
+                    DocentPreferencesWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        _docent_preferences_window_backup (self, path);
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+backup_cb (DocentPreferencesWindow *self)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *date = g_date_time_format (now, "%Y-%m-%d");
+  /* Translators: file name of a library backup; %s is the date */
+  g_autofree char *name = g_strdup_printf (_("Docent library %s.db"), date);
+
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (_("Back Up the Library"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_SAVE,
+                                               _("_Back Up"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (backup_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
 static void
 docent_preferences_window_constructed (GObject *object)
 {
@@ -234,6 +343,8 @@ docent_preferences_window_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (docent_preferences_window_parent_class)->dispose (object);
@@ -288,6 +399,8 @@ docent_preferences_window_class_init (DocentPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, results_spin);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, library_row);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, library_reset_button);
+  gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, backup_button);
+  gtk_widget_class_bind_template_callback (widget_class, backup_cb);
   gtk_widget_class_bind_template_callback (widget_class, model_choose_cb);
   gtk_widget_class_bind_template_callback (widget_class, model_clear_cb);
   gtk_widget_class_bind_template_callback (widget_class, embedding_choose_cb);
@@ -300,6 +413,7 @@ static void
 docent_preferences_window_init (DocentPreferencesWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
 }
 
 GtkWidget *

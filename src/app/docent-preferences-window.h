@@ -12,5 +12,8 @@ G_DECLARE_FINAL_TYPE (DocentPreferencesWindow, docent_preferences_window, DOCENT
  * for the model manager (discovered models, quantization jobs). */
 GtkWidget *docent_preferences_window_new (GtkWindow *parent,
                                           GSettings *settings);
+/* What the Back Up… button does once a file is chosen (tests call it). */
+void       _docent_preferences_window_backup (DocentPreferencesWindow *self,
+                                              const char              *dest);
 
 G_END_DECLS

@@ -207,6 +207,19 @@ string_set (gpointer data)
   return *(char **) data != NULL;
 }
 
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+static gboolean
+backup_button_sensitive (gpointer data)
+{
+  GtkWidget *button = GTK_WIDGET (gtk_widget_get_template_child (data, DOCENT_TYPE_PREFERENCES_WINDOW, "backup_button"));
+  return gtk_widget_get_sensitive (button);
+}
+
 static GtkListBoxRow *
 first_result_row (DocentWindow *window)
 {
@@ -569,6 +582,29 @@ test_window_story (void)
     }
     g_settings_reset (settings, "quantization");
     g_assert_cmpuint (adw_combo_row_get_selected (quantization), ==, 0);
+
+    adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (prefs), "answers");
+    settle (300);
+    save_screenshot (prefs, "08b-preferences-answers");
+    adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (prefs), "library");
+    settle (300);
+    save_screenshot (prefs, "08c-preferences-library");
+
+    /* Back Up… makes a copy that opens as a library with the same documents. */
+    {
+      g_autofree char *copy = g_build_filename (tmpdir, "backup.db", NULL);
+      g_autoptr(DocentStore) store = NULL;
+      g_autoptr(GPtrArray) docs = NULL;
+
+      _docent_preferences_window_backup (DOCENT_PREFERENCES_WINDOW (prefs), copy);
+      g_assert_true (wait_for (file_exists, copy, 20000));
+      g_assert_true (wait_for (backup_button_sensitive, prefs, 20000));
+      store = docent_store_open (copy, NULL);
+      g_assert_nonnull (store);
+      docs = docent_store_list_documents (store, NULL);
+      g_assert_nonnull (docs);
+      g_assert_cmpuint (docs->len, ==, 4);
+    }
   }
   gtk_window_destroy (GTK_WINDOW (prefs));
 
