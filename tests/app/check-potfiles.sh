@@ -12,8 +12,15 @@ for f in $potfiles; do
     status=1
   fi
 done
-for f in $(grep -rlE '(^|[^A-Za-z0-9_])N?_\(' src --include='*.c' | sort) \
-         $(grep -rl 'translatable="yes"' resources --include='*.ui' 2>/dev/null | sort); do
+# Files under version control only (in a clone that is all of them; in a
+# shared working tree, someone's unfinished new file is not ours to list).
+if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  sources=$(git -C "$top" ls-files 'src/*.c' 'resources/*.ui')
+else
+  sources=$(find src resources -name '*.c' -o -name '*.ui')
+fi
+for f in $(grep -lE '(^|[^A-Za-z0-9_])N?_\(' $(echo "$sources" | grep '\.c$') /dev/null | sort) \
+         $(grep -l 'translatable="yes"' $(echo "$sources" | grep '\.ui$') /dev/null | sort); do
   if ! printf '%s\n' $potfiles | grep -qx "$f"; then
     echo "$f marks strings for translation but is missing from po/POTFILES.in"
     status=1
