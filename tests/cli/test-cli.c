@@ -137,7 +137,8 @@ test_import_list_search (void)
   g_assert_cmpint (r.status, ==, 0);
   o = parse_json (r.out);
   arr = json_object_get_array_member (o, "results");
-  g_assert_cmpuint (json_array_get_length (arr), ==, 1);
+  /* Ranked first; hybrid mode may add passages found by meaning after it. */
+  g_assert_cmpuint (json_array_get_length (arr), >=, 1);
   hit = json_array_get_object_element (arr, 0);
   g_assert_cmpint (json_object_get_int_member (hit, "rank"), ==, 1);
   g_assert_cmpstr (json_object_get_string_member (hit, "doc"), ==, "atlas.pdf");
@@ -172,12 +173,19 @@ test_import_list_search (void)
   /* Korean, filtered to one document by name. */
   docent (&r, "--library", library, "search", "--json", "--doc", "atlas.pdf", "빙하", NULL);
   o = parse_json (r.out);
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "results")), ==, 1);
+  arr = json_object_get_array_member (o, "results");
+  g_assert_cmpuint (json_array_get_length (arr), >=, 1);
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, i), "doc"), ==, "atlas.pdf");
+  g_assert_nonnull (strstr (json_object_get_string_member (json_array_get_object_element (arr, 0), "text"), "빙하"));
   g_clear_pointer (&o, json_object_unref);
   run_clear (&r);
+  /* Filtered to the other document: whatever comes back is from it alone. */
   docent (&r, "--library", library, "search", "--json", "--doc", "notes.txt", "빙하", NULL);
   o = parse_json (r.out);
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "results")), ==, 0);
+  arr = json_object_get_array_member (o, "results");
+  for (guint i = 0; i < json_array_get_length (arr); i++)
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, i), "doc"), ==, "notes.txt");
   g_clear_pointer (&o, json_object_unref);
   run_clear (&r);
 
@@ -224,7 +232,7 @@ test_remove_backup_usage (void)
   g_assert_cmpint (r.status, ==, 0);
   run_clear (&r);
   docent (&r, "--library", lib, "search", "--json", "storks", NULL);
-  g_assert_nonnull (strstr (r.out, "\"results\":[]"));
+  g_assert_null (strstr (r.out, "storks"));
   run_clear (&r);
   /* The backup still has it. */
   docent (&r, "--library", backup, "search", "--json", "storks", NULL);
