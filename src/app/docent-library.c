@@ -67,6 +67,8 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void start_next_import (DocentLibrary *self);
+static void check_unfinished (DocentLibrary *self);
+static void queue_import (DocentLibrary *self, const char * const *paths, const char *password);
 
 static void
 import_job_free (ImportJob *job)
@@ -201,6 +203,66 @@ apply_documents (DocentLibrary *self,
   }
 }
 
+/* An import killed last time (the app was closed mid-import) is finished
+ * when the library opens again: an import without paths resumes it. */
+static void
+count_unfinished_thread (GTask        *task,
+                         gpointer      source_object,
+                         gpointer      task_data,
+                         GCancellable *cancellable)
+{
+  DocentLibrary *self = source_object;
+  g_autoptr(GError) error = NULL;
+  DocentStore *store;
+  gint64 n;
+
+  if ((store = lock_reader (self, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  n = docent_store_count_unfinished_imports (store, &error);
+  unlock_reader (self);
+
+  if (n < 0)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_int (task, n);
+}
+
+static void
+count_unfinished_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  DocentLibrary *self = DOCENT_LIBRARY (object);
+  g_autoptr(GError) error = NULL;
+  gssize n = g_task_propagate_int (G_TASK (result), &error);
+
+  if (n < 0)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Could not look for unfinished imports: %s", error->message);
+      return;
+    }
+  if (n > 0 && !docent_library_get_importing (self))
+    {
+      const char *none[] = { NULL };
+
+      g_debug ("Resuming %" G_GSSIZE_FORMAT " unfinished imports", n);
+      queue_import (self, none, NULL);
+    }
+}
+
+static void
+check_unfinished (DocentLibrary *self)
+{
+  g_autoptr(GTask) task = g_task_new (self, self->cancellable, count_unfinished_cb, NULL);
+
+  g_task_set_source_tag (task, check_unfinished);
+  g_task_run_in_thread (task, count_unfinished_thread);
+}
+
 static void
 list_documents_cb (GObject      *object,
                    GAsyncResult *result,
@@ -227,6 +289,7 @@ list_documents_cb (GObject      *object,
     {
       self->loaded = TRUE;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADED]);
+      check_unfinished (self);
     }
   g_signal_emit (self, signals[DOCUMENTS_LOADED], 0);
 
@@ -723,18 +786,13 @@ start_next_import (DocentLibrary *self)
   import_job_free (job);
 }
 
-void
-docent_library_import (DocentLibrary      *self,
-                       const char * const *paths,
-                       const char         *password)
+static void
+queue_import (DocentLibrary      *self,
+              const char * const *paths,
+              const char         *password)
 {
   ImportJob *job;
   gboolean was_importing;
-
-  g_return_if_fail (DOCENT_IS_LIBRARY (self));
-
-  if (paths == NULL || paths[0] == NULL)
-    return;
 
   was_importing = docent_library_get_importing (self);
 
@@ -747,6 +805,18 @@ docent_library_import (DocentLibrary      *self,
   start_next_import (self);
   if (!was_importing)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+}
+
+void
+docent_library_import (DocentLibrary      *self,
+                       const char * const *paths,
+                       const char         *password)
+{
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+
+  if (paths == NULL || paths[0] == NULL)
+    return;
+  queue_import (self, paths, password);
 }
 
 void

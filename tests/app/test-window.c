@@ -7,6 +7,8 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <locale.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "docent-application.h"
 #include "docent-citation-view.h"
@@ -771,6 +773,93 @@ test_window_progress (void)
   settle (100);
 }
 
+static gboolean
+importing (gpointer data)
+{
+  return docent_library_get_importing (_docent_window_get_library (data));
+}
+
+static gboolean
+not_importing (gpointer data)
+{
+  return !importing (data);
+}
+
+/* An import killed half-way (docent import, kill -9) is finished by the
+ * window when it opens the library. */
+static void
+test_window_resume (void)
+{
+  const char *bin = g_getenv ("DOCENT_BIN");
+  g_autofree char *library = g_build_filename (tmpdir, "resume-library.db", NULL);
+  /* A big one keeps the importer busy long enough to be interrupted. */
+  const char *manuals[] = { "/usr/share/R/doc/manual/fullrefman.pdf", "/usr/share/R/doc/manual/R-intro.pdf",
+                            "/usr/share/R/doc/manual/R-lang.pdf" };
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+  gint64 unfinished = 0;
+  gint64 deadline;
+  DocentWindow *window;
+  ReadyCheck check;
+
+  if (bin == NULL || !g_file_test (manuals[0], G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("needs DOCENT_BIN and the R manuals");
+      return;
+    }
+
+  g_ptr_array_add (argv, (char *) bin);
+  g_ptr_array_add (argv, "--library");
+  g_ptr_array_add (argv, library);
+  g_ptr_array_add (argv, "import");
+  for (guint i = 0; i < G_N_ELEMENTS (manuals); i++)
+    g_ptr_array_add (argv, (char *) manuals[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_async (NULL, (char **) argv->pdata, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                NULL, NULL, &pid, &error));
+  g_assert_no_error (error);
+
+  /* Kill it once it has queued its files. */
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  {
+    g_autoptr(DocentStore) store = NULL;
+
+    while (unfinished <= 0 && g_get_monotonic_time () < deadline)
+      {
+        if (store == NULL && g_file_test (library, G_FILE_TEST_EXISTS))
+          store = docent_store_open (library, NULL);
+        if (store != NULL)
+          unfinished = docent_store_count_unfinished_imports (store, NULL);
+        if (unfinished <= 0)
+          g_usleep (2000);
+      }
+  }
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
+  g_spawn_close_pid (pid);
+  if (unfinished == 0)
+    {
+      g_test_skip ("the import finished before it could be interrupted");
+      return;
+    }
+
+  g_settings_set_string (settings, "library-path", library);
+  window = docent_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (wait_for (importing, window, 20000));
+  settle (200);
+  save_screenshot (GTK_WIDGET (window), "15-resuming");
+  g_assert_true (wait_for (not_importing, window, 120000));
+  check.window = window;
+  check.n_ready = G_N_ELEMENTS (manuals);
+  g_assert_true (wait_for (documents_ready, &check, 20000));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+}
+
 static void
 test_snippet_markup (void)
 {
@@ -838,6 +927,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/window/story", test_window_story);
   g_test_add_func ("/app/window/password", test_window_password);
   g_test_add_func ("/app/window/progress", test_window_progress);
+  g_test_add_func ("/app/window/resume", test_window_resume);
   ret = g_test_run ();
 
   g_clear_object (&settings);
