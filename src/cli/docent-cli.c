@@ -21,6 +21,7 @@ static const DocentCliCommand commands[] = {
   { "eval",   docent_cli_eval,   N_("Measure retrieval quality on a question set") },
   { "info",   docent_cli_info,   N_("Describe a GGUF model file") },
   { "quantize", docent_cli_quantize, N_("Quantize a GGUF model (Q8_0, Q6_K, Q5_K_M, Q4_K_M, Q4_0)") },
+  { "embed", docent_cli_embed, N_("Embed texts with a GGUF embedding model") },
 };
 
 static const DocentCliCommand *

@@ -51,5 +51,6 @@ int docent_cli_eval   (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_info     (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_quantize (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_embed    (DocentCliGlobal *global, int argc, char **argv);
 
 G_END_DECLS

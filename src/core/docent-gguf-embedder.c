@@ -291,7 +291,7 @@ docent_gguf_embedder_new (const char  *path,
   if (self->bert == NULL)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNSUPPORTED,
-                   "%s is not an embedding model Docent can use: %s. Choose a GGUF embedding model (bge, e5, all-MiniLM, multilingual-e5, bge-m3).", path, err);
+                   "%s is not an embedding model Docent can use: %s. Choose another model file.", path, err);
       return NULL;
     }
   self->name = llm_bert_get_name (self->bert) ? g_strdup (llm_bert_get_name (self->bert))

@@ -6,8 +6,10 @@
  * worker pool and searched densely. */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "docent-error.h"
 #include "docent-gguf-embedder.h"
@@ -269,6 +271,77 @@ test_library (void)
     }
 }
 
+/* `docent embed --json` prints the embedder's vectors; usage and model
+ * errors have their exit statuses. */
+static void
+test_cli (void)
+{
+  const char *bin = g_getenv ("DOCENT_BIN");
+  g_autofree char *model = write_model ("cli.gguf", bert_spec_default (), NULL);
+  g_autoptr(DocentGgufEmbedder) e = docent_gguf_embedder_new (model, NULL);
+  const char *texts[] = { "hello world", "-the lazy dog" };
+  float want[2 * 64];
+  g_autofree char *out = NULL, *err = NULL;
+  int status;
+
+  if (bin == NULL)
+    {
+      g_test_skip ("DOCENT_BIN not set");
+      return;
+    }
+  g_assert_true (docent_embedder_embed (DOCENT_EMBEDDER (e), DOCENT_EMBED_PASSAGE, texts, 2, want, NULL, NULL));
+  {
+    const char *argv[] = { bin, "embed", "--model", model, "--json", "--threads", "2", "--",
+                           texts[0], texts[1], NULL };
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err, &status, NULL));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
+    JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpstr (json_object_get_string_member (o, "model"), ==,
+                     docent_embedder_get_model_id (DOCENT_EMBEDDER (e)));
+    g_assert_cmpint (json_object_get_int_member (o, "dim"), ==, 64);
+    JsonArray *vectors = json_object_get_array_member (o, "vectors");
+    g_assert_cmpuint (json_array_get_length (vectors), ==, 2);
+    for (guint i = 0; i < 2; i++)
+      {
+        JsonArray *v = json_array_get_array_element (vectors, i);
+        g_assert_cmpuint (json_array_get_length (v), ==, 64);
+        for (guint c = 0; c < 64; c++)
+          g_assert_cmpfloat (fabs (json_array_get_double_element (v, c) - want[i * 64 + c]), <, 1e-6);
+      }
+  }
+  {
+    const char *argv[] = { bin, "embed", "--model", model, NULL };
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err, &status, NULL));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 2);
+  }
+  {
+    g_autofree char *missing = g_build_filename (tmpdir, "missing.gguf", NULL);
+    const char *argv[] = { bin, "embed", "--model", missing, "x", NULL };
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err, &status, NULL));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+    g_assert_nonnull (strstr (err, "does not exist"));
+  }
+  {
+    /* plain output: one line of 64 numbers per text */
+    const char *argv[] = { bin, "embed", "--model", model, "hello", "world", NULL };
+    g_auto(GStrv) lines = NULL;
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err, &status, NULL));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    lines = g_strsplit (g_strchomp (out), "\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, 2);
+    g_auto(GStrv) numbers = g_strsplit (lines[0], " ", -1);
+    g_assert_cmpuint (g_strv_length (numbers), ==, 64);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -283,6 +356,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/gguf-embedder/concurrent", test_concurrent);
   g_test_add_func ("/core/gguf-embedder/cancel", test_cancel);
   g_test_add_func ("/core/gguf-embedder/library", test_library);
+  g_test_add_func ("/core/gguf-embedder/cli", test_cli);
   rc = g_test_run ();
   {
     g_autoptr(GDir) d = g_dir_open (tmpdir, 0, NULL);
