@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,7 +329,6 @@ cmp_tensor_offset (const void *a, const void *b)
 }
 
 /* qsort has no context argument in C11; the reader holds a lock around it. */
-#include <pthread.h>
 static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void

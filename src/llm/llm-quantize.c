@@ -274,19 +274,15 @@ llm_quantize_file (const char *in, const char *out, const llm_quantize_params *p
   pool = llm_pool_new (params->n_threads);
   nth = llm_pool_n_threads (pool);
   scratch = calloc ((size_t) nth, sizeof *scratch);
-  for (size_t i = 0; i < n; i++)
+  if (scratch != NULL)
     {
-      const llm_gguf_tensor *t = llm_gguf_get_tensor (g, i);
-      if (t->ne[0] > 0)
-        {
-          int64_t max_ne0 = 0;
-          for (size_t k = 0; k < n; k++)
-            if (llm_gguf_get_tensor (g, k)->ne[0] > max_ne0)
-              max_ne0 = llm_gguf_get_tensor (g, k)->ne[0];
-          for (int k = 0; k < nth; k++)
-            scratch[k] = malloc ((size_t) max_ne0 * sizeof (float));
-          break;
-        }
+      /* one row of floats per thread, as long as the longest row */
+      int64_t max_ne0 = 1;
+      for (size_t k = 0; k < n; k++)
+        if (llm_gguf_get_tensor (g, k)->ne[0] > max_ne0)
+          max_ne0 = llm_gguf_get_tensor (g, k)->ne[0];
+      for (int k = 0; k < nth; k++)
+        scratch[k] = malloc ((size_t) max_ne0 * sizeof (float));
     }
 
   for (size_t i = 0; i < n; i++)
