@@ -159,7 +159,10 @@ test_q8_0_against_reference (void)
   g_assert_cmpuint (res.size_out, ==, llm_gguf_file_size (gout));
   g_assert_cmpuint (res.size_in, ==, llm_gguf_file_size (gin));
   g_assert_cmpuint (res.size_out, <, res.size_in * 6 / 10);
-  g_assert_false (g_file_test (g_strconcat (out, ".part", NULL), G_FILE_TEST_EXISTS));
+  {
+    g_autofree char *part = g_strconcat (out, ".part", NULL);
+    g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+  }
 
   /* every input key is kept, byte for byte, except the file type */
   for (size_t i = 0; i < llm_gguf_n_kv (gin); i++)
