@@ -378,15 +378,15 @@ parse (llm_gguf *g, llm_gguf_error *error)
   if (!read_u64 (&c, "the header", &n_tensors) || !read_u64 (&c, "the header", &n_kv))
     return false;
   /* A key/value pair takes at least 8 (key length) + 1 + 4 (type) + 1 bytes;
-   * a tensor info 8 + 1 + 4 + 8 + 4 + 8. */
+   * a tensor info 8 + 1 + 4 + 4 + 8 (no dimensions). */
   if (n_kv > remaining (&c) / 14)
     return set_error (error, LLM_GGUF_E_KV_COUNT,
                       "header claims %llu metadata pairs; the file could hold at most %zu",
                       (unsigned long long) n_kv, remaining (&c) / 14);
-  if (n_tensors > remaining (&c) / 33)
+  if (n_tensors > remaining (&c) / 25)
     return set_error (error, LLM_GGUF_E_TENSOR_COUNT,
                       "header claims %llu tensors; the file could hold at most %zu",
-                      (unsigned long long) n_tensors, remaining (&c) / 33);
+                      (unsigned long long) n_tensors, remaining (&c) / 25);
 
   g->kvs = calloc ((size_t) n_kv + 1, sizeof *g->kvs);
   g->kv_sorted = calloc ((size_t) n_kv + 1, sizeof *g->kv_sorted);
@@ -444,10 +444,10 @@ parse (llm_gguf *g, llm_gguf_error *error)
       g->alignment = (uint32_t) a;
     }
 
-  if (n_tensors > remaining (&c) / 33)
+  if (n_tensors > remaining (&c) / 25)
     return set_error (error, LLM_GGUF_E_TENSOR_COUNT,
                       "header claims %llu tensors; the rest of the file could hold at most %zu",
-                      (unsigned long long) n_tensors, remaining (&c) / 33);
+                      (unsigned long long) n_tensors, remaining (&c) / 25);
   g->tensors = calloc ((size_t) n_tensors + 1, sizeof *g->tensors);
   g->tensor_sorted = calloc ((size_t) n_tensors + 1, sizeof *g->tensor_sorted);
   if (g->tensors == NULL || g->tensor_sorted == NULL)
