@@ -632,6 +632,15 @@ test_window_story (void)
   g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 700);
 }
 
+static void
+log_file_done (DocentLibrary                *library,
+               const DocentImportFileResult *result,
+               gpointer                      data)
+{
+  g_test_message ("file done: %s outcome %d code %d: %s", result->path, result->outcome,
+                  result->error_code, result->reason ? result->reason : "");
+}
+
 static gboolean
 dialog_shown (gpointer data)
 {
@@ -665,8 +674,9 @@ test_window_password (void)
   gtk_window_present (GTK_WINDOW (window));
   settle (200);
 
+  g_signal_connect (_docent_window_get_library (window), "import-file-done", G_CALLBACK (log_file_done), NULL);
   drop_files (window, paths);
-  g_assert_true (wait_for (dialog_shown, window, 30000));
+  g_assert_true (wait_for (dialog_shown, window, 60000));
   settle (200);
   save_screenshot (GTK_WIDGET (window->password_dialog), "09-password");
   entry = g_object_get_data (G_OBJECT (window->password_dialog), "entry");
