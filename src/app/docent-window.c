@@ -223,6 +223,23 @@ documents_selection_changed_cb (DocentWindow *self)
     run_query (self);
 }
 
+/* Double-click or Enter on a document opens it in its own application. */
+static void
+document_activated_cb (DocentWindow  *self,
+                       GtkListBoxRow *row)
+{
+  DocentDocumentItem *item = docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row));
+  g_autoptr(GFile) file = g_file_new_for_path (docent_document_item_get_path (item));
+  g_autofree char *uri = g_file_get_uri (file);
+
+  if (!g_file_query_exists (file, NULL))
+    {
+      _docent_window_toast (self, _("The file has moved or been deleted"));
+      return;
+    }
+  g_app_info_launch_default_for_uri_async (uri, NULL, NULL, NULL, NULL);
+}
+
 static void
 clear_filter_action (GtkWidget  *widget,
                      const char *action_name,
@@ -824,6 +841,7 @@ docent_window_class_init (DocentWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_scroller);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, citation_view);
   gtk_widget_class_bind_template_callback (widget_class, documents_selection_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, document_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, show_sidebar_cb);
   gtk_widget_class_bind_template_callback (widget_class, query_activate_cb);
   gtk_widget_class_bind_template_callback (widget_class, answer_link_cb);
