@@ -578,9 +578,14 @@ docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
     {
       g_print (_("Matrix-vector products over %d matrices of %d × %d per type (%s), best of %d passes\n"),
                n_matrices, rows, cols, llm_simd_level (), repeat);
-      g_print ("%-6s", "");
+      g_print ("%-6s", _("type"));
       for (guint t = 0; t < threads->len; t++)
-        g_print ("  %6s %-3d thr", "", g_array_index (threads, gint, t));
+        {
+          char head[32];
+          gint n = g_array_index (threads, gint, t);
+          g_snprintf (head, sizeof head, n == 1 ? _("1 thread") : _("%d threads"), n);
+          g_print ("  %-16s", head);
+        }
       g_print ("\n%-6s", _("read"));
       for (guint t = 0; t < threads->len; t++)
         g_print ("  %6.1f GB/s     ", read_gbs[t]);
