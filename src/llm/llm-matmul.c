@@ -186,6 +186,8 @@ split (int64_t n, int ith, int nth, int64_t *start, int64_t *end)
   *end = *start + per < n ? *start + per : n;
 }
 
+#define MATVEC_MIN_BYTES_PER_THREAD (64 * 1024)
+
 /* Threads claim chunks of rows as they go rather than a fixed share, so a
  * thread the system delays (a desktop is never idle) does not hold up the
  * others at the end of every product. */
@@ -239,7 +241,11 @@ llm_matvec_q (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_
   if (j.chunk < 16)
     j.chunk = 16;
   atomic_init (&j.next, 0);
-  llm_pool_run (pool, matvec_worker, &j);
+  /* A small matrix is done before the other threads would wake up. */
+  if ((size_t) rows * j.row_size < MATVEC_MIN_BYTES_PER_THREAD)
+    matvec_worker (&j, 0, 1);
+  else
+    llm_pool_run (pool, matvec_worker, &j);
 }
 
 /* Activations converted to the dot type: F32 stays, others are converted. */
