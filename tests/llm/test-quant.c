@@ -493,6 +493,46 @@ check_products (llm_pool *pool)
   g_rand_free (r);
 }
 
+/* Large enough to be split across threads: same result as one thread, up
+ * to summation order (the four-row kernels group rows by chunk). */
+static void
+test_threaded_matvec (void)
+{
+  const int64_t rows = 1001, cols = 1024;
+  static const llm_type types[] = { LLM_TYPE_Q4_0, LLM_TYPE_Q8_0, LLM_TYPE_Q4_K, LLM_TYPE_F16, LLM_TYPE_Q6_K };
+  GRand *r = g_rand_new_with_seed (23);
+  float *W = g_new (float, rows * cols), *x = g_new (float, cols);
+  float *y1 = g_new (float, rows), *y3 = g_new (float, rows);
+  uint8_t *Wq = g_malloc (rows * cols * 4);
+  llm_pool *pool = llm_pool_new (3);
+
+  for (int64_t i = 0; i < rows * cols; i++)
+    W[i] = gauss (r);
+  for (int64_t i = 0; i < cols; i++)
+    x[i] = gauss (r);
+  for (size_t t = 0; t < G_N_ELEMENTS (types); t++)
+    {
+      size_t rs = llm_row_size (types[t], cols);
+      for (int64_t i = 0; i < rows; i++)
+        llm_quantize_row (types[t], W + i * cols, Wq + i * rs, cols);
+      g_assert_cmpuint (rs * rows, >=, 64 * 1024);
+      g_assert_true (llm_matvec (NULL, types[t], Wq, rows, cols, x, y1));
+      for (int rep = 0; rep < 20; rep++)
+        {
+          g_assert_true (llm_matvec (pool, types[t], Wq, rows, cols, x, y3));
+          for (int64_t i = 0; i < rows; i++)
+            g_assert_cmpfloat_with_epsilon (y1[i], y3[i], 1e-3);
+        }
+    }
+  llm_pool_free (pool);
+  g_free (W);
+  g_free (x);
+  g_free (y1);
+  g_free (y3);
+  g_free (Wq);
+  g_rand_free (r);
+}
+
 static void
 test_products (void)
 {
@@ -533,5 +573,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/quant/dot4", test_dot4);
   g_test_add_func ("/llm/quant/dot-vs-dequantized", test_dot_vs_dequantized);
   g_test_add_func ("/llm/quant/products", test_products);
+  g_test_add_func ("/llm/quant/threaded-matvec", test_threaded_matvec);
   return g_test_run ();
 }
