@@ -14,6 +14,7 @@
 
 #include "llm-bert.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -458,12 +459,14 @@ typedef struct {
   bool          failed;
 } AttnJob;
 
+/* Per (sequence, head): S = Q Kᵀ / √d, softmax by rows, O = S V — two
+ * sgemm calls on strided views of the Q/K/V rows. */
 static void
 attn_worker (void *data, int ith, int nth)
 {
   AttnJob *j = data;
   size_t n_items = j->n_seqs * (size_t) j->n_head;
-  float *scores = malloc ((size_t) j->max_len * sizeof (float));
+  float *scores = malloc ((size_t) j->max_len * (size_t) j->max_len * sizeof (float));
   const float scale = 1.0f / sqrtf ((float) j->d_head);
 
   if (scores == NULL)
@@ -479,35 +482,26 @@ attn_worker (void *data, int ith, int nth)
       const float *q0 = j->q + j->starts[s] * j->ld + off;
       const float *k0 = j->k + j->starts[s] * j->ld + off;
       const float *v0 = j->v + j->starts[s] * j->ld + off;
+      float *o0 = j->out + j->starts[s] * j->E + off;
+
+      if (L == 0)
+        continue;
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (blasint) L, (blasint) L,
+                   (blasint) j->d_head, scale, q0, (blasint) j->ld, k0, (blasint) j->ld,
+                   0.0f, scores, (blasint) L);
       for (int64_t i = 0; i < L; i++)
         {
-          const float *qi = q0 + i * j->ld;
-          float mx = -INFINITY, sum = 0;
+          float *row = scores + i * L, mx = -INFINITY, sum = 0;
           for (int64_t t = 0; t < L; t++)
-            {
-              const float *kt = k0 + t * j->ld;
-              float dot = 0;
-              for (int64_t c = 0; c < j->d_head; c++)
-                dot += qi[c] * kt[c];
-              scores[t] = dot * scale;
-              if (scores[t] > mx)
-                mx = scores[t];
-            }
+            mx = row[t] > mx ? row[t] : mx;
           for (int64_t t = 0; t < L; t++)
-            {
-              scores[t] = expf (scores[t] - mx);
-              sum += scores[t];
-            }
-          float *o = j->out + (j->starts[s] + (size_t) i) * j->E + off;
-          memset (o, 0, (size_t) j->d_head * sizeof (float));
+            sum += row[t] = expf (row[t] - mx);
           for (int64_t t = 0; t < L; t++)
-            {
-              const float *vt = v0 + t * j->ld;
-              float p = scores[t] / sum;
-              for (int64_t c = 0; c < j->d_head; c++)
-                o[c] += p * vt[c];
-            }
+            row[t] /= sum;
         }
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint) L, (blasint) j->d_head,
+                   (blasint) L, 1.0f, scores, (blasint) L, v0, (blasint) j->ld,
+                   0.0f, o0, (blasint) j->E);
     }
   free (scores);
 }
