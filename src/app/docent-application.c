@@ -12,6 +12,8 @@
 struct _DocentApplication
 {
   AdwApplication parent_instance;
+  char          *search;     /* --search TEXT: start with this search */
+  char          *ask;        /* --ask TEXT: start with this question */
 };
 
 G_DEFINE_FINAL_TYPE (DocentApplication, docent_application, ADW_TYPE_APPLICATION)
@@ -44,9 +46,31 @@ get_window (DocentApplication *self)
 static void
 docent_application_activate (GApplication *app)
 {
+  DocentApplication *self = DOCENT_APPLICATION (app);
+  DocentWindow *window;
+
   if (g_getenv ("DOCENT_TIMING") != NULL)
     g_printerr ("docent-timing: activate %" G_GINT64_FORMAT "\n", g_get_real_time ());
-  gtk_window_present (GTK_WINDOW (get_window (DOCENT_APPLICATION (app))));
+  window = get_window (self);
+  gtk_window_present (GTK_WINDOW (window));
+
+  if (self->ask != NULL)
+    docent_window_query (window, TRUE, self->ask);
+  else if (self->search != NULL)
+    docent_window_query (window, FALSE, self->search);
+  g_clear_pointer (&self->ask, g_free);
+  g_clear_pointer (&self->search, g_free);
+}
+
+static int
+docent_application_handle_local_options (GApplication *app,
+                                         GVariantDict *options)
+{
+  DocentApplication *self = DOCENT_APPLICATION (app);
+
+  g_variant_dict_lookup (options, "search", "s", &self->search);
+  g_variant_dict_lookup (options, "ask", "s", &self->ask);
+  return -1;
 }
 
 /* `docent FILE…` and "Open With Docent" import the files. */
@@ -147,6 +171,16 @@ docent_application_startup (GApplication *app)
 }
 
 static void
+docent_application_finalize (GObject *object)
+{
+  DocentApplication *self = DOCENT_APPLICATION (object);
+
+  g_free (self->search);
+  g_free (self->ask);
+  G_OBJECT_CLASS (docent_application_parent_class)->finalize (object);
+}
+
+static void
 docent_application_class_init (DocentApplicationClass *klass)
 {
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
@@ -154,11 +188,20 @@ docent_application_class_init (DocentApplicationClass *klass)
   app_class->activate = docent_application_activate;
   app_class->open = docent_application_open;
   app_class->startup = docent_application_startup;
+  app_class->handle_local_options = docent_application_handle_local_options;
+  G_OBJECT_CLASS (klass)->finalize = docent_application_finalize;
 }
 
 static void
 docent_application_init (DocentApplication *self)
 {
+  static const GOptionEntry entries[] = {
+    { "search", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Open the window searching for TEXT"), N_("TEXT") },
+    { "ask", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Open the window asking QUESTION"), N_("QUESTION") },
+    { NULL }
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
 }
 
 /* Run from the build tree (as main.c detects for the schema), the

@@ -267,7 +267,68 @@ is_sentence_end (const char *p)
   return FALSE;
 }
 
-/* The sentence of @result with most matched characters, whitespace folded.
+static gboolean
+is_stopword (const char *word)
+{
+  static const char * const stop[] = {
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from",
+    "how", "i", "if", "in", "into", "is", "it", "of", "on", "or", "that", "the", "this",
+    "to", "what", "when", "where", "which", "who", "why", "with", NULL
+  };
+
+  return g_strv_contains (stop, word);
+}
+
+/* How well [sent_start, sent_end) answers: distinct matched words (not
+ * stopwords, not single letters) first, then how much of it matched; a line
+ * of code or a table of contents (mostly symbols) counts half. */
+static guint
+score_sentence (const DocentSearchResult *result,
+                const char               *sentence,
+                gint64                    sent_start,
+                gint64                    sent_end)
+{
+  g_autoptr(GHashTable) words = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint matched = 0, symbols = 0, chars = 0;
+  guint score;
+
+  if (result->highlights == NULL)
+    return 0;
+  for (guint i = 0; i + 1 < result->highlights->len; i += 2)
+    {
+      gint64 hs = MAX (g_array_index (result->highlights, gint64, i), sent_start);
+      gint64 he = MIN (g_array_index (result->highlights, gint64, i + 1), sent_end);
+      g_autofree char *word = NULL;
+      g_autofree char *lower = NULL;
+
+      if (he <= hs)
+        continue;
+      word = g_utf8_substring (sentence, hs - sent_start, he - sent_start);
+      lower = g_utf8_strdown (word, -1);
+      if (g_utf8_strlen (lower, -1) < 2 || is_stopword (lower))
+        continue;
+      matched += he - hs;
+      g_hash_table_add (words, g_steal_pointer (&lower));
+    }
+  if (g_hash_table_size (words) == 0)
+    return 0;
+
+  for (const char *p = sentence; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (g_unichar_isspace (c))
+        continue;
+      chars++;
+      if (!g_unichar_isalnum (c))
+        symbols++;
+    }
+  score = g_hash_table_size (words) * 1000 + MIN (matched, 999);
+  if (chars > 0 && symbols * 100 / chars > 15)
+    score /= 2;
+  return score;
+}
+
+/* The sentence of @result that best answers, whitespace folded.
  * TODO: core's extractive answerer replaces this once it lands. */
 static char *
 best_sentence (const DocentSearchResult *result)
@@ -288,18 +349,10 @@ best_sentence (const DocentSearchResult *result)
       pos++;
       if (end || *next == '\0')
         {
-          guint score = 0;
+          g_autofree char *sentence = g_strndup (start, next - start);
+          guint score = (next - start) > 12 ? score_sentence (result, sentence, sent_pos, pos) : 0;
 
-          if (result->highlights != NULL)
-            for (guint i = 0; i + 1 < result->highlights->len; i += 2)
-              {
-                gint64 hs = g_array_index (result->highlights, gint64, i);
-                gint64 he = g_array_index (result->highlights, gint64, i + 1);
-                gint64 s = MAX (hs, sent_pos), e = MIN (he, pos);
-                if (e > s)
-                  score += e - s;
-              }
-          if (score > best_score && (next - start) > 12)
+          if (score > best_score)
             {
               best_score = score;
               best_start = start;
@@ -495,6 +548,19 @@ query_activate_cb (DocentWindow *self)
   g_free (self->query);
   self->query = g_steal_pointer (&text);
   run_query (self);
+}
+
+void
+docent_window_query (DocentWindow *self,
+                     gboolean      ask,
+                     const char   *text)
+{
+  g_return_if_fail (DOCENT_IS_WINDOW (self));
+  g_return_if_fail (text != NULL);
+
+  g_settings_set_string (self->settings, "query-mode", ask ? "ask" : "search");
+  gtk_editable_set_text (GTK_EDITABLE (self->query_entry), text);
+  query_activate_cb (self);
 }
 
 static void

@@ -16,4 +16,9 @@ void          docent_window_import_files (DocentWindow      *self,
                                           GFile            **files,
                                           guint              n_files);
 
+/* Types @text into the entry in ask or search mode and runs it. */
+void          docent_window_query        (DocentWindow      *self,
+                                          gboolean           ask,
+                                          const char        *text);
+
 G_END_DECLS
