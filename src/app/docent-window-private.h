@@ -34,6 +34,7 @@ struct _DocentWindow
   guint               import_skipped;
   gboolean            first_frame_seen;
   guint               pulse_source;
+  guint               typing_source;
 
   /* template */
   AdwToastOverlay    *toast_overlay;

@@ -543,11 +543,35 @@ query_activate_cb (DocentWindow *self)
 {
   g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->query_entry))));
 
+  g_clear_handle_id (&self->typing_source, g_source_remove);
   if (text[0] == '\0')
     return;
   g_free (self->query);
   self->query = g_steal_pointer (&text);
   run_query (self);
+}
+
+static gboolean
+typing_timeout_cb (gpointer user_data)
+{
+  DocentWindow *self = user_data;
+
+  self->typing_source = 0;
+  query_activate_cb (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Search mode searches as you type (after a pause); ask mode waits for
+ * Enter, since a question is only worth answering once it is whole. */
+static void
+query_changed_cb (DocentWindow *self)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->query_entry))));
+
+  g_clear_handle_id (&self->typing_source, g_source_remove);
+  if (mode_is_ask (self) || g_utf8_strlen (text, -1) < 2 || g_strcmp0 (text, self->query) == 0)
+    return;
+  self->typing_source = g_timeout_add (300, typing_timeout_cb, self);
 }
 
 void
@@ -832,6 +856,7 @@ docent_window_dispose (GObject *object)
   if (self->search_cancellable != NULL)
     g_cancellable_cancel (self->search_cancellable);
   g_clear_object (&self->search_cancellable);
+  g_clear_handle_id (&self->typing_source, g_source_remove);
   _docent_window_dispose_import (self);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
@@ -910,6 +935,7 @@ docent_window_class_init (DocentWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, document_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, show_sidebar_cb);
   gtk_widget_class_bind_template_callback (widget_class, query_activate_cb);
+  gtk_widget_class_bind_template_callback (widget_class, query_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, answer_link_cb);
   gtk_widget_class_bind_template_callback (widget_class, result_activated_cb);
 

@@ -222,6 +222,13 @@ backup_button_sensitive (gpointer data)
   return gtk_widget_get_sensitive (button);
 }
 
+static gboolean
+typed_search_done (gpointer data)
+{
+  DocentWindow *window = data;
+  return window->typing_source == 0 && g_strcmp0 (window->query, "zebrafish") == 0;
+}
+
 static GtkListBoxRow *
 first_result_row (DocentWindow *window)
 {
@@ -424,6 +431,13 @@ test_window_story (void)
     save_screenshot (GTK_WIDGET (window), "06-citation-text");
     gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL);
   }
+
+  /* Search mode searches as you type. */
+  g_settings_set_string (settings, "query-mode", "search");
+  gtk_editable_set_text (GTK_EDITABLE (_docent_window_get_query_entry (window)), "zebrafish");
+  g_assert_true (wait_for (typed_search_done, window, 20000));
+  g_assert_true (wait_for (results_shown, window, 20000));
+  g_assert_true (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (first_result_row (window)))->path, "alpha.pdf"));
 
   /* Korean: a word inside a longer eojeol (양자화는) is found and highlighted. */
   run_query (window, "search", "양자화");
