@@ -296,6 +296,7 @@ password_response_cb (AdwMessageDialog *dialog,
   if (g_strcmp0 (response, "import") == 0 && path != NULL)
     {
       const char *paths[] = { path, NULL };
+      g_hash_table_add (self->password_tried, g_strdup (path));
       import_paths (self, paths, gtk_editable_get_text (entry));
     }
   gtk_editable_set_text (entry, "");
@@ -322,7 +323,10 @@ show_next_password_dialog (DocentWindow *self)
     return;
 
   name = g_path_get_basename (path);
-  body = g_strdup_printf (_("“%s” is protected by a password. Enter it to import the document."), name);
+  if (g_hash_table_contains (self->password_tried, path))
+    body = g_strdup_printf (_("That password does not open “%s”. Try again."), name);
+  else
+    body = g_strdup_printf (_("“%s” is protected by a password. Enter it to import the document."), name);
   dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Password Required"), body);
   /* A plain entry: GtkPasswordEntry trips over its own teardown in GTK 4.8
    * when the dialog closes inside a response handler. */
@@ -498,6 +502,7 @@ void
 _docent_window_init_import (DocentWindow *self)
 {
   g_queue_init (&self->password_queue);
+  self->password_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   /* Files and folders dropped anywhere on the window. */
   self->drop_target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
@@ -510,6 +515,7 @@ _docent_window_dispose_import (DocentWindow *self)
 {
   g_clear_handle_id (&self->pulse_source, g_source_remove);
   g_queue_clear_full (&self->password_queue, g_free);
+  g_clear_pointer (&self->password_tried, g_hash_table_unref);
   if (self->password_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->password_dialog));
   self->password_dialog = NULL;

@@ -29,6 +29,7 @@ struct _DocentWindow
   /* import */
   GQueue              password_queue;   /* char* paths waiting for a password */
   AdwMessageDialog   *password_dialog;
+  GHashTable         *password_tried;   /* paths a password was given for */
   guint               import_failed;
   guint               import_imported;
   guint               import_skipped;

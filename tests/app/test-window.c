@@ -693,6 +693,14 @@ test_window_password (void)
   g_assert_true (wait_for (dialog_shown, window, 60000));
   settle (200);
   save_screenshot (GTK_WIDGET (window->password_dialog), "09-password");
+  /* A wrong password asks again. */
+  entry = g_object_get_data (G_OBJECT (window->password_dialog), "entry");
+  gtk_editable_set_text (GTK_EDITABLE (entry), "wrong");
+  adw_message_dialog_response (window->password_dialog, "import");
+  g_assert_null (window->password_dialog);
+  g_assert_true (wait_for (dialog_shown, window, 60000));
+  if (g_getenv ("LANGUAGE") == NULL)
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (window->password_dialog), "Try again"));
   entry = g_object_get_data (G_OBJECT (window->password_dialog), "entry");
   gtk_editable_set_text (GTK_EDITABLE (entry), "opensesame");
   adw_message_dialog_response (window->password_dialog, "import");
