@@ -754,3 +754,155 @@ llm_bert_embed_texts (const LlmBert *b, llm_pool *pool,
   free (lens);
   return ok;
 }
+
+/* ---- random models for benchmarks --------------------------------------- */
+
+typedef struct {
+  llm_gguf_writer *w;
+  void           **bufs;
+  size_t           n_bufs;
+  uint64_t         rng;
+  bool             oom;
+} RandomModel;
+
+static float
+rnd (RandomModel *m)
+{
+  m->rng ^= m->rng << 13;
+  m->rng ^= m->rng >> 7;
+  m->rng ^= m->rng << 17;
+  return (float) ((double) (m->rng >> 11) / (double) (1ull << 52) - 1.0);
+}
+
+static void
+random_tensor (RandomModel *m, const char *name, int64_t cols, int64_t rows,
+               float center, float scale, llm_type type)
+{
+  size_t rs = llm_row_size (type, cols);
+  uint8_t *data = malloc (rs * (size_t) rows);
+  float *row = malloc ((size_t) cols * sizeof (float));
+  void **bufs = realloc (m->bufs, (m->n_bufs + 1) * sizeof *bufs);
+  int64_t ne[2] = { cols, rows };
+
+  if (bufs)
+    m->bufs = bufs;
+  if (data == NULL || row == NULL || bufs == NULL)
+    {
+      free (data);
+      free (row);
+      m->oom = true;
+      return;
+    }
+  for (int64_t r = 0; r < rows; r++)
+    {
+      for (int64_t c = 0; c < cols; c++)
+        row[c] = center + scale * rnd (m);
+      llm_quantize_row (type, row, data + (size_t) r * rs, cols);
+    }
+  free (row);
+  m->bufs[m->n_bufs++] = data;
+  llm_gguf_writer_add_tensor (m->w, name, type, rows == 1 ? 1 : 2, ne, data);
+}
+
+bool
+llm_bert_write_random (const char *path, const LlmBertParams *hp, llm_type type,
+                       uint64_t seed, char *err, size_t es)
+{
+  RandomModel m = { llm_gguf_writer_new (), NULL, 0, seed * 0x9E3779B97F4A7C15ull + 1, false };
+  const int64_t E = hp->n_embd, F = hp->n_ff, V = hp->n_vocab;
+  static const char *const specials[] = { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" };
+  char **tokens = NULL;
+  int32_t *types = NULL;
+  llm_gguf_error gerr = { 0 };
+  bool ok = false;
+  char name[64];
+
+  if (m.w == NULL || V < 6 || E <= 0 || F <= 0 || hp->n_head <= 0 || E % hp->n_head != 0
+      || hp->n_layer <= 0 || hp->n_ctx <= 0 || !computable (type, E) || !computable (type, F))
+    {
+      set_err (err, es, "cannot write a model of this shape as %s", llm_type_name (type));
+      goto out;
+    }
+  tokens = calloc ((size_t) V, sizeof *tokens);
+  types = calloc ((size_t) V, sizeof *types);
+  if (tokens == NULL || types == NULL)
+    goto oom;
+  for (int64_t i = 0; i < V; i++)
+    {
+      tokens[i] = malloc (16);
+      if (tokens[i] == NULL)
+        goto oom;
+      if (i < 5)
+        snprintf (tokens[i], 16, "%s", specials[i]);
+      else
+        snprintf (tokens[i], 16, "\xe2\x96\x81w%lld", (long long) i);  /* "▁w…": a word start, as published files spell it */
+      types[i] = i < 5 ? LLM_TOKEN_TYPE_CONTROL : LLM_TOKEN_TYPE_NORMAL;
+    }
+  llm_gguf_writer_set_string (m.w, "general.architecture", "bert");
+  llm_gguf_writer_set_string (m.w, "general.name", "random bert");
+  llm_gguf_writer_set_u32 (m.w, "bert.context_length", (uint32_t) hp->n_ctx);
+  llm_gguf_writer_set_u32 (m.w, "bert.embedding_length", (uint32_t) E);
+  llm_gguf_writer_set_u32 (m.w, "bert.feed_forward_length", (uint32_t) F);
+  llm_gguf_writer_set_u32 (m.w, "bert.block_count", (uint32_t) hp->n_layer);
+  llm_gguf_writer_set_u32 (m.w, "bert.attention.head_count", (uint32_t) hp->n_head);
+  llm_gguf_writer_set_f32 (m.w, "bert.attention.layer_norm_epsilon", 1e-12f);
+  llm_gguf_writer_set_bool (m.w, "bert.attention.causal", false);
+  llm_gguf_writer_set_u32 (m.w, "bert.pooling_type", (uint32_t) hp->pooling);
+  llm_gguf_writer_set_u32 (m.w, "tokenizer.ggml.token_type_count",
+                           (uint32_t) (hp->n_token_types > 0 ? hp->n_token_types : 2));
+  llm_gguf_writer_set_string (m.w, "tokenizer.ggml.model", "bert");
+  llm_gguf_writer_set_string_array (m.w, "tokenizer.ggml.tokens", (const char *const *) tokens, (uint64_t) V);
+  llm_gguf_writer_set_array (m.w, "tokenizer.ggml.token_type", LLM_GGUF_TYPE_INT32, types, (uint64_t) V);
+  llm_gguf_writer_set_u32 (m.w, "tokenizer.ggml.unknown_token_id", 1);
+  llm_gguf_writer_set_u32 (m.w, "tokenizer.ggml.seperator_token_id", 3);
+  llm_gguf_writer_set_u32 (m.w, "tokenizer.ggml.padding_token_id", 0);
+  llm_gguf_writer_set_u32 (m.w, "tokenizer.ggml.cls_token_id", 2);
+  llm_gguf_writer_set_u32 (m.w, "tokenizer.ggml.mask_token_id", 4);
+
+  random_tensor (&m, "token_embd.weight", E, V, 0, 1.0f, type);
+  random_tensor (&m, "position_embd.weight", E, hp->n_ctx, 0, 0.5f, LLM_TYPE_F32);
+  random_tensor (&m, "token_types.weight", E, hp->n_token_types > 0 ? hp->n_token_types : 2, 0, 0.5f, LLM_TYPE_F32);
+  random_tensor (&m, "token_embd_norm.weight", E, 1, 1, 0.2f, LLM_TYPE_F32);
+  random_tensor (&m, "token_embd_norm.bias", E, 1, 0, 0.1f, LLM_TYPE_F32);
+  for (int il = 0; il < hp->n_layer; il++)
+    {
+      float a = sqrtf (3.0f / (float) E), af = sqrtf (3.0f / (float) F);
+#define N(s) (snprintf (name, sizeof name, "blk.%d." s, il), name)
+      random_tensor (&m, N ("attn_q.weight"), E, E, 0, a, type);
+      random_tensor (&m, N ("attn_q.bias"), E, 1, 0, 0.1f, LLM_TYPE_F32);
+      random_tensor (&m, N ("attn_k.weight"), E, E, 0, a, type);
+      random_tensor (&m, N ("attn_k.bias"), E, 1, 0, 0.1f, LLM_TYPE_F32);
+      random_tensor (&m, N ("attn_v.weight"), E, E, 0, a, type);
+      random_tensor (&m, N ("attn_v.bias"), E, 1, 0, 0.1f, LLM_TYPE_F32);
+      random_tensor (&m, N ("attn_output.weight"), E, E, 0, a, type);
+      random_tensor (&m, N ("attn_output.bias"), E, 1, 0, 0.1f, LLM_TYPE_F32);
+      random_tensor (&m, N ("attn_output_norm.weight"), E, 1, 1, 0.2f, LLM_TYPE_F32);
+      random_tensor (&m, N ("attn_output_norm.bias"), E, 1, 0, 0.1f, LLM_TYPE_F32);
+      random_tensor (&m, N ("ffn_up.weight"), E, F, 0, a, type);
+      random_tensor (&m, N ("ffn_up.bias"), F, 1, 0, 0.1f, LLM_TYPE_F32);
+      random_tensor (&m, N ("ffn_down.weight"), F, E, 0, af, type);
+      random_tensor (&m, N ("ffn_down.bias"), E, 1, 0, 0.1f, LLM_TYPE_F32);
+      random_tensor (&m, N ("layer_output_norm.weight"), E, 1, 1, 0.2f, LLM_TYPE_F32);
+      random_tensor (&m, N ("layer_output_norm.bias"), E, 1, 0, 0.1f, LLM_TYPE_F32);
+#undef N
+    }
+  if (m.oom)
+    goto oom;
+  ok = llm_gguf_writer_write_file (m.w, path, &gerr);
+  if (!ok)
+    set_err (err, es, "%s", gerr.message);
+  goto out;
+
+oom:
+  set_err (err, es, "out of memory");
+out:
+  for (int64_t i = 0; tokens && i < V; i++)
+    free (tokens[i]);
+  free (tokens);
+  free (types);
+  for (size_t i = 0; i < m.n_bufs; i++)
+    free (m.bufs[i]);
+  free (m.bufs);
+  llm_gguf_writer_free (m.w);
+  return ok;
+}

@@ -81,6 +81,15 @@ bool llm_bert_embed_texts (const LlmBert *bert, llm_pool *pool,
                            const char *const *texts, size_t n_texts,
                            float *out, char *err, size_t err_size);
 
+/* Writes a BERT GGUF of the given shape with random weights (seeded), for
+ * benchmarks: matrices and token_embd as @type, the rest F32, a WordPiece
+ * vocabulary of n_vocab tokens ([PAD] [UNK] [CLS] [SEP] [MASK], then
+ * words "w5", "w6"…, spelt "▁w5" as converted GGUF files spell word
+ * starts). Uses hp's n_vocab, n_embd, n_layer, n_head, n_ff, n_ctx,
+ * n_token_types and pooling. */
+bool llm_bert_write_random (const char *path, const LlmBertParams *hp, llm_type type,
+                            uint64_t seed, char *err, size_t err_size);
+
 #ifdef __cplusplus
 }
 #endif

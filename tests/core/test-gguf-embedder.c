@@ -328,6 +328,24 @@ test_cli (void)
     g_assert_nonnull (strstr (err, "does not exist"));
   }
   {
+    /* the throughput measurement, as JSON */
+    const char *argv[] = { bin, "embed", "--bench", "--model", model, "--passages", "4", "--tokens", "16",
+                           "--threads", "2", "--json", NULL };
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err, &status, NULL));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
+    JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpint (json_object_get_int_member (o, "passages"), ==, 4);
+    g_assert_cmpint (json_object_get_int_member (o, "tokens_per_passage"), ==, 16);
+    g_assert_cmpfloat (json_object_get_double_member (o, "pool_tok_s"), >, 0);
+    g_assert_cmpfloat (json_object_get_double_member (o, "workers_tok_s"), >, 0);
+    g_assert_cmpfloat (json_object_get_double_member (o, "sgemm_gflops"), >, 0);
+    g_assert_cmpstr (json_object_get_string_member (o, "type"), ==, "F32");
+  }
+  {
     /* plain output: one line of 64 numbers per text */
     const char *argv[] = { bin, "embed", "--model", model, "hello", "world", NULL };
     g_auto(GStrv) lines = NULL;

@@ -328,6 +328,50 @@ test_errors (void)
   g_assert_cmpstr (err, !=, "");
 }
 
+/* The benchmark's random models load and run, at any weight type. */
+static void
+test_write_random (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("docent-bert-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "random.gguf", NULL);
+  LlmBertParams hp = { 0 };
+  char err[256] = "";
+  const llm_type types[] = { LLM_TYPE_F32, LLM_TYPE_F16, LLM_TYPE_Q8_0, LLM_TYPE_Q4_K };
+
+  hp.n_vocab = 500, hp.n_embd = 256, hp.n_layer = 2, hp.n_head = 4, hp.n_ff = 512;
+  hp.n_ctx = 64, hp.n_token_types = 2, hp.pooling = LLM_BERT_POOL_CLS;
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    {
+      g_assert_true (llm_bert_write_random (path, &hp, types[i], 7, err, sizeof err));
+      LlmBert *b = llm_bert_load (path, err, sizeof err);
+      if (b == NULL)
+        g_error ("%s", err);
+      const LlmBertParams *got = llm_bert_get_params (b);
+      g_assert_cmpint (got->n_vocab, ==, 500);
+      g_assert_cmpint (got->n_embd, ==, 256);
+      g_assert_cmpint (got->pooling, ==, LLM_BERT_POOL_CLS);
+      g_assert_cmpint (got->weight_type, ==, types[i]);
+      size_t n;
+      LlmToken *ids = llm_bert_tokenize (b, "w10 w499", 8, &n);
+      g_assert_cmpuint (n, ==, 4);
+      g_assert_cmpint (ids[1], ==, 10);
+      g_assert_cmpint (ids[2], ==, 499);
+      float v[256];
+      const LlmToken *const seqs[] = { ids };
+      g_assert_true (llm_bert_embed_tokens (b, NULL, seqs, &n, 1, v, err, sizeof err));
+      double norm = 0;
+      for (int c = 0; c < 256; c++)
+        norm += v[c] * v[c];
+      g_assert_cmpfloat (fabs (norm - 1), <, 1e-5);
+      free (ids);
+      llm_bert_free (b);
+    }
+  hp.n_embd = 100;  /* not whole Q8_0 blocks */
+  g_assert_false (llm_bert_write_random (path, &hp, LLM_TYPE_Q8_0, 7, err, sizeof err));
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -339,5 +383,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/bert/batches-and-threads", test_batches_and_threads);
   g_test_add_func ("/llm/bert/truncation", test_truncation);
   g_test_add_func ("/llm/bert/errors", test_errors);
+  g_test_add_func ("/llm/bert/write-random", test_write_random);
   return g_test_run ();
 }
