@@ -234,7 +234,7 @@ llm_matvec_q (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_
 
   if (dot4 < 0)
     dot4 = getenv ("LLM_DOT4") == NULL || atoi (getenv ("LLM_DOT4")) != 0;
-  j.rows_at_once = dot4 ? 4 : 1;
+  j.rows_at_once = dot4 && llm_vec_dot4_native (type) ? 4 : 1;
 
   /* about 16 chunks per thread, at least 16 rows each */
   j.chunk = rows / (16 * nth);

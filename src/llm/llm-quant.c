@@ -1215,6 +1215,12 @@ llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, con
 }
 #endif
 
+bool
+llm_vec_dot4_native (llm_type type)
+{
+  return get_simd () >= SIMD_AVX2 && type == LLM_TYPE_Q4_0;
+}
+
 void
 llm_vec_dot4 (llm_type type, int64_t n, const void *x, size_t stride, const void *y, float out[4])
 {

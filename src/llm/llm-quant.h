@@ -121,6 +121,9 @@ float llm_vec_dot_scalar (llm_type type, int64_t n, const void *x, const void *y
  * float summation order. Falls back to four single dot products. */
 void llm_vec_dot4 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
                    float out[4]);
+/* Whether llm_vec_dot4 has a kernel of its own for @type on this CPU
+ * (otherwise one row at a time streams better). */
+bool llm_vec_dot4_native (llm_type type);
 
 /* Which SIMD level llm_vec_dot uses: "scalar", "avx2", "avx512". Set
  * LLM_SIMD=scalar|avx2 in the environment to force a lower one. */
