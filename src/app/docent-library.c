@@ -6,11 +6,13 @@
 
 #include "docent-error.h"
 #include "docent-library.h"
+#include "docent-gguf-embedder.h"
 #include "docent-retriever.h"
 
 typedef struct {
-  char **paths;
-  char  *password;
+  char    **paths;
+  char     *password;
+  gboolean  index_only;   /* no files: bring the vectors up to date */
 } ImportJob;
 
 struct _DocentLibrary
@@ -30,6 +32,14 @@ struct _DocentLibrary
   DocentStore    *reader;
   DocentRetriever *retriever;        /* on the reader; NULL until a search */
 
+  /* The embedding model chosen in preferences (NULL: built-in). Read by
+   * workers under config_lock; a change makes the next search build a new
+   * retriever. */
+  GMutex          config_lock;
+  char           *embedding_path;
+  guint           embedding_serial;
+  guint           retriever_serial;
+
   GCancellable   *cancellable;       /* everything, cancelled on dispose */
   guint           refreshing : 1;
   guint           refresh_again : 1;
@@ -37,7 +47,7 @@ struct _DocentLibrary
   guint           refresh_source;
 
   DocentImporter *importer;
-  GCancellable   *import_cancellable;
+  GCancellable   *import_cancellable;  /* set while a job runs */
   GQueue          import_queue;      /* of ImportJob */
   char           *busy_path;
 };
@@ -472,14 +482,35 @@ search_thread (GTask        *task,
     }
   /* Hybrid (or whatever measured best) through the retriever; plain BM25
    * from the store if the retriever cannot start. */
-  if (self->retriever == NULL)
-    {
-      g_autoptr(GError) r_error = NULL;
+  {
+    g_autofree char *embedding_path = NULL;
+    guint serial;
 
-      self->retriever = docent_retriever_new (store, NULL, &r_error);
-      if (self->retriever == NULL)
-        g_debug ("No retriever, searching with BM25 only: %s", r_error->message);
-    }
+    g_mutex_lock (&self->config_lock);
+    embedding_path = g_strdup (self->embedding_path);
+    serial = self->embedding_serial;
+    g_mutex_unlock (&self->config_lock);
+
+    if (self->retriever != NULL && self->retriever_serial != serial)
+      g_clear_object (&self->retriever);
+    if (self->retriever == NULL)
+      {
+        g_autoptr(GError) r_error = NULL;
+        g_autoptr(DocentGgufEmbedder) gguf = NULL;
+
+        if (embedding_path != NULL &&
+            (gguf = docent_gguf_embedder_new (embedding_path, &r_error)) == NULL)
+          {
+            g_warning ("Embedding model %s unusable, using the built-in one: %s",
+                       embedding_path, r_error->message);
+            g_clear_error (&r_error);
+          }
+        self->retriever = docent_retriever_new (store, gguf ? DOCENT_EMBEDDER (gguf) : NULL, &r_error);
+        self->retriever_serial = serial;
+        if (self->retriever == NULL)
+          g_debug ("No retriever, searching with BM25 only: %s", r_error->message);
+      }
+  }
   if (self->retriever != NULL)
     results = docent_retriever_search (self->retriever, data->query,
                                        docent_retriever_get_default_mode (self->retriever),
@@ -676,7 +707,7 @@ finish_batch (DocentLibrary *self,
   docent_library_refresh (self);
 
   start_next_import (self);
-  if (self->importer == NULL)
+  if (self->import_cancellable == NULL)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
 }
 
@@ -703,12 +734,33 @@ index_thread (GTask        *task,
   g_autoptr(DocentStore) store = NULL;
   g_autoptr(GError) error = NULL;
 
+  g_autofree char *embedding_path = NULL;
+
+  g_mutex_lock (&self->config_lock);
+  embedding_path = g_strdup (self->embedding_path);
+  g_mutex_unlock (&self->config_lock);
+
   store = docent_store_open (self->path, &error);
   if (store == NULL ||
       !docent_retriever_update_builtin (store, 0, cancellable, NULL, &error))
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_boolean (task, TRUE);
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  /* The chosen embedding model's vectors too (all passages after a change
+   * of model: re-embedding in the background). */
+  if (embedding_path != NULL)
+    {
+      g_autoptr(DocentGgufEmbedder) gguf = docent_gguf_embedder_new (embedding_path, &error);
+
+      if (gguf == NULL ||
+          !docent_gguf_embedder_update_library (gguf, store, 0, cancellable, NULL, &error))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+    }
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -730,6 +782,22 @@ index_cb (GObject      *object,
 }
 
 static void
+start_index (DocentLibrary *self,
+             GPtrArray     *results)
+{
+  g_autoptr(GTask) task = NULL;
+  IndexData *data = g_new0 (IndexData, 1);
+
+  data->results = results;
+  set_busy_path (self, NULL);
+  g_signal_emit (self, signals[IMPORT_INDEXING], 0);
+  task = g_task_new (self, self->import_cancellable, index_cb, NULL);
+  g_task_set_source_tag (task, start_index);
+  g_task_set_task_data (task, data, (GDestroyNotify) index_data_free);
+  g_task_run_in_thread (task, index_thread);
+}
+
+static void
 import_cb (GObject      *object,
            GAsyncResult *result,
            gpointer      user_data)
@@ -737,8 +805,6 @@ import_cb (GObject      *object,
   g_autoptr(DocentLibrary) self = user_data;
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GTask) task = NULL;
-  IndexData *data;
 
   results = docent_importer_import_finish (DOCENT_IMPORTER (object), result, &error);
   if (DOCENT_IMPORTER (object) != self->importer)
@@ -750,14 +816,7 @@ import_cb (GObject      *object,
       return;
     }
 
-  set_busy_path (self, NULL);
-  g_signal_emit (self, signals[IMPORT_INDEXING], 0);
-  data = g_new0 (IndexData, 1);
-  data->results = g_steal_pointer (&results);
-  task = g_task_new (self, self->import_cancellable, index_cb, NULL);
-  g_task_set_source_tag (task, import_cb);
-  g_task_set_task_data (task, data, (GDestroyNotify) index_data_free);
-  g_task_run_in_thread (task, index_thread);
+  start_index (self, g_steal_pointer (&results));
 }
 
 static void
@@ -765,15 +824,23 @@ start_next_import (DocentLibrary *self)
 {
   ImportJob *job;
 
-  if (self->importer != NULL)
+  if (self->import_cancellable != NULL)
     return;
   if ((job = g_queue_pop_head (&self->import_queue)) == NULL)
     return;
 
+  self->import_cancellable = g_cancellable_new ();
+  if (job->index_only)
+    {
+      g_signal_emit (self, signals[IMPORT_STARTED], 0);
+      start_index (self, NULL);
+      import_job_free (job);
+      return;
+    }
+
   self->importer = docent_importer_new (self->path);
   if (job->password != NULL)
     docent_importer_set_password (self->importer, job->password);
-  self->import_cancellable = g_cancellable_new ();
   g_signal_connect (self->importer, "progress", G_CALLBACK (importer_progress_cb), self);
   g_signal_connect (self->importer, "file-done", G_CALLBACK (importer_file_done_cb), self);
 
@@ -829,11 +896,46 @@ docent_library_cancel_import (DocentLibrary *self)
     g_cancellable_cancel (self->import_cancellable);
 }
 
+void
+docent_library_set_embedding_model (DocentLibrary *self,
+                                    const char    *path)
+{
+  ImportJob *job;
+  gboolean was_importing;
+
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+
+  if (path != NULL && path[0] == '\0')
+    path = NULL;
+  g_mutex_lock (&self->config_lock);
+  if (g_strcmp0 (path, self->embedding_path) == 0)
+    {
+      g_mutex_unlock (&self->config_lock);
+      return;
+    }
+  g_free (self->embedding_path);
+  self->embedding_path = g_strdup (path);
+  self->embedding_serial++;
+  g_mutex_unlock (&self->config_lock);
+
+  /* A new model embeds the whole library in the background (once the
+   * library is open: the model it opens with just serves searches). */
+  if (path == NULL || !self->loaded)
+    return;
+  was_importing = docent_library_get_importing (self);
+  job = g_new0 (ImportJob, 1);
+  job->index_only = TRUE;
+  g_queue_push_tail (&self->import_queue, job);
+  start_next_import (self);
+  if (!was_importing)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+}
+
 gboolean
 docent_library_get_importing (DocentLibrary *self)
 {
   g_return_val_if_fail (DOCENT_IS_LIBRARY (self), FALSE);
-  return self->importer != NULL || !g_queue_is_empty (&self->import_queue);
+  return self->import_cancellable != NULL || !g_queue_is_empty (&self->import_queue);
 }
 
 gboolean
@@ -871,6 +973,8 @@ docent_library_finalize (GObject *object)
   g_clear_object (&self->retriever);
   g_clear_object (&self->reader);
   g_mutex_clear (&self->reader_lock);
+  g_mutex_clear (&self->config_lock);
+  g_clear_pointer (&self->embedding_path, g_free);
   g_clear_object (&self->documents);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->failures, g_hash_table_unref);
@@ -971,6 +1075,7 @@ static void
 docent_library_init (DocentLibrary *self)
 {
   g_mutex_init (&self->reader_lock);
+  g_mutex_init (&self->config_lock);
   self->documents = g_list_store_new (DOCENT_TYPE_DOCUMENT_ITEM);
   self->failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) docent_document_free);

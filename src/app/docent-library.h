@@ -38,6 +38,11 @@ void           docent_library_import          (DocentLibrary        *self,
                                                const char * const   *paths,
                                                const char           *password);
 void           docent_library_cancel_import   (DocentLibrary        *self);
+/* A GGUF embedding model for dense search (NULL or "": the built-in one).
+ * Setting one embeds the library with it in the background, shown as an
+ * import ("import-started", "import-indexing", "import-finished"). */
+void           docent_library_set_embedding_model (DocentLibrary    *self,
+                                                   const char       *path);
 void           docent_library_remove          (DocentLibrary        *self,
                                                gint64                id);
 /* Forgets a failure that never reached the store. */

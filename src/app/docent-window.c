@@ -94,11 +94,27 @@ open_library (DocentWindow *self)
 
   self->library = docent_library_new (path);
   _docent_window_bind_library (self);
+  {
+    /* Before the first search; embedding runs once the list is loaded. */
+    g_autofree char *model = g_settings_get_string (self->settings, "embedding-model-path");
+    docent_library_set_embedding_model (self->library, model);
+  }
   docent_library_refresh (self->library);
 
   gtk_stack_set_visible_child_name (self->results_stack, "welcome");
   gtk_stack_set_visible_child_name (self->main_stack, "query");
   _docent_window_update_state (self);
+}
+
+static void
+embedding_model_changed_cb (DocentWindow *self)
+{
+  g_autofree char *model = g_settings_get_string (self->settings, "embedding-model-path");
+
+  docent_library_set_embedding_model (self->library, model);
+  /* The query on screen is answered again with the new vectors. */
+  if (self->query != NULL && !docent_library_get_importing (self->library))
+    run_query (self);
 }
 
 /* --- filters ------------------------------------------------------------- */
@@ -990,6 +1006,8 @@ docent_window_init (DocentWindow *self)
 
   g_signal_connect_object (self->settings, "changed::library-path",
                            G_CALLBACK (open_library), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::embedding-model-path",
+                           G_CALLBACK (embedding_model_changed_cb), self, G_CONNECT_SWAPPED);
 
   _docent_window_init_import (self);
   open_library (self);

@@ -222,6 +222,9 @@ backup_button_sensitive (gpointer data)
   return gtk_widget_get_sensitive (button);
 }
 
+static gboolean importing (gpointer data);
+static gboolean not_importing (gpointer data);
+
 static gboolean
 typed_search_done (gpointer data)
 {
@@ -535,6 +538,30 @@ test_window_story (void)
     save_screenshot (GTK_WIDGET (help), "13-shortcuts");
     gtk_window_destroy (help);
   }
+
+  /* A GGUF embedding model: the library is embedded with it in the
+   * background, and searches use it (a random bge-small-shaped model made
+   * by `docent embed --make-model`; hybrid ranking keeps BM25's hits). */
+  if (g_getenv ("DOCENT_BIN") != NULL)
+    {
+      g_autofree char *model = g_build_filename (tmpdir, "bge-random.gguf", NULL);
+      const char *argv[] = { g_getenv ("DOCENT_BIN"), "embed", "--make-model", model, NULL };
+      int status = -1;
+
+      if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                        NULL, NULL, NULL, NULL, &status, NULL) &&
+          g_spawn_check_wait_status (status, NULL))
+        {
+          g_settings_set_string (settings, "embedding-model-path", model);
+          g_assert_true (importing (window));
+          g_assert_true (wait_for (not_importing, window, 120000));
+          run_query (window, "search", "zebrafish calibration");
+          g_assert_true (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (first_result_row (window)))->path, "alpha.pdf"));
+          g_settings_reset (settings, "embedding-model-path");
+        }
+      else
+        g_test_message ("docent embed --make-model is not available; embedding model not tested");
+    }
 
   /* Ctrl+F and Ctrl+L switch the entry's mode. */
   gtk_widget_activate_action (GTK_WIDGET (window), "win.focus-search", NULL);
