@@ -339,8 +339,9 @@ dot_q6_K (int64_t nb, const llm_block_q6_K *x, const llm_block_q8_K *y)
           #pragma GCC unroll 8
           for (int k = 0; k < 4; k++, q8 += 32)
             {
-              const int g = 8 * j + 2 * k;   /* scale of the first 16, then g + 1 */
-              const __m256i s = combine (_mm_set1_epi16 (x[i].scales[g]), _mm_set1_epi16 (x[i].scales[g + 1]));
+              const char g = (char) (8 * j + 2 * k);   /* scale of the first 16, then g + 1 */
+              const __m256i s = _mm256_cvtepi8_epi16 (_mm_shuffle_epi8 (sc8, _mm_setr_epi8 (
+                  g, g, g, g, g, g, g, g, g + 1, g + 1, g + 1, g + 1, g + 1, g + 1, g + 1, g + 1)));
               const __m256i p = _mm256_maddubs_epi16 (q[k], _mm256_loadu_si256 ((const __m256i *) q8));
               sumi = _mm256_add_epi32 (sumi, _mm256_madd_epi16 (s, p));
             }
