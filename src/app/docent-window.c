@@ -399,6 +399,12 @@ best_sentence (const DocentSearchResult *result)
     }
   g_strstrip (out->str);
   out->len = strlen (out->str);
+  /* A Markdown list item or heading quotes without its marker. */
+  {
+    gsize skip = strspn (out->str, "-*#>+ ");
+    if (skip > 0 && skip < out->len)
+      g_string_erase (out, 0, skip);
+  }
   if (out->len > 400)
     {
       g_string_truncate (out, g_utf8_offset_to_pointer (out->str, 380) - out->str);
