@@ -116,6 +116,7 @@ docent_cli_eval (DocentCliGlobal *global,
   g_autofree char *modes_arg = NULL;
   double w_bm25 = 1.0, w_dense = 1.0;
   int rrf_k = DOCENT_RRF_K_DEFAULT, depth = DOCENT_FUSION_DEPTH_DEFAULT;
+  double dense_floor = G_MAXDOUBLE;   /* the retriever's own */
   const GOptionEntry entries[] = {
     { "k", 'k', 0, G_OPTION_ARG_INT, &k, N_("Passages scored per question (default 10)"), N_("N") },
     { "pdf-dir", 0, 0, G_OPTION_ARG_FILENAME, &pdf_dir,
@@ -130,6 +131,7 @@ docent_cli_eval (DocentCliGlobal *global,
     { "w-dense", 0, 0, G_OPTION_ARG_DOUBLE, &w_dense, N_("Hybrid: weight of the dense ranking (default 1)"), N_("W") },
     { "rrf-k", 0, 0, G_OPTION_ARG_INT, &rrf_k, N_("Hybrid: RRF constant (default 60)"), N_("K") },
     { "depth", 0, 0, G_OPTION_ARG_INT, &depth, N_("Hybrid: candidates from each ranking (default 100)"), N_("N") },
+    { "dense-floor", 0, 0, G_OPTION_ARG_DOUBLE, &dense_floor, N_("Drop dense hits below this cosine"), N_("X") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Print each question's rank of the first hit"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
     G_OPTION_ENTRY_NULL
@@ -251,6 +253,8 @@ docent_cli_eval (DocentCliGlobal *global,
       goto out;
     }
   docent_retriever_set_fusion (retriever, w_bm25, w_dense, rrf_k, depth);
+  if (dense_floor != G_MAXDOUBLE)
+    docent_retriever_set_dense_floor (retriever, (float) dense_floor);
 
   for (guint m = 0; m < n_modes; m++)
     {

@@ -11,6 +11,7 @@
 #include "docent-cli.h"
 #include "docent-error.h"
 #include "docent-importer.h"
+#include "docent-retriever.h"
 #include "docent-store-private.h"
 
 /* The library subcommands: import, list, search, remove, backup. */
@@ -175,6 +176,17 @@ docent_cli_import (DocentCliGlobal *global,
       g_printerr ("docent import: %s\n", error->message);
       return DOCENT_EXIT_PARTIAL;
     }
+
+  /* Vectors of the built-in embedder for the new passages (dense, hybrid). */
+  {
+    g_autoptr(DocentStore) store = docent_store_open (library, &error);
+    if (store == NULL ||
+        !docent_retriever_update_builtin (store, workers > 0 ? (guint) workers : 0, NULL, NULL, &error))
+      {
+        g_printerr ("docent import: %s\n", error->message);
+        return DOCENT_EXIT_PARTIAL;
+      }
+  }
 
   for (guint i = 0; i < results->len; i++)
     if (((DocentImportFileResult *) results->pdata[i])->outcome == DOCENT_IMPORT_FAILED)
@@ -400,9 +412,13 @@ docent_cli_search (DocentCliGlobal *global,
   gboolean json = FALSE;
   int k = 10;
   g_auto(GStrv) doc_names = NULL;
+  g_autofree char *mode_name = NULL;
+  DocentSearchMode mode = DOCENT_SEARCH_MODE_HYBRID;
+  g_autoptr(DocentRetriever) retriever = NULL;
   const GOptionEntry entries[] = {
     { "k", 'k', 0, G_OPTION_ARG_INT, &k, N_("Number of results (default 10)"), N_("N") },
     { "doc", 0, 0, G_OPTION_ARG_STRING_ARRAY, &doc_names, N_("Only search this document (repeatable)"), N_("NAME|ID") },
+    { "mode", 0, 0, G_OPTION_ARG_STRING, &mode_name, N_("bm25, dense or hybrid (default: the best measured)"), N_("MODE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the results as JSON"), NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -416,9 +432,10 @@ docent_cli_search (DocentCliGlobal *global,
 
   if (!docent_cli_parse (global, "search", _("QUERY"), entries, &argc, &argv))
     return DOCENT_EXIT_USAGE;
-  if (argc < 2 || k <= 0 || k > 1000)
+  if (argc < 2 || k <= 0 || k > 1000 ||
+      (mode_name != NULL && !docent_search_mode_from_string (mode_name, &mode)))
     {
-      g_printerr (_("Usage: docent search [--k N] [--doc NAME|ID]… [--json] QUERY\n"));
+      g_printerr (_("Usage: docent search [--k N] [--doc NAME|ID]… [--mode bm25|dense|hybrid] [--json] QUERY\n"));
       return DOCENT_EXIT_USAGE;
     }
   query = g_strjoinv (" ", argv + 1);
@@ -440,7 +457,13 @@ docent_cli_search (DocentCliGlobal *global,
   options.k = k;
   options.doc_ids = ids;
   start = g_get_monotonic_time ();
-  results = docent_store_search (store, query, &options, &error);
+  retriever = docent_retriever_new (store, NULL, &error);
+  if (retriever != NULL)
+    {
+      if (mode_name == NULL)
+        mode = docent_retriever_get_default_mode (retriever);
+      results = docent_retriever_search (retriever, query, mode, &options, &error);
+    }
   if (results == NULL)
     {
       g_printerr ("docent search: %s\n", error->message);
@@ -453,6 +476,8 @@ docent_cli_search (DocentCliGlobal *global,
       g_autoptr(JsonNode) root = NULL;
 
       json_builder_begin_object (b);
+      json_builder_set_member_name (b, "mode");
+      json_builder_add_string_value (b, docent_search_mode_to_string (mode));
       json_builder_set_member_name (b, "results");
       json_builder_begin_array (b);
       for (guint i = 0; i < results->len; i++)

@@ -34,6 +34,7 @@ struct _DocentRetriever
   double             w_dense;
   guint              rrf_k;
   guint              depth;
+  float              dense_floor;
 };
 
 G_DEFINE_FINAL_TYPE (DocentRetriever, docent_retriever, G_TYPE_OBJECT)
@@ -90,6 +91,7 @@ docent_retriever_init (DocentRetriever *self)
   self->w_dense = 1.0;
   self->rrf_k = DOCENT_RRF_K_DEFAULT;
   self->depth = DOCENT_FUSION_DEPTH_DEFAULT;
+  self->dense_floor = DOCENT_DENSE_FLOOR_NONE;
   self->data_version = -1;
 }
 
@@ -197,6 +199,7 @@ docent_retriever_new (DocentStore     *store,
   else
     {
       self->builtin = TRUE;
+      self->dense_floor = DOCENT_DENSE_FLOOR_BUILTIN;
       self->embedder = docent_vector_store_dup_builtin (db, BUILTIN_DIM, FALSE, error);
       if (self->embedder == NULL)
         return NULL;
@@ -243,6 +246,21 @@ docent_retriever_set_fusion (DocentRetriever *self,
   self->w_dense = w_dense;
   self->rrf_k = rrf_k > 0 ? rrf_k : DOCENT_RRF_K_DEFAULT;
   self->depth = depth > 0 ? depth : DOCENT_FUSION_DEPTH_DEFAULT;
+}
+
+void
+docent_retriever_set_dense_floor (DocentRetriever *self,
+                                  float            floor)
+{
+  g_return_if_fail (DOCENT_IS_RETRIEVER (self));
+  self->dense_floor = floor;
+}
+
+float
+docent_retriever_get_dense_floor (DocentRetriever *self)
+{
+  g_return_val_if_fail (DOCENT_IS_RETRIEVER (self), DOCENT_DENSE_FLOOR_NONE);
+  return self->dense_floor;
 }
 
 /* ---- results for dense hits -------------------------------------------- */
@@ -577,8 +595,11 @@ docent_retriever_search (DocentRetriever           *self,
             f->score += s;
             f->best_rank = MIN (f->best_rank, i + 1);
           }
-        else
+        else if (hits[i].score >= self->dense_floor)
           {
+            /* Only the dense side found it: below the floor a vector says
+             * nothing about the query, and fusion would otherwise add
+             * passages to any result list whether related or not. */
             Fused f = { hits[i].id, s, i + 1 };
             g_array_append_val (fused, f);
           }

@@ -21,6 +21,12 @@ gboolean    docent_search_mode_from_string (const char       *str,
 /* Reciprocal rank fusion defaults: score = Σ w / (k + rank). */
 #define DOCENT_RRF_K_DEFAULT      60
 #define DOCENT_FUSION_DEPTH_DEFAULT 100   /* candidates taken from each ranking */
+/* Hybrid: a passage only the dense ranking found joins the fusion when its
+ * cosine reaches a floor. None by default, since where unrelated texts land
+ * depends on the model; the built-in embedder's floor was measured
+ * (docs/RETRIEVAL.md). Dense mode itself has no floor. */
+#define DOCENT_DENSE_FLOOR_NONE    (-2.0f)
+#define DOCENT_DENSE_FLOOR_BUILTIN 0.25f
 
 /* Search over one library in three modes: BM25 (the store's FTS5 index),
  * dense (the embedder's vectors in one matrix) and hybrid (weighted
@@ -46,6 +52,9 @@ void             docent_retriever_set_fusion     (DocentRetriever  *self,
                                                   double            w_dense,
                                                   guint             rrf_k,
                                                   guint             depth);
+void             docent_retriever_set_dense_floor (DocentRetriever *self,
+                                                   float            floor);
+float            docent_retriever_get_dense_floor (DocentRetriever *self);
 /* Re-reads the vectors now (after this thread wrote some itself). */
 gboolean         docent_retriever_reload         (DocentRetriever  *self,
                                                   GError          **error);

@@ -227,6 +227,9 @@ test_rrf (void)
   const double w_b = 1.0, w_d = 0.6;
   const guint rrf_k = 60, depth = 100;
 
+  g_assert_cmpfloat (docent_retriever_get_dense_floor (retriever), ==, DOCENT_DENSE_FLOOR_BUILTIN);
+  /* the arithmetic first, every dense candidate admitted */
+  docent_retriever_set_dense_floor (retriever, DOCENT_DENSE_FLOOR_NONE);
   docent_retriever_set_fusion (retriever, w_b, w_d, rrf_k, depth);
   for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
     {
@@ -280,6 +283,21 @@ test_rrf (void)
         g_assert_cmpuint (better, <, hybrid->len);
       }
     }
+
+  /* above any cosine: passages only the dense side found stay out, so a
+   * word that is nowhere finds nothing */
+  docent_retriever_set_dense_floor (retriever, 1.01f);
+  {
+    DocentSearchOptions top = { 20, NULL };
+    g_autoptr(GPtrArray) bm25 = docent_retriever_search (retriever, "volcano", DOCENT_SEARCH_MODE_BM25, &top, NULL);
+    g_autoptr(GPtrArray) hybrid = docent_retriever_search (retriever, "volcano", DOCENT_SEARCH_MODE_HYBRID, &top, NULL);
+    g_autoptr(GPtrArray) hybrid2 = docent_retriever_search (retriever, "matrix", DOCENT_SEARCH_MODE_HYBRID, &top, NULL);
+    g_autoptr(GPtrArray) bm25_2 = docent_retriever_search (retriever, "matrix", DOCENT_SEARCH_MODE_BM25, &top, NULL);
+    g_assert_cmpuint (bm25->len, ==, 0);
+    g_assert_cmpuint (hybrid->len, ==, 0);
+    g_assert_cmpuint (hybrid2->len, ==, bm25_2->len);
+  }
+  docent_retriever_set_dense_floor (retriever, DOCENT_DENSE_FLOOR_NONE);
 
   /* a weight of zero leaves the other ranking alone */
   docent_retriever_set_fusion (retriever, 1.0, 0.0, rrf_k, depth);
