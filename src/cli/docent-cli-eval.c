@@ -117,6 +117,7 @@ docent_cli_eval (DocentCliGlobal *global,
   double w_bm25 = 1.0, w_dense = 1.0;
   int rrf_k = DOCENT_RRF_K_DEFAULT, depth = DOCENT_FUSION_DEPTH_DEFAULT;
   double dense_floor = G_MAXDOUBLE;   /* the retriever's own */
+  int chunk_size = DOCENT_CHUNK_SIZE_DEFAULT, chunk_overlap = DOCENT_CHUNK_OVERLAP_DEFAULT;
   const GOptionEntry entries[] = {
     { "k", 'k', 0, G_OPTION_ARG_INT, &k, N_("Passages scored per question (default 10)"), N_("N") },
     { "pdf-dir", 0, 0, G_OPTION_ARG_FILENAME, &pdf_dir,
@@ -132,6 +133,8 @@ docent_cli_eval (DocentCliGlobal *global,
     { "rrf-k", 0, 0, G_OPTION_ARG_INT, &rrf_k, N_("Hybrid: RRF constant (default 60)"), N_("K") },
     { "depth", 0, 0, G_OPTION_ARG_INT, &depth, N_("Hybrid: candidates from each ranking (default 100)"), N_("N") },
     { "dense-floor", 0, 0, G_OPTION_ARG_DOUBLE, &dense_floor, N_("Drop dense hits below this cosine"), N_("X") },
+    { "chunk-size", 0, 0, G_OPTION_ARG_INT, &chunk_size, N_("Passage size for the import (default 1000)"), N_("N") },
+    { "chunk-overlap", 0, 0, G_OPTION_ARG_INT, &chunk_overlap, N_("Passage overlap for the import (default 150)"), N_("N") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Print each question's rank of the first hit"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
     G_OPTION_ENTRY_NULL
@@ -155,7 +158,8 @@ docent_cli_eval (DocentCliGlobal *global,
 
   if (!docent_cli_parse (global, "eval", _("SET.jsonl"), entries, &argc, &argv))
     return DOCENT_EXIT_USAGE;
-  if (argc != 2 || k <= 0 || k > 1000 || rrf_k <= 0 || depth <= 0 || w_bm25 < 0 || w_dense < 0)
+  if (argc != 2 || k <= 0 || k > 1000 || rrf_k <= 0 || depth <= 0 || w_bm25 < 0 || w_dense < 0 ||
+      chunk_size < 100 || chunk_overlap < 0 || chunk_overlap >= chunk_size)
     {
       g_printerr (_("Usage: docent eval [--json] [--k N] [--pdf-dir DIR] [--text-dir DIR] SET.jsonl\n"));
       return DOCENT_EXIT_USAGE;
@@ -200,6 +204,7 @@ docent_cli_eval (DocentCliGlobal *global,
       g_autoptr(GPtrArray) results = NULL;
       gint64 t0 = g_get_monotonic_time ();
 
+      docent_importer_set_chunking (importer, chunk_size, chunk_overlap);
       if (!collect_files (paths, pdf_dir != NULL ? pdf_dir : DEFAULT_PDF_DIR,
                           pdf_dir != NULL ? NULL : "R-", pdf_suffixes, &error) ||
           !collect_files (paths, text_dir != NULL ? text_dir : DEFAULT_TEXT_DIR, NULL,
