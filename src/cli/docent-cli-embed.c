@@ -224,19 +224,76 @@ bench (const char *model, guint n_passages, guint n_tokens, guint n_threads, gbo
   return ok ? DOCENT_EXIT_OK : DOCENT_EXIT_PARTIAL;
 }
 
+/* The import pipeline's step, on its own: every passage of the library
+ * without a vector of this model, embedded on the worker pool. */
+static int
+update_library (DocentCliGlobal *global, DocentGgufEmbedder *embedder, guint n_workers, gboolean json)
+{
+  g_autofree char *path = docent_cli_dup_library_path (global);
+  g_autoptr(DocentStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n = 0;
+  gint64 t0;
+  double s;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_printerr ("docent embed: %s: %s\n", path, _("no library here; import some files first"));
+      return DOCENT_EXIT_PARTIAL;
+    }
+  store = docent_store_open (path, &error);
+  if (store == NULL)
+    {
+      g_printerr ("docent embed: %s\n", error->message);
+      return DOCENT_EXIT_PARTIAL;
+    }
+  t0 = g_get_monotonic_time ();
+  if (!docent_gguf_embedder_update_library (embedder, store, n_workers, NULL, &n, &error))
+    {
+      g_printerr ("docent embed: %s\n", error->message);
+      return DOCENT_EXIT_PARTIAL;
+    }
+  s = (g_get_monotonic_time () - t0) / 1e6;
+  if (json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "model");
+      json_builder_add_string_value (b, docent_embedder_get_model_id (DOCENT_EMBEDDER (embedder)));
+      json_builder_set_member_name (b, "dim");
+      json_builder_add_int_value (b, docent_embedder_get_dim (DOCENT_EMBEDDER (embedder)));
+      json_builder_set_member_name (b, "embedded");
+      json_builder_add_int_value (b, n);
+      json_builder_set_member_name (b, "seconds");
+      json_builder_add_double_value (b, s);
+      json_builder_set_member_name (b, "workers");
+      json_builder_add_int_value (b, n_workers);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      docent_cli_print_json (root);
+    }
+  else
+    g_print (_("%u passages embedded with %s in %.1f s (%.1f passages/s, %u workers)\n"), n,
+             docent_embedder_get_model_id (DOCENT_EMBEDDER (embedder)), s, s > 0 ? n / s : 0.0, n_workers);
+  return DOCENT_EXIT_OK;
+}
+
 int
 docent_cli_embed (DocentCliGlobal *global, int argc, char **argv)
 {
   g_autofree char *model = NULL;
   g_autofree char *make = NULL;
   g_autofree char *type = NULL;
-  gboolean json = FALSE, query = FALSE, do_bench = FALSE;
+  gboolean json = FALSE, query = FALSE, do_bench = FALSE, do_update = FALSE;
   int threads = 0, passages = 64, tokens = 128;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model, N_("GGUF embedding model (bert: bge, e5, MiniLM…)"), N_("FILE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
     { "query", 0, 0, G_OPTION_ARG_NONE, &query, N_("Embed the texts as search queries (the model's query prefix)"), NULL },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: one per CPU)"), N_("N") },
+    { "update-library", 0, 0, G_OPTION_ARG_NONE, &do_update,
+      N_("Embed the library's passages that have no vector of this model (on --threads workers)"), NULL },
     { "bench", 0, 0, G_OPTION_ARG_NONE, &do_bench, N_("Measure embedding throughput on the model instead"), NULL },
     { "passages", 0, 0, G_OPTION_ARG_INT, &passages, N_("--bench: passages (default 64)"), N_("N") },
     { "tokens", 0, 0, G_OPTION_ARG_INT, &tokens, N_("--bench: tokens per passage (default 128)"), N_("N") },
@@ -249,7 +306,7 @@ docent_cli_embed (DocentCliGlobal *global, int argc, char **argv)
   g_autofree float *vecs = NULL;
   guint dim, n;
 
-  if (!docent_cli_parse (global, "embed", _("TEXT…"), entries, &argc, &argv))
+  if (!docent_cli_parse (global, "embed", _("TEXT… | --update-library | --bench"), entries, &argc, &argv))
     return DOCENT_EXIT_USAGE;
   /* "--" ends the options (a text may start with "-"); GOption leaves it in. */
   if (argc > 1 && strcmp (argv[1], "--") == 0)
@@ -273,7 +330,7 @@ docent_cli_embed (DocentCliGlobal *global, int argc, char **argv)
   if (do_bench)
     return bench (model, (guint) passages, (guint) tokens,
                   threads > 0 ? (guint) threads : g_get_num_processors (), json);
-  if (argc < 2)
+  if (argc < 2 && !do_update)
     {
       g_printerr ("docent embed: %s\n", _("give at least one TEXT"));
       return DOCENT_EXIT_USAGE;
@@ -286,6 +343,8 @@ docent_cli_embed (DocentCliGlobal *global, int argc, char **argv)
       return DOCENT_EXIT_PARTIAL;
     }
   docent_gguf_embedder_set_n_threads (embedder, threads > 0 ? (guint) threads : g_get_num_processors ());
+  if (do_update)
+    return update_library (global, embedder, threads > 0 ? (guint) threads : g_get_num_processors (), json);
 
   n = (guint) argc - 1;
   dim = docent_embedder_get_dim (DOCENT_EMBEDDER (embedder));

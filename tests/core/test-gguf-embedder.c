@@ -277,7 +277,9 @@ static void
 test_cli (void)
 {
   const char *bin = g_getenv ("DOCENT_BIN");
-  g_autofree char *model = write_model ("cli.gguf", bert_spec_default (), NULL);
+  BertSpec spec = bert_spec_default ();
+  spec.seed = 5;  /* not the weights test_library embedded with */
+  g_autofree char *model = write_model ("cli.gguf", spec, NULL);
   g_autoptr(DocentGgufEmbedder) e = docent_gguf_embedder_new (model, NULL);
   const char *texts[] = { "hello world", "-the lazy dog" };
   float want[2 * 64];
@@ -326,6 +328,21 @@ test_cli (void)
     g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err, &status, NULL));
     g_assert_cmpint (WEXITSTATUS (status), ==, 1);
     g_assert_nonnull (strstr (err, "does not exist"));
+  }
+  {
+    /* the library of test_library, embedded again with this model */
+    g_autofree char *library = g_build_filename (tmpdir, "lib.db", NULL);
+    const char *argv[] = { bin, "--library", library, "embed", "--model", model, "--update-library",
+                           "--threads", "2", "--json", NULL };
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err, &status, NULL));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
+    JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpint (json_object_get_int_member (o, "embedded"), >=, 4);
+    g_assert_cmpint (json_object_get_int_member (o, "dim"), ==, 64);
   }
   {
     /* the throughput measurement, as JSON */
