@@ -192,6 +192,18 @@ percentile (GArray *sorted, double p)
          g_array_index (sorted, double, lo + 1) * (pos - lo);
 }
 
+/* The 1-minute load average (-1 when unknown): other work on the machine
+ * is what makes these figures move from run to run. */
+static double
+load_average (void)
+{
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return -1.0;
+  return g_ascii_strtod (text, NULL);
+}
+
 /* ---- on a real library ------------------------------------------------- */
 
 static const char *fallback_questions[] = {
@@ -272,6 +284,8 @@ bench_library (DocentCliGlobal *global,
   json_builder_add_double_value (b, open_ms);
   json_builder_set_member_name (b, "read_bandwidth_gbs");
   json_builder_add_double_value (b, bw_best / 1e9);
+  json_builder_set_member_name (b, "load_average");
+  json_builder_add_double_value (b, load_average ());
   json_builder_set_member_name (b, "modes");
   json_builder_begin_object (b);
 
@@ -324,7 +338,8 @@ bench_library (DocentCliGlobal *global,
       docent_cli_print_json (root);
     }
   else
-    g_print ("  memory read bandwidth (1 thread, best of 5): %.1f GB/s\n", bw_best / 1e9);
+    g_print ("  memory read bandwidth (1 thread, best of 5): %.1f GB/s; load average %.2f on %u cores\n",
+             bw_best / 1e9, load_average (), g_get_num_processors ());
   return DOCENT_EXIT_OK;
 }
 
@@ -466,6 +481,7 @@ docent_cli_bench_query (DocentCliGlobal *global, int argc, char **argv)
       json_builder_set_member_name (b, "read_bandwidth_gbs"); json_builder_add_double_value (b, bw_best / 1e9);
       json_builder_set_member_name (b, "query_bandwidth_gbs"); json_builder_add_double_value (b, eff_bw / 1e9);
       json_builder_set_member_name (b, "bandwidth_ratio"); json_builder_add_double_value (b, eff_bw / bw_best);
+      json_builder_set_member_name (b, "load_average"); json_builder_add_double_value (b, load_average ());
       json_builder_end_object (b);
       root = json_builder_get_root (b);
       docent_cli_print_json (root);
@@ -481,6 +497,7 @@ docent_cli_bench_query (DocentCliGlobal *global, int argc, char **argv)
         g_print ("  per query         p50 %.2f ms\n", p50 / batch);
       g_print ("  memory read bandwidth (1 thread, best of 5): %.1f GB/s\n", bw_best / 1e9);
       g_print ("  matrix read at p50: %.1f GB/s = %.0f%% of it\n", eff_bw / 1e9, 100.0 * eff_bw / bw_best);
+      g_print ("  load average %.2f on %u cores\n", load_average (), g_get_num_processors ());
     }
   return DOCENT_EXIT_OK;
 }
