@@ -8,9 +8,11 @@
 
 struct _DocentDocumentRow
 {
-  GtkListBoxRow       parent_instance;
+  GtkWidget           parent_instance;
 
   DocentDocumentItem *item;
+  gulong              notify_id;
+  GtkWidget          *box;
   GtkImage           *icon;
   GtkLabel           *title;
   GtkLabel           *status;
@@ -20,7 +22,7 @@ struct _DocentDocumentRow
   GtkMenuButton      *menu_button;
 };
 
-G_DEFINE_FINAL_TYPE (DocentDocumentRow, docent_document_row, GTK_TYPE_LIST_BOX_ROW)
+G_DEFINE_FINAL_TYPE (DocentDocumentRow, docent_document_row, GTK_TYPE_WIDGET)
 
 enum {
   SHOW_IN_FOLDER,
@@ -34,7 +36,11 @@ static guint signals[N_SIGNALS];
 static void
 update (DocentDocumentRow *self)
 {
-  const DocentDocument *doc = docent_document_item_get_document (self->item);
+  const DocentDocument *doc;
+
+  if (self->item == NULL)
+    return;
+  doc = docent_document_item_get_document (self->item);
   gboolean busy = docent_document_item_get_busy (self->item) ||
                   doc->status == DOCENT_DOC_STATUS_IMPORTING;
   g_autofree char *status = NULL;
@@ -122,7 +128,8 @@ docent_document_row_dispose (GObject *object)
 {
   DocentDocumentRow *self = DOCENT_DOCUMENT_ROW (object);
 
-  g_clear_object (&self->item);
+  docent_document_row_set_item (self, NULL);
+  g_clear_pointer (&self->box, gtk_widget_unparent);
   G_OBJECT_CLASS (docent_document_row_parent_class)->dispose (object);
 }
 
@@ -148,6 +155,8 @@ docent_document_row_class_init (DocentDocumentRowClass *klass)
   gtk_widget_class_install_action (widget_class, "row.remove", NULL, row_action);
   gtk_widget_class_install_action (widget_class, "row.retry", NULL, row_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "row.remove", NULL);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
 }
 
 static void
@@ -204,21 +213,33 @@ docent_document_row_init (DocentDocumentRow *self)
 
   gtk_widget_set_margin_top (box, 6);
   gtk_widget_set_margin_bottom (box, 6);
-  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (self), box);
+  self->box = box;
+  gtk_widget_set_parent (box, GTK_WIDGET (self));
 }
 
 GtkWidget *
-docent_document_row_new (DocentDocumentItem *item)
+docent_document_row_new (void)
 {
-  DocentDocumentRow *self;
+  return g_object_new (DOCENT_TYPE_DOCUMENT_ROW, NULL);
+}
 
-  g_return_val_if_fail (DOCENT_IS_DOCUMENT_ITEM (item), NULL);
+void
+docent_document_row_set_item (DocentDocumentRow  *self,
+                              DocentDocumentItem *item)
+{
+  g_return_if_fail (DOCENT_IS_DOCUMENT_ROW (self));
+  g_return_if_fail (item == NULL || DOCENT_IS_DOCUMENT_ITEM (item));
 
-  self = g_object_new (DOCENT_TYPE_DOCUMENT_ROW, NULL);
-  self->item = g_object_ref (item);
-  g_signal_connect_object (item, "notify", G_CALLBACK (update), self, G_CONNECT_SWAPPED);
-  update (self);
-  return GTK_WIDGET (self);
+  if (self->item == item)
+    return;
+  if (self->item != NULL)
+    g_clear_signal_handler (&self->notify_id, self->item);
+  g_set_object (&self->item, item);
+  if (item != NULL)
+    {
+      self->notify_id = g_signal_connect_swapped (item, "notify", G_CALLBACK (update), self);
+      update (self);
+    }
 }
 
 DocentDocumentItem *

@@ -42,6 +42,7 @@ struct _DocentLibrary
 
   GCancellable   *cancellable;       /* everything, cancelled on dispose */
   guint           refreshing : 1;
+  guint           applying : 1;
   guint           refresh_again : 1;
   guint           loaded : 1;
   guint           refresh_source;
@@ -209,7 +210,9 @@ apply_documents (DocentLibrary *self,
         docent_document_item_set_busy (item, g_strcmp0 (doc->path, self->busy_path) == 0);
         g_ptr_array_add (items, item);
       }
+    self->applying = TRUE;
     g_list_store_splice (self->documents, 0, n_old, items->pdata, items->len);
+    self->applying = FALSE;
   }
 }
 
@@ -936,6 +939,13 @@ docent_library_get_importing (DocentLibrary *self)
 {
   g_return_val_if_fail (DOCENT_IS_LIBRARY (self), FALSE);
   return self->import_cancellable != NULL || !g_queue_is_empty (&self->import_queue);
+}
+
+gboolean
+docent_library_get_applying (DocentLibrary *self)
+{
+  g_return_val_if_fail (DOCENT_IS_LIBRARY (self), FALSE);
+  return self->applying;
 }
 
 gboolean

@@ -30,6 +30,9 @@ GListModel    *docent_library_get_documents   (DocentLibrary        *self);
 DocentDocumentItem *docent_library_find_document (DocentLibrary     *self,
                                                   gint64             id);
 gboolean       docent_library_get_importing   (DocentLibrary        *self);
+/* TRUE while a refresh replaces the list's items (selection changes then
+ * are not a person's doing). */
+gboolean       docent_library_get_applying    (DocentLibrary        *self);
 /* TRUE once the first list of documents has come back. */
 gboolean       docent_library_get_loaded      (DocentLibrary        *self);
 

@@ -442,33 +442,54 @@ row_retry_cb (DocentDocumentRow *row,
   import_paths (self, paths, NULL);
 }
 
-static GtkWidget *
-create_document_row (gpointer item,
-                     gpointer user_data)
+static void
+setup_document_row (GtkSignalListItemFactory *factory,
+                    GtkListItem              *list_item,
+                    DocentWindow             *self)
 {
-  DocentWindow *self = user_data;
-  GtkWidget *row = docent_document_row_new (item);
+  GtkWidget *row = docent_document_row_new ();
 
   g_signal_connect_object (row, "show-in-folder", G_CALLBACK (row_show_in_folder_cb), self, 0);
   g_signal_connect_object (row, "remove", G_CALLBACK (row_remove_cb), self, 0);
   g_signal_connect_object (row, "retry", G_CALLBACK (row_retry_cb), self, 0);
+  gtk_list_item_set_child (list_item, row);
+}
 
-  /* Keep the filter's selection across refreshes that rebuild rows. */
-  for (guint i = 0; i < self->filter_ids->len; i++)
-    if (g_array_index (self->filter_ids, gint64, i) == docent_document_item_get_id (item))
-      g_object_set_data (G_OBJECT (row), "reselect", GINT_TO_POINTER (1));
-  return row;
+static void
+bind_document_row (GtkSignalListItemFactory *factory,
+                   GtkListItem              *list_item,
+                   DocentWindow             *self)
+{
+  docent_document_row_set_item (DOCENT_DOCUMENT_ROW (gtk_list_item_get_child (list_item)),
+                                gtk_list_item_get_item (list_item));
+}
+
+static void
+unbind_document_row (GtkSignalListItemFactory *factory,
+                     GtkListItem              *list_item,
+                     DocentWindow             *self)
+{
+  docent_document_row_set_item (DOCENT_DOCUMENT_ROW (gtk_list_item_get_child (list_item)), NULL);
 }
 
 static void
 documents_changed_cb (DocentWindow *self)
 {
-  /* Rows rebuilt by a refresh lose their selection; give it back. */
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->documents_list));
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    if (g_object_steal_data (G_OBJECT (child), "reselect") != NULL)
-      gtk_list_box_select_row (self->documents_list, GTK_LIST_BOX_ROW (child));
+  GListModel *model = G_LIST_MODEL (self->documents_selection);
+  guint n = g_list_model_get_n_items (model);
+
+  /* Rows a refresh replaced lost their selection: give it back. */
+  if (self->filter_ids->len > 0)
+    for (guint i = 0; i < n; i++)
+      {
+        g_autoptr(DocentDocumentItem) item = g_list_model_get_item (model, i);
+        gint64 id = docent_document_item_get_id (item);
+
+        for (guint j = 0; j < self->filter_ids->len; j++)
+          if (g_array_index (self->filter_ids, gint64, j) == id &&
+              !gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->documents_selection), i))
+            gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->documents_selection), i, FALSE);
+      }
   _docent_window_update_state (self);
 }
 
@@ -477,7 +498,11 @@ _docent_window_bind_library (DocentWindow *self)
 {
   GListModel *docs = docent_library_get_documents (self->library);
 
-  gtk_list_box_bind_model (self->documents_list, docs, create_document_row, self, NULL);
+  g_clear_object (&self->documents_selection);
+  self->documents_selection = gtk_multi_selection_new (g_object_ref (docs));
+  g_signal_connect_object (self->documents_selection, "selection-changed",
+                           G_CALLBACK (_docent_window_documents_selection_changed), self, G_CONNECT_SWAPPED);
+  gtk_list_view_set_model (self->documents_list, GTK_SELECTION_MODEL (self->documents_selection));
   g_signal_connect_object (docs, "items-changed", G_CALLBACK (documents_changed_cb), self,
                            G_CONNECT_SWAPPED | G_CONNECT_AFTER);
   g_signal_connect_object (self->library, "notify::loaded", G_CALLBACK (_docent_window_update_state), self,
@@ -501,6 +526,13 @@ _docent_window_bind_library (DocentWindow *self)
 void
 _docent_window_init_import (DocentWindow *self)
 {
+  g_autoptr(GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
+
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_document_row), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_document_row), self);
+  g_signal_connect (factory, "unbind", G_CALLBACK (unbind_document_row), self);
+  gtk_list_view_set_factory (self->documents_list, factory);
+
   g_queue_init (&self->password_queue);
   self->password_tried = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 

@@ -43,7 +43,8 @@ struct _DocentWindow
   GtkWidget          *sidebar;
   GtkWidget          *content;
   GtkStack           *sidebar_stack;
-  GtkListBox         *documents_list;
+  GtkListView        *documents_list;
+  GtkMultiSelection  *documents_selection;
   GtkRevealer        *filter_revealer;
   GtkLabel           *filter_label;
   GtkRevealer        *import_revealer;
@@ -81,6 +82,7 @@ void _docent_window_cancel_import (DocentWindow *self);
 
 /* docent-window.c */
 void _docent_window_update_state  (DocentWindow *self);
+void _docent_window_documents_selection_changed (DocentWindow *self);
 void _docent_window_toast         (DocentWindow *self,
                                    const char   *message);
 
@@ -89,7 +91,10 @@ GtkDropTarget      *_docent_window_get_drop_target   (DocentWindow *self);
 DocentLibrary      *_docent_window_get_library       (DocentWindow *self);
 DocentCitationView *_docent_window_get_citation_view (DocentWindow *self);
 GtkListBox         *_docent_window_get_results_list  (DocentWindow *self);
-GtkListBox         *_docent_window_get_documents_list (DocentWindow *self);
+GtkSelectionModel  *_docent_window_get_documents_selection (DocentWindow *self);
+/* The sidebar row widget showing @position, if it is realized (on screen). */
+GtkWidget          *_docent_window_get_document_row  (DocentWindow *self,
+                                                      guint         position);
 GtkEntry           *_docent_window_get_query_entry   (DocentWindow *self);
 const char         *_docent_window_get_page_name     (DocentWindow *self);
 gboolean            _docent_window_get_searching     (DocentWindow *self);

@@ -85,7 +85,8 @@ open_library (DocentWindow *self)
     {
       g_signal_handlers_disconnect_by_data (docent_library_get_documents (self->library), self);
       g_signal_handlers_disconnect_by_data (self->library, self);
-      gtk_list_box_bind_model (self->documents_list, NULL, NULL, NULL, NULL);
+      gtk_list_view_set_model (self->documents_list, NULL);
+      g_clear_object (&self->documents_selection);
       g_object_run_dispose (G_OBJECT (self->library));
       g_clear_object (&self->library);
     }
@@ -213,17 +214,28 @@ filter_change_state (GSimpleAction *action,
     run_query (self);
 }
 
-static void
-documents_selection_changed_cb (DocentWindow *self)
+void
+_docent_window_documents_selection_changed (DocentWindow *self)
 {
-  g_autoptr(GList) rows = gtk_list_box_get_selected_rows (self->documents_list);
+  g_autoptr(GtkBitset) selected = NULL;
   g_autoptr(GArray) before = g_array_copy (self->filter_ids);
+  GtkBitsetIter iter;
+  guint position;
   guint n;
 
+  /* A refresh that replaces rows drops their selection; it is restored
+   * from filter_ids afterwards (documents_changed_cb). */
+  if (self->library == NULL || docent_library_get_applying (self->library))
+    return;
+
   g_array_set_size (self->filter_ids, 0);
-  for (GList *l = rows; l != NULL; l = l->next)
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->documents_selection));
+  for (gboolean ok = gtk_bitset_iter_init_first (&iter, selected, &position);
+       ok;
+       ok = gtk_bitset_iter_next (&iter, &position))
     {
-      DocentDocumentItem *item = docent_document_row_get_item (l->data);
+      g_autoptr(DocentDocumentItem) item =
+        g_list_model_get_item (G_LIST_MODEL (self->documents_selection), position);
       gint64 id = docent_document_item_get_id (item);
 
       if (id > 0)
@@ -241,19 +253,24 @@ documents_selection_changed_cb (DocentWindow *self)
 
 /* Double-click or Enter on a document opens it in its own application. */
 static void
-document_activated_cb (DocentWindow  *self,
-                       GtkListBoxRow *row)
+document_activated_cb (DocentWindow *self,
+                       guint         position)
 {
-  DocentDocumentItem *item = docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row));
-  g_autoptr(GFile) file = g_file_new_for_path (docent_document_item_get_path (item));
-  g_autofree char *uri = g_file_get_uri (file);
+  g_autoptr(DocentDocumentItem) item = g_list_model_get_item (G_LIST_MODEL (self->documents_selection), position);
+  g_autoptr(GFile) file = NULL;
 
+  if (item == NULL)
+    return;
+  file = g_file_new_for_path (docent_document_item_get_path (item));
   if (!g_file_query_exists (file, NULL))
     {
       _docent_window_toast (self, _("The file has moved or been deleted"));
       return;
     }
-  g_app_info_launch_default_for_uri_async (uri, NULL, NULL, NULL, NULL);
+  {
+    g_autofree char *uri = g_file_get_uri (file);
+    g_app_info_launch_default_for_uri_async (uri, NULL, NULL, NULL, NULL);
+  }
 }
 
 static void
@@ -265,7 +282,7 @@ clear_filter_action (GtkWidget  *widget,
 
   g_action_change_state (G_ACTION (self->filter_type), g_variant_new_string ("all"));
   g_action_change_state (G_ACTION (self->filter_added), g_variant_new_string ("any"));
-  gtk_list_box_unselect_all (self->documents_list);
+  gtk_selection_model_unselect_all (GTK_SELECTION_MODEL (self->documents_selection));
 }
 
 /* --- asking and searching ------------------------------------------------- */
@@ -904,6 +921,7 @@ docent_window_finalize (GObject *object)
   g_clear_pointer (&self->results, g_ptr_array_unref);
   g_clear_pointer (&self->filter_ids, g_array_unref);
   g_clear_object (&self->filter_type);
+  g_clear_object (&self->documents_selection);
   g_clear_object (&self->filter_added);
   g_clear_pointer (&self->query, g_free);
   g_clear_pointer (&self->answer_text, g_free);
@@ -953,7 +971,6 @@ docent_window_class_init (DocentWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_list);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_scroller);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, citation_view);
-  gtk_widget_class_bind_template_callback (widget_class, documents_selection_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, document_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, show_sidebar_cb);
   gtk_widget_class_bind_template_callback (widget_class, query_activate_cb);
@@ -1056,10 +1073,29 @@ _docent_window_get_results_list (DocentWindow *self)
   return self->results_list;
 }
 
-GtkListBox *
-_docent_window_get_documents_list (DocentWindow *self)
+GtkSelectionModel *
+_docent_window_get_documents_selection (DocentWindow *self)
 {
-  return self->documents_list;
+  return GTK_SELECTION_MODEL (self->documents_selection);
+}
+
+GtkWidget *
+_docent_window_get_document_row (DocentWindow *self,
+                                 guint         position)
+{
+  g_autoptr(DocentDocumentItem) item = g_list_model_get_item (G_LIST_MODEL (self->documents_selection), position);
+
+  /* GtkListView's children are its list item widgets; ours is inside. */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->documents_list));
+       child != NULL && item != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *row = gtk_widget_get_first_child (child);
+
+      if (DOCENT_IS_DOCUMENT_ROW (row) && docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row)) == item)
+        return row;
+    }
+  return NULL;
 }
 
 GtkEntry *

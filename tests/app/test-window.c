@@ -222,6 +222,33 @@ backup_button_sensitive (gpointer data)
   return gtk_widget_get_sensitive (button);
 }
 
+/* Where the document whose path ends in @suffix is in the sidebar. */
+static guint
+document_position (DocentWindow *window,
+                   const char   *suffix)
+{
+  GListModel *docs = docent_library_get_documents (_docent_window_get_library (window));
+
+  for (guint i = 0; i < g_list_model_get_n_items (docs); i++)
+    {
+      g_autoptr(DocentDocumentItem) item = g_list_model_get_item (docs, i);
+      if (g_str_has_suffix (docent_document_item_get_path (item), suffix))
+        return i;
+    }
+  g_assert_not_reached ();
+}
+
+/* Its row widget (the sidebar shows every row of these small libraries). */
+static GtkWidget *
+document_row (DocentWindow *window,
+              const char   *suffix)
+{
+  GtkWidget *row = _docent_window_get_document_row (window, document_position (window, suffix));
+
+  g_assert_nonnull (row);
+  return row;
+}
+
 static gboolean importing (gpointer data);
 static gboolean not_importing (gpointer data);
 
@@ -308,7 +335,7 @@ test_window_story (void)
   g_assert_true (wait_for (documents_ready, &check, 60000));
   settle (300);
   g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 5);
-  g_assert_nonnull (gtk_list_box_get_row_at_index (_docent_window_get_documents_list (window), 4));
+  g_assert_nonnull (_docent_window_get_document_row (window, 4));
   save_screenshot (GTK_WIDGET (window), "02-library");
   g_assert_false (gtk_revealer_get_reveal_child (window->import_revealer));
 
@@ -317,36 +344,27 @@ test_window_story (void)
     g_autofree char *broken = g_build_filename (tmpdir, "broken.pdf", NULL);
     const char *broken_paths[] = { broken, NULL };
     g_autoptr(GError) error = NULL;
-    GtkListBox *docs = _docent_window_get_documents_list (window);
-    GtkListBoxRow *failed = NULL;
+    GtkWidget *failed;
+    DocentDocumentItem *item;
 
     g_assert_true (docent_test_pdf_corrupt_copy (alpha, broken, &error));
     g_assert_no_error (error);
     drop_files (window, broken_paths);
     g_assert_true (wait_for (documents_ready, &check, 60000));
     settle (400);
-    for (int i = 0; (row = gtk_list_box_get_row_at_index (docs, i)) != NULL; i++)
-      {
-        DocentDocumentItem *item = docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row));
-        if (g_str_has_suffix (docent_document_item_get_path (item), "broken.pdf"))
-          {
-            g_assert_cmpint (docent_document_item_get_status (item), ==, DOCENT_DOC_STATUS_FAILED);
-            g_assert_nonnull (docent_document_item_get_document (item)->error);
-            failed = row;
-          }
-      }
+    failed = document_row (window, "broken.pdf");
     g_assert_nonnull (failed);
+    item = docent_document_row_get_item (DOCENT_DOCUMENT_ROW (failed));
+    g_assert_cmpint (docent_document_item_get_status (item), ==, DOCENT_DOC_STATUS_FAILED);
+    g_assert_nonnull (docent_document_item_get_document (item)->error);
     save_screenshot (GTK_WIDGET (window), "02b-failed");
 
-    gtk_widget_activate_action (GTK_WIDGET (failed), "row.retry", NULL);
+    gtk_widget_activate_action (failed, "row.retry", NULL);
     g_assert_true (wait_for (documents_ready, &check, 60000));
     settle (300);
-    failed = NULL;
-    for (int i = 0; (row = gtk_list_box_get_row_at_index (docs, i)) != NULL; i++)
-      if (g_str_has_suffix (docent_document_item_get_path (docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row))), "broken.pdf"))
-        failed = row;
+    failed = document_row (window, "broken.pdf");
     g_assert_nonnull (failed);
-    gtk_widget_activate_action (GTK_WIDGET (failed), "row.remove", NULL);
+    gtk_widget_activate_action (failed, "row.remove", NULL);
     settle (500);
     g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 5);
   }
@@ -484,12 +502,10 @@ test_window_story (void)
 
   /* Selecting a document in the sidebar filters the search to it. */
   {
-    GtkListBox *docs = _docent_window_get_documents_list (window);
     GtkListBox *list = _docent_window_get_results_list (window);
 
-    for (int i = 0; (row = gtk_list_box_get_row_at_index (docs, i)) != NULL; i++)
-      if (g_str_has_suffix (docent_document_item_get_path (docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row))), "notes.md"))
-        gtk_list_box_select_row (docs, row);
+    gtk_selection_model_select_item (_docent_window_get_documents_selection (window),
+                                     document_position (window, "notes.md"), TRUE);
     g_assert_true (wait_for (results_shown, window, 20000));
     for (int i = 0; (row = gtk_list_box_get_row_at_index (list, i)) != NULL; i++)
       g_assert_true (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->path, "notes.md"));
@@ -577,15 +593,9 @@ test_window_story (void)
 
   /* Removing a document takes its passages out of the results. */
   {
-    GtkListBox *docs = _docent_window_get_documents_list (window);
     GtkListBox *list = _docent_window_get_results_list (window);
 
-    for (int i = 0; (row = gtk_list_box_get_row_at_index (docs, i)) != NULL; i++)
-      if (g_str_has_suffix (docent_document_item_get_path (docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row))), "beta.pdf"))
-        {
-          gtk_widget_activate_action (GTK_WIDGET (row), "row.remove", NULL);
-          break;
-        }
+    gtk_widget_activate_action (document_row (window, "beta.pdf"), "row.remove", NULL);
     check.n_ready = 4;
     settle (500);
     g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 4);
