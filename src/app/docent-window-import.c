@@ -472,6 +472,23 @@ unbind_document_row (GtkSignalListItemFactory *factory,
   docent_document_row_set_item (DOCENT_DOCUMENT_ROW (gtk_list_item_get_child (list_item)), NULL);
 }
 
+static int
+compare_documents (gconstpointer a,
+                   gconstpointer b,
+                   gpointer      user_data)
+{
+  DocentDocumentItem *x = (DocentDocumentItem *) a;
+  DocentDocumentItem *y = (DocentDocumentItem *) b;
+  g_autofree char *kx = g_utf8_collate_key_for_filename (docent_document_item_get_title (x), -1);
+  g_autofree char *ky = g_utf8_collate_key_for_filename (docent_document_item_get_title (y), -1);
+  int c = strcmp (kx, ky);
+
+  if (c == 0)
+    c = (docent_document_item_get_id (x) > docent_document_item_get_id (y)) -
+        (docent_document_item_get_id (x) < docent_document_item_get_id (y));
+  return c;
+}
+
 static void
 documents_changed_cb (DocentWindow *self)
 {
@@ -499,7 +516,13 @@ _docent_window_bind_library (DocentWindow *self)
   GListModel *docs = docent_library_get_documents (self->library);
 
   g_clear_object (&self->documents_selection);
-  self->documents_selection = gtk_multi_selection_new (g_object_ref (docs));
+  {
+    /* By title, as a file manager sorts names (file2 before file10). */
+    GtkSorter *sorter = GTK_SORTER (gtk_custom_sorter_new (compare_documents, NULL, NULL));
+    GtkSortListModel *sorted = gtk_sort_list_model_new (g_object_ref (docs), sorter);
+
+    self->documents_selection = gtk_multi_selection_new (G_LIST_MODEL (sorted));
+  }
   g_signal_connect_object (self->documents_selection, "selection-changed",
                            G_CALLBACK (_docent_window_documents_selection_changed), self, G_CONNECT_SWAPPED);
   gtk_list_view_set_model (self->documents_list, GTK_SELECTION_MODEL (self->documents_selection));

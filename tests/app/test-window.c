@@ -227,7 +227,7 @@ static guint
 document_position (DocentWindow *window,
                    const char   *suffix)
 {
-  GListModel *docs = docent_library_get_documents (_docent_window_get_library (window));
+  GListModel *docs = G_LIST_MODEL (_docent_window_get_documents_selection (window));
 
   for (guint i = 0; i < g_list_model_get_n_items (docs); i++)
     {
