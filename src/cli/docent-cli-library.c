@@ -119,12 +119,15 @@ docent_cli_import (DocentCliGlobal *global,
   g_autofree char *password = NULL;
   g_autofree char *library = NULL;
   gboolean json = FALSE;
+  gboolean no_embed = FALSE;
   int workers = 0;
   int chunk_size = DOCENT_CHUNK_SIZE_DEFAULT;
   int chunk_overlap = DOCENT_CHUNK_OVERLAP_DEFAULT;
   const GOptionEntry entries[] = {
     { "password", 0, 0, G_OPTION_ARG_STRING, &password, N_("Password for encrypted PDFs"), N_("PW") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the outcome as JSON"), NULL },
+    { "no-embed", 0, 0, G_OPTION_ARG_NONE, &no_embed,
+      N_("Only index for keyword search; vectors are computed by the next import"), NULL },
     { "workers", 0, 0, G_OPTION_ARG_INT, &workers, N_("Worker threads (default: one per core)"), N_("N") },
     { "chunk-size", 0, 0, G_OPTION_ARG_INT, &chunk_size, N_("Passage size in characters"), N_("N") },
     { "chunk-overlap", 0, 0, G_OPTION_ARG_INT, &chunk_overlap, N_("Passage overlap in characters"), N_("N") },
@@ -178,6 +181,7 @@ docent_cli_import (DocentCliGlobal *global,
     }
 
   /* Vectors of the built-in embedder for the new passages (dense, hybrid). */
+  if (!no_embed)
   {
     g_autoptr(DocentStore) store = docent_store_open (library, &error);
     if (store == NULL ||
