@@ -460,13 +460,17 @@ typedef struct {
 } AttnJob;
 
 /* Per (sequence, head): S = Q Kᵀ / √d, softmax by rows, O = S V — two
- * sgemm calls on strided views of the Q/K/V rows. */
+ * sgemm calls on strided views of the Q/K/V rows, for blocks of query rows
+ * so the scores stay ATTN_ROWS × L however long the sequence. */
+#define ATTN_ROWS 256
+
 static void
 attn_worker (void *data, int ith, int nth)
 {
   AttnJob *j = data;
   size_t n_items = j->n_seqs * (size_t) j->n_head;
-  float *scores = malloc ((size_t) j->max_len * (size_t) j->max_len * sizeof (float));
+  int64_t rows = j->max_len < ATTN_ROWS ? j->max_len : ATTN_ROWS;
+  float *scores = malloc ((size_t) rows * (size_t) j->max_len * sizeof (float));
   const float scale = 1.0f / sqrtf ((float) j->d_head);
 
   if (scores == NULL)
@@ -479,29 +483,32 @@ attn_worker (void *data, int ith, int nth)
       size_t s = item / (size_t) j->n_head;
       int64_t h = (int64_t) (item % (size_t) j->n_head);
       int64_t L = (int64_t) j->lens[s], off = h * j->d_head;
-      const float *q0 = j->q + j->starts[s] * j->ld + off;
       const float *k0 = j->k + j->starts[s] * j->ld + off;
       const float *v0 = j->v + j->starts[s] * j->ld + off;
-      float *o0 = j->out + j->starts[s] * j->E + off;
 
-      if (L == 0)
-        continue;
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (blasint) L, (blasint) L,
-                   (blasint) j->d_head, scale, q0, (blasint) j->ld, k0, (blasint) j->ld,
-                   0.0f, scores, (blasint) L);
-      for (int64_t i = 0; i < L; i++)
+      for (int64_t i0 = 0; i0 < L; i0 += rows)
         {
-          float *row = scores + i * L, mx = -INFINITY, sum = 0;
-          for (int64_t t = 0; t < L; t++)
-            mx = row[t] > mx ? row[t] : mx;
-          for (int64_t t = 0; t < L; t++)
-            sum += row[t] = expf (row[t] - mx);
-          for (int64_t t = 0; t < L; t++)
-            row[t] /= sum;
+          int64_t b = L - i0 < rows ? L - i0 : rows;
+          const float *q0 = j->q + (j->starts[s] + (size_t) i0) * j->ld + off;
+          float *o0 = j->out + (j->starts[s] + (size_t) i0) * j->E + off;
+
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (blasint) b, (blasint) L,
+                       (blasint) j->d_head, scale, q0, (blasint) j->ld, k0, (blasint) j->ld,
+                       0.0f, scores, (blasint) L);
+          for (int64_t i = 0; i < b; i++)
+            {
+              float *row = scores + i * L, mx = -INFINITY, sum = 0;
+              for (int64_t t = 0; t < L; t++)
+                mx = row[t] > mx ? row[t] : mx;
+              for (int64_t t = 0; t < L; t++)
+                sum += row[t] = expf (row[t] - mx);
+              for (int64_t t = 0; t < L; t++)
+                row[t] /= sum;
+            }
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint) b, (blasint) j->d_head,
+                       (blasint) L, 1.0f, scores, (blasint) L, v0, (blasint) j->ld,
+                       0.0f, o0, (blasint) j->E);
         }
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint) L, (blasint) j->d_head,
-                   (blasint) L, 1.0f, scores, (blasint) L, v0, (blasint) j->ld,
-                   0.0f, o0, (blasint) j->E);
     }
   free (scores);
 }

@@ -328,6 +328,34 @@ test_errors (void)
   g_assert_cmpstr (err, !=, "");
 }
 
+/* Sequences longer than one block of attention rows (256). */
+static void
+test_long_sequence (void)
+{
+  BertSpec spec = bert_spec_default ();
+  Fixture f = { 0 };
+  enum { L = 600 };
+  char err[256];
+  spec.n_ctx = L;
+  spec.n_layer = 1;
+  fixture_open (&f, &spec);
+  g_autofree LlmToken *ids = g_new (LlmToken, L);
+  g_autofree float *h = g_new (float, L * 64);
+  g_autofree double *want = g_new (double, L * 64);
+  for (int i = 0; i < L; i++)
+    ids[i] = 5 + (i * 7919) % 295;
+  size_t n = L;
+  const LlmToken *const seqs[] = { ids };
+  g_assert_true (llm_bert_forward (f.bert, NULL, seqs, &n, 1, h, err, sizeof err));
+  bert_ref_forward (&f.ref, ids, L, want);
+  double d = 0;
+  for (int i = 0; i < L * 64; i++)
+    d = MAX (d, fabs (h[i] - want[i]));
+  g_test_message ("600 tokens: max |diff| of hidden states %.3g", d);
+  g_assert_cmpfloat (d, <, 1e-4);
+  fixture_close (&f);
+}
+
 /* The benchmark's random models load and run, at any weight type. */
 static void
 test_write_random (void)
@@ -382,6 +410,7 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/bert/pooling-and-fused-qkv", test_pooling_and_fused);
   g_test_add_func ("/llm/bert/batches-and-threads", test_batches_and_threads);
   g_test_add_func ("/llm/bert/truncation", test_truncation);
+  g_test_add_func ("/llm/bert/long-sequence", test_long_sequence);
   g_test_add_func ("/llm/bert/errors", test_errors);
   g_test_add_func ("/llm/bert/write-random", test_write_random);
   return g_test_run ();
