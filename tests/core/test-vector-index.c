@@ -296,7 +296,10 @@ run_allow_list (DocentVectorFormat format)
           g_array_append_val (allow, id);
         }
       g_array_append_val (allow, unknown);
-      g_array_append_val (allow, g_array_index (allow, gint64, 0));
+      {
+        gint64 dup = g_array_index (allow, gint64, 0);   /* not a pointer into allow */
+        g_array_append_val (allow, dup);
+      }
       for (guint i = 0; i < allow->len; i++)
         if (g_array_index (allow, gint64, i) != unknown)
           g_hash_table_add (allowed, &g_array_index (allow, gint64, i));
