@@ -512,14 +512,36 @@ static const DocentCliCommand benches[] = {
 int
 docent_cli_bench (DocentCliGlobal *global, int argc, char **argv)
 {
-  if (argc >= 2 && argv[1][0] != '-')
-    for (gsize i = 0; i < G_N_ELEMENTS (benches); i++)
-      if (g_str_equal (argv[1], benches[i].name))
-        return benches[i].func (global, argc - 1, argv + 1);
+  int at = -1;
+
+  /* The benchmark's name, wherever options put it ("--library X" may come
+   * first when given before the command). */
+  for (int i = 1; i < argc && at < 0; i++)
+    {
+      if (g_str_equal (argv[i], "--library"))
+        i++;
+      else if (argv[i][0] != '-')
+        at = i;
+    }
+  if (at > 0)
+    for (gsize b = 0; b < G_N_ELEMENTS (benches); b++)
+      if (g_str_equal (argv[at], benches[b].name))
+        {
+          /* the benchmark sees its own name as argv[0], then the rest */
+          g_autoptr(GPtrArray) args = g_ptr_array_new ();
+          g_ptr_array_add (args, argv[at]);
+          for (int i = 1; i < argc; i++)
+            if (i != at)
+              g_ptr_array_add (args, argv[i]);
+          g_ptr_array_add (args, NULL);
+          return benches[b].func (global, (int) args->len - 1, (char **) args->pdata);
+        }
 
   g_printerr ("%s\n", _("Usage: docent bench WHAT [OPTIONS…]"));
-  for (gsize i = 0; i < G_N_ELEMENTS (benches); i++)
-    g_printerr ("  %-10s %s\n", benches[i].name, _(benches[i].summary));
-  return (argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")))
-         ? DOCENT_EXIT_OK : DOCENT_EXIT_USAGE;
+  for (gsize b = 0; b < G_N_ELEMENTS (benches); b++)
+    g_printerr ("  %-10s %s\n", benches[b].name, _(benches[b].summary));
+  for (int i = 1; i < argc; i++)
+    if (g_str_equal (argv[i], "--help") || g_str_equal (argv[i], "-h"))
+      return DOCENT_EXIT_OK;
+  return DOCENT_EXIT_USAGE;
 }
