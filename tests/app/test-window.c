@@ -365,6 +365,24 @@ test_window_story (void)
     failed = document_row (window, "broken.pdf");
     g_assert_nonnull (failed);
     gtk_widget_activate_action (failed, "row.remove", NULL);
+    settle (300);
+
+    /* A scanned PDF is listed as having no text layer, not as a success. */
+    {
+      g_autofree char *scan = g_build_filename (tmpdir, "scan.pdf", NULL);
+      const char *scan_paths[] = { scan, NULL };
+      GtkWidget *scan_row;
+
+      g_assert_true (docent_test_pdf_write_image_only (scan, 2, NULL));
+      drop_files (window, scan_paths);
+      g_assert_true (wait_for (documents_ready, &check, 60000));
+      settle (300);
+      scan_row = document_row (window, "scan.pdf");
+      g_assert_cmpint (docent_document_item_get_status (docent_document_row_get_item (DOCENT_DOCUMENT_ROW (scan_row))),
+                       ==, DOCENT_DOC_STATUS_NO_TEXT_LAYER);
+      save_screenshot (GTK_WIDGET (window), "02c-no-text-layer");
+      gtk_widget_activate_action (scan_row, "row.remove", NULL);
+    }
     settle (500);
     g_assert_cmpint (g_list_model_get_n_items (docent_library_get_documents (_docent_window_get_library (window))), ==, 5);
   }
