@@ -128,9 +128,10 @@ find_run (GArray *hay,
 
 static void
 add_rect (GArray                 *rects,
-          const PopplerRectangle *r)
+          const PopplerRectangle *r,
+          gboolean                may_merge)
 {
-  if (rects->len > 0)
+  if (rects->len > 0 && may_merge)
     {
       PopplerRectangle *last = &g_array_index (rects, PopplerRectangle, rects->len - 1);
       double h = MIN (r->y2 - r->y1, last->y2 - last->y1);
@@ -272,9 +273,11 @@ locate_passage_on_page (DocentCitationView *self)
 
       if (ci >= n_layout)
         break;
-      add_rect (self->passage_rects, &layout[ci]);
+      add_rect (self->passage_rects, &layout[ci], TRUE);
+      /* A matched word joins the previous box only if it continues it
+       * (the next visible character), not across unmatched words. */
       if (is_match[seg_offset + k])
-        add_rect (self->match_rects, &layout[ci]);
+        add_rect (self->match_rects, &layout[ci], k > 0 && is_match[seg_offset + k - 1]);
     }
 }
 

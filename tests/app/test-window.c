@@ -947,6 +947,41 @@ test_window_resume (void)
   settle (100);
 }
 
+/* A manual check on real data: DOCENT_TEST_LIBRARY=FILE DOCENT_TEST_QUERY=TEXT
+ * opens that library, searches, opens the first result and saves
+ * real-search.png and real-citation.png. Skipped unless both are set. */
+static void
+test_window_real (void)
+{
+  const char *library = g_getenv ("DOCENT_TEST_LIBRARY");
+  const char *query = g_getenv ("DOCENT_TEST_QUERY");
+  DocentWindow *window;
+  DocentCitationView *view;
+
+  if (library == NULL || query == NULL)
+    {
+      g_test_skip ("set DOCENT_TEST_LIBRARY and DOCENT_TEST_QUERY to look at real data");
+      return;
+    }
+  g_settings_set_string (settings, "library-path", library);
+  window = docent_window_new (NULL);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 860);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (wait_for (library_loaded, window, 20000));
+  run_query (window, "search", query);
+  settle (300);
+  save_screenshot (GTK_WIDGET (window), "real-search");
+  view = _docent_window_get_citation_view (window);
+  g_signal_emit_by_name (_docent_window_get_results_list (window), "row-activated", first_result_row (window));
+  g_assert_true (wait_for (citation_loaded, view, 20000));
+  settle (500);
+  save_screenshot (GTK_WIDGET (window), "real-citation");
+  g_test_message ("page %u, %u highlights", docent_citation_view_get_page (view),
+                  docent_citation_view_get_n_highlights (view));
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+}
+
 static void
 test_snippet_markup (void)
 {
@@ -1021,6 +1056,7 @@ main (int argc, char **argv)
   g_test_add_func ("/app/window/password", test_window_password);
   g_test_add_func ("/app/window/progress", test_window_progress);
   g_test_add_func ("/app/window/resume", test_window_resume);
+  g_test_add_func ("/app/window/real", test_window_real);
   ret = g_test_run ();
 
   g_clear_object (&settings);
