@@ -2,8 +2,10 @@
 #define G_LOG_DOMAIN "docent-retriever"
 #include "config.h"
 
+#include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "docent-collection.h"
 #include "docent-error.h"
 #include "docent-fts-tokenizer.h"
 #include "docent-hash-embedder.h"
@@ -188,7 +190,8 @@ docent_retriever_new (DocentStore     *store,
   g_return_val_if_fail (embedder == NULL || DOCENT_IS_EMBEDDER (embedder), NULL);
 
   db = docent_store_get_db (store);
-  if (!docent_vector_store_ensure_schema (db, error))
+  if (!docent_vector_store_ensure_schema (db, error) ||
+      !docent_collection_ensure_schema (db, error))
     return NULL;
 
   self = g_object_new (DOCENT_TYPE_RETRIEVER, NULL);
@@ -364,54 +367,126 @@ fetch_result (DocentRetriever *self,
 }
 
 static char *
-doc_ids_json (const DocentSearchOptions *options)
+ids_json (GArray *ids)
 {
   GString *json = g_string_new ("[");
 
-  for (guint i = 0; options != NULL && options->doc_ids != NULL && i < options->doc_ids->len; i++)
+  for (guint i = 0; ids != NULL && i < ids->len; i++)
     g_string_append_printf (json, "%s%" G_GINT64_FORMAT, i ? "," : "",
-                            g_array_index (options->doc_ids, gint64, i));
+                            g_array_index (ids, gint64, i));
   g_string_append_c (json, ']');
   return g_string_free (json, FALSE);
 }
 
-/* The BM25 ranking as chunk ids only: fusion needs ranks, and only the few
- * passages that survive it need their text and highlights. The same MATCH
- * expression and filter as docent_store_search(). */
+static char *
+names_json (GPtrArray *names)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_array (b);
+  for (guint i = 0; names != NULL && i < names->len; i++)
+    json_builder_add_string_value (b, names->pdata[i]);
+  json_builder_end_array (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  return json_generator_to_data (gen, NULL);
+}
+
+void
+docent_search_filter_init (DocentSearchFilter *filter)
+{
+  g_return_if_fail (filter != NULL);
+  memset (filter, 0, sizeof *filter);
+  filter->type = -1;
+}
+
+static gboolean
+filter_is_set (const DocentSearchOptions *options,
+               const DocentSearchFilter  *filter)
+{
+  return (options != NULL && options->doc_ids != NULL && options->doc_ids->len > 0) ||
+         (filter != NULL && ((filter->collections != NULL && filter->collections->len > 0) ||
+                             filter->type >= 0 || filter->added_after != 0 ||
+                             filter->added_before != 0 || filter->page_first != 0 ||
+                             filter->page_last != 0));
+}
+
+/* Every filter as one condition on c (chunks) and d (documents), with its
+ * parameters numbered from 10 (bound by bind_filter). */
+#define FILTER_SQL \
+  " (?10 = 0 OR c.doc_id IN (SELECT value FROM json_each (?11)))" \
+  " AND (?12 = 0 OR c.doc_id IN (SELECT cd.doc_id FROM collection_docs cd" \
+  "      JOIN collections co ON co.id = cd.collection_id" \
+  "      WHERE co.name IN (SELECT value FROM json_each (?13))))" \
+  " AND (?14 < 0 OR d.type = ?15)" \
+  " AND (?16 = 0 OR d.added >= ?16) AND (?17 = 0 OR d.added < ?17)" \
+  " AND (?18 = 0 OR (d.type = 'pdf' AND c.page_last >= ?18 AND c.page_first <= ?19))"
+
+static void
+bind_filter (sqlite3_stmt              *stmt,
+             const DocentSearchOptions *options,
+             const DocentSearchFilter  *filter)
+{
+  gboolean docs = options != NULL && options->doc_ids != NULL && options->doc_ids->len > 0;
+  gboolean colls = filter != NULL && filter->collections != NULL && filter->collections->len > 0;
+  guint first = filter != NULL ? filter->page_first : 0;
+  guint last = filter != NULL ? filter->page_last : 0;
+
+  sqlite3_bind_int (stmt, 10, docs);
+  sqlite3_bind_text (stmt, 11, ids_json (docs ? options->doc_ids : NULL), -1, g_free);
+  sqlite3_bind_int (stmt, 12, colls);
+  sqlite3_bind_text (stmt, 13, names_json (colls ? filter->collections : NULL), -1, g_free);
+  sqlite3_bind_int (stmt, 14, filter != NULL ? filter->type : -1);
+  sqlite3_bind_text (stmt, 15, filter != NULL && filter->type >= 0
+                                 ? docent_doc_type_to_string (filter->type) : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 16, filter != NULL ? filter->added_after : 0);
+  sqlite3_bind_int64 (stmt, 17, filter != NULL ? filter->added_before : 0);
+  /* a range open at either end */
+  sqlite3_bind_int (stmt, 18, first != 0 || last != 0 ? MAX (first, 1) : 0);
+  sqlite3_bind_int (stmt, 19, last != 0 ? last : G_MAXINT);
+}
+
+/* The BM25 ranking as chunk ids (and scores) only: fusion needs ranks, and
+ * only the few passages that survive it need their text and highlights. The
+ * same MATCH expression as docent_store_search(), filters inside the query. */
 static GArray *
 bm25_candidates (DocentRetriever           *self,
                  const char                *query,
                  const DocentSearchOptions *options,
+                 const DocentSearchFilter  *filter,
                  guint                      depth,
+                 GArray                    *scores,
                  GError                   **error)
 {
   sqlite3 *db = docent_store_get_db (self->store);
   g_autoptr(GHashTable) terms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autofree char *match = NULL;
-  g_autofree char *ids_json = NULL;
   GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  gboolean filter = options != NULL && options->doc_ids != NULL && options->doc_ids->len > 0;
   int rc;
 
   match = _docent_store_build_match (self->store, query, terms);
   if (match == NULL)
     return ids;
   if (sqlite3_prepare_v2 (db,
-                          "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1"
-                          " AND (?3 = 0 OR rowid IN (SELECT id FROM chunks"
-                          "      WHERE doc_id IN (SELECT value FROM json_each (?4))))"
+                          "SELECT chunks_fts.rowid, -bm25 (chunks_fts) FROM chunks_fts"
+                          " JOIN chunks c ON c.id = chunks_fts.rowid"
+                          " JOIN documents d ON d.id = c.doc_id"
+                          " WHERE chunks_fts MATCH ?1 AND" FILTER_SQL
                           " ORDER BY bm25 (chunks_fts) LIMIT ?2", -1, &stmt, NULL) != SQLITE_OK)
     goto fail;
-  ids_json = doc_ids_json (options);
   sqlite3_bind_text (stmt, 1, match, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int (stmt, 2, depth);
-  sqlite3_bind_int (stmt, 3, filter);
-  sqlite3_bind_text (stmt, 4, ids_json, -1, SQLITE_TRANSIENT);
+  bind_filter (stmt, options, filter);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       gint64 id = sqlite3_column_int64 (stmt, 0);
+      double score = sqlite3_column_double (stmt, 1);
       g_array_append_val (ids, id);
+      if (scores != NULL)
+        g_array_append_val (scores, score);
     }
   if (rc == SQLITE_DONE)
     return ids;
@@ -423,27 +498,25 @@ fail:
   return NULL;
 }
 
-/* Chunk ids of the allowed documents (NULL = no filter). */
+/* Chunk ids that pass the filters (NULL = no filter). */
 static GArray *
 allowed_chunks (DocentRetriever           *self,
                 const DocentSearchOptions *options,
+                const DocentSearchFilter  *filter,
                 GError                   **error)
 {
   sqlite3 *db = docent_store_get_db (self->store);
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GArray) ids = NULL;
-  g_autofree char *json_str = NULL;
   int rc;
 
-  if (options == NULL || options->doc_ids == NULL || options->doc_ids->len == 0)
+  if (!filter_is_set (options, filter))
     return NULL;
 
-  json_str = doc_ids_json (options);
-
-  if (sqlite3_prepare_v2 (db, "SELECT id FROM chunks WHERE doc_id IN (SELECT value FROM json_each (?1))",
-                          -1, &stmt, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2 (db, "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id"
+                              " WHERE" FILTER_SQL, -1, &stmt, NULL) != SQLITE_OK)
     goto fail;
-  sqlite3_bind_text (stmt, 1, json_str, -1, SQLITE_TRANSIENT);
+  bind_filter (stmt, options, filter);
   ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
@@ -486,6 +559,38 @@ docent_retriever_search (DocentRetriever           *self,
                          const DocentSearchOptions *options,
                          GError                   **error)
 {
+  return docent_retriever_search_filtered (self, query, mode, options, NULL, error);
+}
+
+static sqlite3_stmt *
+prepare_row (DocentRetriever  *self,
+             GError          **error)
+{
+  sqlite3 *db = docent_store_get_db (self->store);
+  sqlite3_stmt *row = NULL;
+
+  if (sqlite3_prepare_v2 (db,
+                          "SELECT c.id, c.doc_id, d.name, d.path, d.type, c.page_first, c.page_last,"
+                          " p.label, c.line_first, c.line_last, c.char_start, c.char_end, c.text"
+                          " FROM chunks c JOIN documents d ON d.id = c.doc_id"
+                          " LEFT JOIN pages p ON p.doc_id = c.doc_id AND p.number = c.page_first"
+                          " WHERE c.id = ?1", -1, &row, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, "Library error while searching: %s",
+                   sqlite3_errmsg (db));
+      return NULL;
+    }
+  return row;
+}
+
+GPtrArray *
+docent_retriever_search_filtered (DocentRetriever           *self,
+                                  const char                *query,
+                                  DocentSearchMode           mode,
+                                  const DocentSearchOptions *options,
+                                  const DocentSearchFilter  *filter,
+                                  GError                   **error)
+{
   g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) docent_search_result_free);
   g_autoptr(GArray) bm25 = NULL;
   g_autoptr(GArray) allow = NULL;
@@ -503,15 +608,41 @@ docent_retriever_search (DocentRetriever           *self,
     k = options->k;
   depth = MAX (k, self->depth);
   db = docent_store_get_db (self->store);
+  terms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  docent_tokenizer_tokenize (self->tokenizer, query, -1, collect_term, terms);
 
-  if (mode == DOCENT_SEARCH_MODE_BM25)
+  if (mode == DOCENT_SEARCH_MODE_BM25 && !filter_is_set (NULL, filter))
     {
       DocentSearchOptions o = { k, options != NULL ? options->doc_ids : NULL };
       return docent_store_search (self->store, query, &o, error);
     }
+  if (mode == DOCENT_SEARCH_MODE_BM25)
+    {
+      /* Filters the store does not know: the same ranking, filtered here. */
+      g_autoptr(GArray) scores = g_array_new (FALSE, FALSE, sizeof (double));
+      bm25 = bm25_candidates (self, query, options, filter, k, scores, error);
+      if (bm25 == NULL || (row = prepare_row (self, error)) == NULL)
+        return NULL;
+      for (guint i = 0; i < bm25->len; i++)
+        {
+          GError *local = NULL;
+          DocentSearchResult *r = fetch_result (self, row, g_array_index (bm25, gint64, i), terms, &local);
+          if (local != NULL)
+            {
+              g_propagate_error (error, local);
+              return NULL;
+            }
+          if (r == NULL)
+            continue;
+          r->score = g_array_index (scores, double, i);
+          r->rank = results->len + 1;
+          g_ptr_array_add (results, r);
+        }
+      return g_steal_pointer (&results);
+    }
   if (mode == DOCENT_SEARCH_MODE_HYBRID)
     {
-      bm25 = bm25_candidates (self, query, options, depth, error);
+      bm25 = bm25_candidates (self, query, options, filter, depth, NULL, error);
       if (bm25 == NULL)
         return NULL;
     }
@@ -521,7 +652,7 @@ docent_retriever_search (DocentRetriever           *self,
     return NULL;
   {
     GError *local = NULL;
-    allow = allowed_chunks (self, options, &local);
+    allow = allowed_chunks (self, options, filter, &local);
     if (local != NULL)
       {
         g_propagate_error (error, local);
@@ -532,24 +663,17 @@ docent_retriever_search (DocentRetriever           *self,
   if (qvec == NULL)
     return NULL;
   hits = g_new (DocentVectorHit, depth);
-  n_hits = docent_vector_index_search (self->index, qvec,
-                                       mode == DOCENT_SEARCH_MODE_DENSE ? k : depth,
-                                       allow != NULL ? (const gint64 *) allow->data : NULL,
-                                       allow != NULL ? allow->len : 0, hits);
+  /* An empty allow-list allows nothing (and its data may be NULL, which
+   * the index would read as "no filter"). */
+  if (allow == NULL || allow->len > 0)
+    n_hits = docent_vector_index_search (self->index, qvec,
+                                         mode == DOCENT_SEARCH_MODE_DENSE ? k : depth,
+                                         allow != NULL ? (const gint64 *) allow->data : NULL,
+                                         allow != NULL ? allow->len : 0, hits);
 
-  terms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  docent_tokenizer_tokenize (self->tokenizer, query, -1, collect_term, terms);
-  if (sqlite3_prepare_v2 (db,
-                          "SELECT c.id, c.doc_id, d.name, d.path, d.type, c.page_first, c.page_last,"
-                          " p.label, c.line_first, c.line_last, c.char_start, c.char_end, c.text"
-                          " FROM chunks c JOIN documents d ON d.id = c.doc_id"
-                          " LEFT JOIN pages p ON p.doc_id = c.doc_id AND p.number = c.page_first"
-                          " WHERE c.id = ?1", -1, &row, NULL) != SQLITE_OK)
-    {
-      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, "Library error while searching: %s",
-                   sqlite3_errmsg (db));
-      return NULL;
-    }
+  row = prepare_row (self, error);
+  if (row == NULL)
+    return NULL;
 
   if (mode == DOCENT_SEARCH_MODE_DENSE)
     {

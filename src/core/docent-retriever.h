@@ -65,6 +65,27 @@ GPtrArray       *docent_retriever_search         (DocentRetriever  *self,   /* o
                                                   const DocentSearchOptions *options,
                                                   GError          **error);
 
+/* Filters beyond the options' documents; each applies inside both rankings,
+ * before they are cut. All set filters must hold (documents ∩ collections ∩
+ * type ∩ dates); a page range keeps PDF passages overlapping it (text files
+ * have no pages, so they drop out). */
+typedef struct {
+  GPtrArray *collections;   /* names (char*); NULL or empty = any */
+  int        type;          /* DocentDocType, or -1 = any */
+  gint64     added_after;   /* seconds since the epoch, inclusive; 0 = none */
+  gint64     added_before;  /* exclusive; 0 = none */
+  guint      page_first;    /* 1-based, inclusive; 0 = open */
+  guint      page_last;     /* 0 = open */
+} DocentSearchFilter;
+
+void             docent_search_filter_init        (DocentSearchFilter *filter);
+GPtrArray       *docent_retriever_search_filtered (DocentRetriever           *self,
+                                                   const char                *query,
+                                                   DocentSearchMode           mode,
+                                                   const DocentSearchOptions *options,
+                                                   const DocentSearchFilter  *filter,
+                                                   GError                   **error);
+
 /* Brings the library's built-in vectors up to date after an import:
  * (re)counts statistics when needed, embeds passages that lack a vector on
  * @n_workers threads, and drops vectors of outdated statistics. */

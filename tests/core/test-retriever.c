@@ -5,11 +5,13 @@
 #include <math.h>
 #include <string.h>
 
+#include "docent-collection.h"
 #include "docent-error.h"
 #include "docent-eval.h"
 #include "docent-importer.h"
 #include "docent-retriever.h"
 #include "docent-store.h"
+#include "docent-test-pdf.h"
 #include "docent-vector-store.h"
 
 /* Retrieval over a real (small) library: vectors stored per passage and
@@ -218,6 +220,162 @@ test_filters (void)
       }
 }
 
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The documents (by name) of a filtered search in @mode, as "a,b,…" */
+static char *
+docs_of (DocentRetriever *retriever, const char *query, DocentSearchMode mode,
+         const DocentSearchFilter *filter, GArray *doc_ids)
+{
+  DocentSearchOptions options = { 50, doc_ids };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) results = docent_retriever_search_filtered (retriever, query, mode, &options,
+                                                                   filter, &error);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < results->len; i++)
+    {
+      const char *name = ((DocentSearchResult *) results->pdata[i])->doc;
+      gboolean seen = FALSE;
+      for (guint j = 0; j < names->len; j++)
+        seen |= g_str_equal (names->pdata[j], name);
+      if (!seen)
+        g_ptr_array_add (names, g_strdup (name));
+    }
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (",", (char **) names->pdata);
+}
+
+static void
+test_more_filters (void)
+{
+  g_autofree char *library = g_build_filename (tmpdir, "more-filters.db", NULL);
+  g_autofree char *pdf = g_build_filename (tmpdir, "atlas.pdf", NULL);
+  g_autofree char *t0 = write_topic (0);
+  g_autofree char *t1 = write_topic (1);
+  const char *pages[] = {
+    "Volcanoes of the world. A matrix of lava flows.",
+    "Glaciers carve valleys. The matrix of ice and rock.",
+    "Deserts receive little rain. A matrix of sand dunes.",
+    NULL };
+  const char *paths[] = { pdf, t0, t1, NULL };
+  g_autoptr(DocentStore) store = NULL;
+  g_autoptr(DocentRetriever) retriever = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) colls = g_ptr_array_new ();
+  g_autoptr(GPtrArray) list = NULL;
+  DocentSearchFilter filter;
+  gint64 atlas, matrix, packages, ids[2];
+
+  g_assert_true (docent_test_pdf_write (pdf, pages, NULL, "Atlas", NULL, &error));
+  import_files (library, paths);
+  store = docent_store_open (library, &error);
+  g_assert_no_error (error);
+  g_assert_true (docent_retriever_update_builtin (store, 1, NULL, NULL, &error));
+  retriever = docent_retriever_new (store, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (docent_store_resolve_document (store, "atlas.pdf", &atlas, NULL));
+  g_assert_true (docent_store_resolve_document (store, "matrix.txt", &matrix, NULL));
+  g_assert_true (docent_store_resolve_document (store, "packages.txt", &packages, NULL));
+
+  /* collections: add, list, remove (the last document takes it away) */
+  ids[0] = atlas; ids[1] = matrix;
+  g_assert_true (docent_collection_add (store, "maps", ids, 2, &error));
+  g_assert_true (docent_collection_add (store, "maps", ids, 1, &error));   /* again: no duplicate */
+  g_assert_true (docent_collection_add (store, "code", &packages, 1, &error));
+  g_assert_no_error (error);
+  list = docent_collection_list (store, &error);
+  g_assert_cmpuint (list->len, ==, 2);
+  g_assert_cmpstr (((DocentCollection *) list->pdata[0])->name, ==, "code");
+  g_assert_cmpuint (((DocentCollection *) list->pdata[1])->doc_ids->len, ==, 2);
+  g_assert_false (docent_collection_remove (store, "nope", ids, 1, &error));
+  g_assert_error (error, DOCENT_ERROR, DOCENT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  for (int m = DOCENT_SEARCH_MODE_BM25; m <= DOCENT_SEARCH_MODE_HYBRID; m++)
+    {
+      g_autofree char *all = NULL, *maps = NULL, *pdfs = NULL, *texts = NULL, *p2 = NULL;
+      g_autofree char *future = NULL, *past = NULL, *maps_code = NULL, *maps_text = NULL;
+      gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+      all = docs_of (retriever, "matrix", m, NULL, NULL);
+      /* (dense ranks every passage; hybrid adds close dense-only ones) */
+      g_assert_true (g_str_has_prefix (all, "atlas.pdf,matrix.txt"));
+      if (m == DOCENT_SEARCH_MODE_DENSE)
+        g_assert_cmpstr (all, ==, "atlas.pdf,matrix.txt,packages.txt");
+
+      docent_search_filter_init (&filter);
+      g_ptr_array_set_size (colls, 0);
+      g_ptr_array_add (colls, (gpointer) "maps");
+      filter.collections = colls;
+      maps = docs_of (retriever, "matrix", m, &filter, NULL);
+      g_assert_cmpstr (maps, ==, "atlas.pdf,matrix.txt");
+      g_ptr_array_add (colls, (gpointer) "code");        /* either collection */
+      maps_code = docs_of (retriever, "matrix package", m, &filter, NULL);
+      g_assert_true (g_str_has_suffix (maps_code, "packages.txt"));
+      filter.type = DOCENT_DOC_TYPE_TEXT;                /* and a type */
+      maps_text = docs_of (retriever, "matrix", m, &filter, NULL);
+      g_assert_false (strstr (maps_text, "atlas.pdf"));
+
+      docent_search_filter_init (&filter);
+      filter.type = DOCENT_DOC_TYPE_PDF;
+      pdfs = docs_of (retriever, "matrix", m, &filter, NULL);
+      g_assert_cmpstr (pdfs, ==, "atlas.pdf");
+      filter.type = DOCENT_DOC_TYPE_TEXT;
+      texts = docs_of (retriever, "matrix", m, &filter, NULL);
+      g_assert_false (strstr (texts, "atlas.pdf"));
+
+      docent_search_filter_init (&filter);
+      filter.added_after = now + 86400;
+      future = docs_of (retriever, "matrix", m, &filter, NULL);
+      g_assert_cmpstr (future, ==, "");
+      docent_search_filter_init (&filter);
+      filter.added_before = now + 86400;
+      past = docs_of (retriever, "matrix", m, &filter, NULL);
+      g_assert_cmpstr (past, ==, all);
+
+      /* pages 2-2 of the atlas: only passages overlapping page 2 */
+      {
+        g_autoptr(GArray) doc = g_array_new (FALSE, FALSE, sizeof (gint64));
+        DocentSearchOptions options = { 50, doc };
+        g_autoptr(GPtrArray) results = NULL;
+        g_array_append_val (doc, atlas);
+        docent_search_filter_init (&filter);
+        filter.page_first = filter.page_last = 2;
+        results = docent_retriever_search_filtered (retriever, "glaciers volcanoes deserts", m,
+                                                    &options, &filter, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (results->len, >, 0);
+        for (guint i = 0; i < results->len; i++)
+          {
+            DocentSearchResult *r = results->pdata[i];
+            g_assert_cmpint (r->doc_id, ==, atlas);
+            g_assert_cmpuint (r->page, <=, 2);
+            g_assert_cmpuint (r->page_end, >=, 2);
+          }
+        p2 = docs_of (retriever, "matrix", m, &filter, NULL);   /* text files have no pages */
+        g_assert_cmpstr (p2, ==, "atlas.pdf");
+      }
+    }
+
+  ids[0] = atlas; ids[1] = matrix;
+  g_assert_true (docent_collection_remove (store, "maps", ids, 2, &error));
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = docent_collection_list (store, &error);
+  g_assert_cmpuint (list->len, ==, 1);
+  /* removing a document takes it out of its collections */
+  g_assert_true (docent_store_remove_document (store, packages, &error));
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = docent_collection_list (store, &error);
+  g_assert_cmpuint (((DocentCollection *) list->pdata[0])->doc_ids->len, ==, 0);
+}
+
 static void
 test_rrf (void)
 {
@@ -401,6 +559,7 @@ main (int argc, char **argv)
   g_test_add_func ("/retriever/vectors-stored", test_vectors_stored);
   g_test_add_func ("/retriever/modes", test_modes);
   g_test_add_func ("/retriever/filters", test_filters);
+  g_test_add_func ("/retriever/more-filters", test_more_filters);
   g_test_add_func ("/retriever/rrf", test_rrf);
   g_test_add_func ("/retriever/sync", test_sync);
   g_test_add_func ("/retriever/eval-hits", test_eval_hits);
