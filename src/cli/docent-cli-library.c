@@ -417,12 +417,15 @@ docent_cli_search (DocentCliGlobal *global,
   int k = 10;
   g_auto(GStrv) doc_names = NULL;
   g_autofree char *mode_name = NULL;
+  g_auto(DocentCliFilterArgs) fargs = { 0 };
+  DocentSearchFilter filter;
   DocentSearchMode mode = DOCENT_SEARCH_MODE_HYBRID;
   g_autoptr(DocentRetriever) retriever = NULL;
   const GOptionEntry entries[] = {
     { "k", 'k', 0, G_OPTION_ARG_INT, &k, N_("Number of results (default 10)"), N_("N") },
     { "doc", 0, 0, G_OPTION_ARG_STRING_ARRAY, &doc_names, N_("Only search this document (repeatable)"), N_("NAME|ID") },
     { "mode", 0, 0, G_OPTION_ARG_STRING, &mode_name, N_("bm25, dense or hybrid (default: the best measured)"), N_("MODE") },
+    DOCENT_CLI_FILTER_ENTRIES (fargs),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the results as JSON"), NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -440,6 +443,11 @@ docent_cli_search (DocentCliGlobal *global,
       (mode_name != NULL && !docent_search_mode_from_string (mode_name, &mode)))
     {
       g_printerr (_("Usage: docent search [--k N] [--doc NAME|ID]… [--mode bm25|dense|hybrid] [--json] QUERY\n"));
+      return DOCENT_EXIT_USAGE;
+    }
+  if (!docent_cli_filter_resolve (&fargs, &filter, &error))
+    {
+      g_printerr ("docent search: %s\n", error->message);
       return DOCENT_EXIT_USAGE;
     }
   query = g_strjoinv (" ", argv + 1);
@@ -466,7 +474,7 @@ docent_cli_search (DocentCliGlobal *global,
     {
       if (mode_name == NULL)
         mode = docent_retriever_get_default_mode (retriever);
-      results = docent_retriever_search (retriever, query, mode, &options, &error);
+      results = docent_retriever_search_filtered (retriever, query, mode, &options, &filter, &error);
     }
   if (results == NULL)
     {

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "docent-retriever.h"
+
 G_BEGIN_DECLS
 
 /* Exit statuses shared by every subcommand. */
@@ -48,6 +50,31 @@ int docent_cli_bench  (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench_query (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench_import (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_eval   (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_collection (DocentCliGlobal *global, int argc, char **argv);
+
+/* Filter flags shared by search and ask: add DOCENT_CLI_FILTER_ENTRIES (args)
+ * to the GOptionEntry list, then resolve. */
+typedef struct {
+  char     **collections;
+  char      *type;
+  char      *added_after;
+  char      *added_before;
+  char      *pages;
+  GPtrArray *collection_names;   /* private */
+} DocentCliFilterArgs;
+
+#define DOCENT_CLI_FILTER_ENTRIES(a) \
+  { "collection", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(a).collections, N_("Only documents in this collection (repeatable)"), N_("NAME") }, \
+  { "type", 0, 0, G_OPTION_ARG_STRING, &(a).type, N_("Only pdf or text documents"), N_("TYPE") }, \
+  { "added-after", 0, 0, G_OPTION_ARG_STRING, &(a).added_after, N_("Only documents added on or after this day"), N_("YYYY-MM-DD") }, \
+  { "added-before", 0, 0, G_OPTION_ARG_STRING, &(a).added_before, N_("Only documents added before this day"), N_("YYYY-MM-DD") }, \
+  { "pages", 0, 0, G_OPTION_ARG_STRING, &(a).pages, N_("Only passages on these PDF pages"), N_("A-B") }
+
+gboolean docent_cli_filter_resolve    (DocentCliFilterArgs *args,
+                                       DocentSearchFilter  *filter,
+                                       GError             **error);
+void     docent_cli_filter_args_clear (DocentCliFilterArgs *args);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DocentCliFilterArgs, docent_cli_filter_args_clear)
 int docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_info     (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_quantize (DocentCliGlobal *global, int argc, char **argv);
