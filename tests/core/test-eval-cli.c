@@ -159,6 +159,90 @@ test_bench_query (void)
   g_assert_cmpfloat (json_object_get_double_member (root, "read_bandwidth_gbs"), >, 0.0);
 }
 
+static void
+test_collections_and_filters (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("docent-filters-XXXXXX", NULL);
+  g_autofree char *lib = g_build_filename (dir, "lib.db", NULL);
+  g_autofree char *a = g_build_filename (dir, "herons.txt", NULL);
+  g_autofree char *b = g_build_filename (dir, "storks.txt", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+  JsonArray *arr;
+
+  g_assert_true (g_file_set_contents (a, "Herons wade in shallow water and eat fish.\n", -1, NULL));
+  g_assert_true (g_file_set_contents (b, "Storks build nests on roofs and eat fish too.\n", -1, NULL));
+  {
+    const char *args[] = { "--library", lib, "import", a, b, NULL };
+    g_assert_cmpint (run_docent (args, &out, &err), ==, 0);
+    g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+  }
+  {
+    const char *args[] = { "--library", lib, "collection", "add", "birds-a", "herons.txt", NULL };
+    g_assert_cmpint (run_docent (args, &out, &err), ==, 0);
+    g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+  }
+  {
+    const char *args[] = { "--library", lib, "collection", "list", "--json", NULL };
+    g_assert_cmpint (run_docent (args, &out, &err), ==, 0);
+    root = parse_one_object (out, parser);
+    arr = json_object_get_array_member (root, "collections");
+    g_assert_cmpuint (json_array_get_length (arr), ==, 1);
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, 0), "name"), ==, "birds-a");
+    g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+  }
+  /* every mode: only the collection's document */
+  for (guint m = 0; m < 3; m++)
+    {
+      const char *modes[] = { "bm25", "dense", "hybrid" };
+      const char *args[] = { "--library", lib, "search", "--json", "--mode", modes[m],
+                             "--collection", "birds-a", "eat fish", NULL };
+      g_autoptr(JsonParser) p2 = json_parser_new ();
+      g_assert_cmpint (run_docent (args, &out, &err), ==, 0);
+      root = parse_one_object (out, p2);
+      g_assert_cmpstr (json_object_get_string_member (root, "mode"), ==, modes[m]);
+      arr = json_object_get_array_member (root, "results");
+      g_assert_cmpuint (json_array_get_length (arr), >=, 1);
+      for (guint i = 0; i < json_array_get_length (arr); i++)
+        g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, i), "doc"), ==,
+                         "herons.txt");
+      g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+    }
+  {
+    const char *args[] = { "--library", lib, "search", "--json", "--type", "pdf", "eat fish", NULL };
+    g_autoptr(JsonParser) p2 = json_parser_new ();
+    g_assert_cmpint (run_docent (args, &out, &err), ==, 0);
+    root = parse_one_object (out, p2);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "results")), ==, 0);
+    g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+  }
+  {
+    const char *bad_pages[] = { "--library", lib, "search", "--pages", "9-3", "fish", NULL };
+    const char *bad_date[] = { "--library", lib, "search", "--added-after", "yesterday", "fish", NULL };
+    const char *bad_mode[] = { "--library", lib, "search", "--mode", "fuzzy", "fish", NULL };
+    const char *no_coll[] = { "--library", lib, "collection", "remove", "nope", "herons.txt", NULL };
+    g_assert_cmpint (run_docent (bad_pages, &out, &err), ==, 2);
+    g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run_docent (bad_date, &out, &err), ==, 2);
+    g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run_docent (bad_mode, &out, &err), ==, 2);
+    g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run_docent (no_coll, &out, &err), ==, 1);
+    g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+  }
+  {
+    g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+    const char *name;
+    while ((name = g_dir_read_name (d)) != NULL)
+      {
+        g_autofree char *p = g_build_filename (dir, name, NULL);
+        g_unlink (p);
+      }
+    g_rmdir (dir);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -166,5 +250,6 @@ main (int argc, char **argv)
   g_test_add_func ("/eval-cli/dev-set", test_eval_dev);
   g_test_add_func ("/eval-cli/usage", test_eval_usage);
   g_test_add_func ("/eval-cli/bench-query", test_bench_query);
+  g_test_add_func ("/eval-cli/collections-and-filters", test_collections_and_filters);
   return g_test_run ();
 }
