@@ -230,11 +230,8 @@ llm_matvec_q (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_
 {
   matvec_job j = { type, W, llm_row_size (type, cols), rows, cols, xq, y, 0, 4 };
   int nth = llm_pool_n_threads (pool);
-  static int dot4 = -1;
 
-  if (dot4 < 0)
-    dot4 = getenv ("LLM_DOT4") == NULL || atoi (getenv ("LLM_DOT4")) != 0;
-  j.rows_at_once = dot4 && llm_vec_dot4_native (type) ? 4 : 1;
+  j.rows_at_once = llm_vec_dot4_native (type) ? 4 : 1;
 
   /* about 16 chunks per thread, at least 16 rows each */
   j.chunk = rows / (16 * nth);

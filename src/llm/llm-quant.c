@@ -1101,6 +1101,7 @@ llm_vec_dot_scalar (llm_type type, int64_t n, const void *x, const void *y)
 /* ---- dispatch ---------------------------------------------------------- */
 
 float llm_fp16_table[65536];
+static bool dot4_enabled = true;   /* LLM_DOT4=0 turns the four-row kernels off */
 
 enum { SIMD_UNKNOWN, SIMD_SCALAR, SIMD_AVX2, SIMD_AVX512 };
 static int simd_level = SIMD_UNKNOWN;
@@ -1113,6 +1114,8 @@ detect_simd (void)
 
   for (uint32_t h = 0; h < 65536; h++)
     llm_fp16_table[h] = llm_fp16_to_fp32 ((uint16_t) h);
+  if (getenv ("LLM_DOT4") != NULL && atoi (getenv ("LLM_DOT4")) == 0)
+    dot4_enabled = false;
 
   if (llm_cpu_has_avx512 ())
     level = SIMD_AVX512;
@@ -1218,7 +1221,7 @@ llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, con
 bool
 llm_vec_dot4_native (llm_type type)
 {
-  return get_simd () >= SIMD_AVX2 && type == LLM_TYPE_Q4_0;
+  return get_simd () >= SIMD_AVX2 && dot4_enabled && type == LLM_TYPE_Q4_0;
 }
 
 void
