@@ -25,6 +25,7 @@ struct _DocentDocumentRow
 G_DEFINE_FINAL_TYPE (DocentDocumentRow, docent_document_row, GTK_TYPE_WIDGET)
 
 enum {
+  ADD_TO_COLLECTION,
   SHOW_IN_FOLDER,
   REMOVE,
   RETRY,
@@ -101,6 +102,7 @@ update (DocentDocumentRow *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "row.retry", failed && !busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "row.remove", doc->id > 0 || failed);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "row.add-to-collection", doc->id > 0);
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, docent_document_item_get_title (self->item),
@@ -115,7 +117,9 @@ row_action (GtkWidget  *widget,
 {
   DocentDocumentRow *self = DOCENT_DOCUMENT_ROW (widget);
 
-  if (g_str_equal (action_name, "row.show-in-folder"))
+  if (g_str_equal (action_name, "row.add-to-collection"))
+    g_signal_emit (self, signals[ADD_TO_COLLECTION], 0);
+  else if (g_str_equal (action_name, "row.show-in-folder"))
     g_signal_emit (self, signals[SHOW_IN_FOLDER], 0);
   else if (g_str_equal (action_name, "row.remove"))
     g_signal_emit (self, signals[REMOVE], 0);
@@ -141,6 +145,9 @@ docent_document_row_class_init (DocentDocumentRowClass *klass)
 
   object_class->dispose = docent_document_row_dispose;
 
+  signals[ADD_TO_COLLECTION] =
+    g_signal_new ("add-to-collection", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SHOW_IN_FOLDER] =
     g_signal_new ("show-in-folder", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -151,6 +158,7 @@ docent_document_row_class_init (DocentDocumentRowClass *klass)
     g_signal_new ("retry", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
+  gtk_widget_class_install_action (widget_class, "row.add-to-collection", NULL, row_action);
   gtk_widget_class_install_action (widget_class, "row.show-in-folder", NULL, row_action);
   gtk_widget_class_install_action (widget_class, "row.remove", NULL, row_action);
   gtk_widget_class_install_action (widget_class, "row.retry", NULL, row_action);
@@ -200,6 +208,7 @@ docent_document_row_init (DocentDocumentRow *self)
   gtk_widget_set_tooltip_text (self->retry_button, _("Retry Import"));
   gtk_box_append (GTK_BOX (box), self->retry_button);
 
+  g_menu_append (menu, _("Add to _Collection…"), "row.add-to-collection");
   g_menu_append (menu, _("_Show in File Manager"), "row.show-in-folder");
   g_menu_append (menu, _("_Retry Import"), "row.retry");
   g_menu_append (menu, _("_Remove from Library"), "row.remove");

@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 
+#include "docent-collection.h"
 #include "docent-error.h"
 #include "docent-library.h"
 #include "docent-gguf-embedder.h"
@@ -46,6 +47,8 @@ struct _DocentLibrary
   guint           refresh_again : 1;
   guint           loaded : 1;
   guint           refresh_source;
+  GError         *error;             /* the library could not be read */
+  GStrv           collections;
 
   DocentImporter *importer;
   GCancellable   *import_cancellable;  /* set while a job runs */
@@ -137,6 +140,16 @@ list_documents_thread (GTask        *task,
       return;
     }
   docs = docent_store_list_documents (store, &error);
+  if (docs != NULL)
+    {
+      /* Collection names ride along as the task data's result. */
+      g_autoptr(GPtrArray) cols = docent_collection_list (store, NULL);
+      g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
+
+      for (guint i = 0; cols != NULL && i < cols->len; i++)
+        g_strv_builder_add (names, ((DocentCollection *) cols->pdata[i])->name);
+      g_task_set_task_data (task, g_strv_builder_end (names), (GDestroyNotify) g_strfreev);
+    }
   unlock_reader (self);
 
   if (docs == NULL)
@@ -255,7 +268,7 @@ count_unfinished_cb (GObject      *object,
   if (n < 0)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Could not look for unfinished imports: %s", error->message);
+        g_debug ("Could not look for unfinished imports: %s", error->message);
       return;
     }
   if (n > 0 && !docent_library_get_importing (self))
@@ -287,13 +300,21 @@ list_documents_cb (GObject      *object,
 
   docs = g_task_propagate_pointer (G_TASK (result), &error);
   self->refreshing = FALSE;
+  if (g_task_get_task_data (G_TASK (result)) != NULL)
+    {
+      g_strfreev (self->collections);
+      self->collections = g_strdupv (g_task_get_task_data (G_TASK (result)));
+    }
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
+  /* A library that cannot be opened is a state to show, not a crash. */
+  g_clear_error (&self->error);
   if (docs == NULL)
     {
-      g_warning ("Could not list the documents of %s: %s", self->path, error->message);
+      g_message ("Could not list the documents of %s: %s", self->path, error->message);
+      self->error = g_steal_pointer (&error);
       docs = g_ptr_array_new ();
     }
   apply_documents (self, docs);
@@ -450,9 +471,10 @@ docent_library_dismiss_failure (DocentLibrary *self,
 /* --- search ------------------------------------------------------------- */
 
 typedef struct {
-  char   *query;
-  guint   k;
-  GArray *doc_ids;
+  char               *query;
+  guint               k;
+  GArray             *doc_ids;
+  DocentSearchFilter  filter;
 } SearchData;
 
 static void
@@ -460,6 +482,7 @@ search_data_free (SearchData *data)
 {
   g_free (data->query);
   g_clear_pointer (&data->doc_ids, g_array_unref);
+  g_clear_pointer (&data->filter.collections, g_ptr_array_unref);
   g_free (data);
 }
 
@@ -515,9 +538,9 @@ search_thread (GTask        *task,
       }
   }
   if (self->retriever != NULL)
-    results = docent_retriever_search (self->retriever, data->query,
-                                       docent_retriever_get_default_mode (self->retriever),
-                                       &options, &error);
+    results = docent_retriever_search_filtered (self->retriever, data->query,
+                                                docent_retriever_get_default_mode (self->retriever),
+                                                &options, &data->filter, &error);
   else
     results = docent_store_search (store, data->query, &options, &error);
   unlock_reader (self);
@@ -533,6 +556,7 @@ docent_library_search_async (DocentLibrary       *self,
                              const char          *query,
                              guint                k,
                              GArray              *doc_ids,
+                             const DocentSearchFilter *filter,
                              GCancellable        *cancellable,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
@@ -546,6 +570,18 @@ docent_library_search_async (DocentLibrary       *self,
   data = g_new0 (SearchData, 1);
   data->query = g_strdup (query);
   data->k = k > 0 ? k : 10;
+  docent_search_filter_init (&data->filter);
+  if (filter != NULL)
+    {
+      data->filter = *filter;
+      data->filter.collections = NULL;
+      if (filter->collections != NULL && filter->collections->len > 0)
+        {
+          data->filter.collections = g_ptr_array_new_with_free_func (g_free);
+          for (guint i = 0; i < filter->collections->len; i++)
+            g_ptr_array_add (data->filter.collections, g_strdup (filter->collections->pdata[i]));
+        }
+    }
   if (doc_ids != NULL && doc_ids->len > 0)
     {
       data->doc_ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), doc_ids->len);
@@ -941,6 +977,94 @@ docent_library_get_importing (DocentLibrary *self)
   return self->import_cancellable != NULL || !g_queue_is_empty (&self->import_queue);
 }
 
+const char * const *
+docent_library_get_collections (DocentLibrary *self)
+{
+  static const char * const none[] = { NULL };
+
+  g_return_val_if_fail (DOCENT_IS_LIBRARY (self), NULL);
+  return self->collections ? (const char * const *) self->collections : none;
+}
+
+typedef struct {
+  gint64  doc_id;
+  char   *name;
+} CollectionData;
+
+static void
+collection_data_free (CollectionData *data)
+{
+  g_free (data->name);
+  g_free (data);
+}
+
+static void
+add_to_collection_thread (GTask        *task,
+                          gpointer      source_object,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  DocentLibrary *self = source_object;
+  CollectionData *data = task_data;
+  g_autoptr(GError) error = NULL;
+  DocentStore *store;
+  gboolean ok;
+
+  if ((store = lock_reader (self, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  ok = docent_collection_add (store, data->name, &data->doc_id, 1, &error);
+  unlock_reader (self);
+
+  if (!ok)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+add_to_collection_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  DocentLibrary *self = DOCENT_LIBRARY (object);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_message ("Could not add to the collection: %s", error->message);
+  docent_library_refresh (self);
+}
+
+void
+docent_library_add_to_collection (DocentLibrary *self,
+                                  gint64         doc_id,
+                                  const char    *name)
+{
+  g_autoptr(GTask) task = NULL;
+  CollectionData *data;
+
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+  g_return_if_fail (name != NULL && name[0] != '\0');
+
+  data = g_new0 (CollectionData, 1);
+  data->doc_id = doc_id;
+  data->name = g_strdup (name);
+  task = g_task_new (self, self->cancellable, add_to_collection_cb, NULL);
+  g_task_set_source_tag (task, docent_library_add_to_collection);
+  g_task_set_task_data (task, data, (GDestroyNotify) collection_data_free);
+  g_task_run_in_thread (task, add_to_collection_thread);
+}
+
+const GError *
+docent_library_get_error (DocentLibrary *self)
+{
+  g_return_val_if_fail (DOCENT_IS_LIBRARY (self), NULL);
+  return self->error;
+}
+
 gboolean
 docent_library_get_applying (DocentLibrary *self)
 {
@@ -990,6 +1114,8 @@ docent_library_finalize (GObject *object)
   g_clear_pointer (&self->failures, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_pointer (&self->busy_path, g_free);
+  g_clear_error (&self->error);
+  g_clear_pointer (&self->collections, g_strfreev);
   g_free (self->path);
 
   G_OBJECT_CLASS (docent_library_parent_class)->finalize (object);

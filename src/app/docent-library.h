@@ -5,6 +5,7 @@
 
 #include "docent-document-item.h"
 #include "docent-importer.h"
+#include "docent-retriever.h"
 #include "docent-store.h"
 
 G_BEGIN_DECLS
@@ -33,6 +34,15 @@ gboolean       docent_library_get_importing   (DocentLibrary        *self);
 /* TRUE while a refresh replaces the list's items (selection changes then
  * are not a person's doing). */
 gboolean       docent_library_get_applying    (DocentLibrary        *self);
+/* Collection names, as of the last refresh (NULL-terminated, owned). */
+const char * const *docent_library_get_collections (DocentLibrary   *self);
+/* Adds a document to a collection (created if needed), then refreshes. */
+void           docent_library_add_to_collection (DocentLibrary      *self,
+                                                 gint64              doc_id,
+                                                 const char         *name);
+
+/* Why the last listing failed (the library cannot be opened), or NULL. */
+const GError  *docent_library_get_error       (DocentLibrary        *self);
 /* TRUE once the first list of documents has come back. */
 gboolean       docent_library_get_loaded      (DocentLibrary        *self);
 
@@ -52,11 +62,13 @@ void           docent_library_remove          (DocentLibrary        *self,
 void           docent_library_dismiss_failure (DocentLibrary        *self,
                                                const char           *path);
 
-/* @doc_ids: gint64 ids to search in, NULL for all. */
+/* @doc_ids: gint64 ids to search in, NULL for all; @filter (copied; NULL for
+ * none) applies inside the rankings, before they are cut. */
 void           docent_library_search_async    (DocentLibrary        *self,
                                                const char           *query,
                                                guint                 k,
                                                GArray               *doc_ids,
+                                               const DocentSearchFilter *filter,
                                                GCancellable         *cancellable,
                                                GAsyncReadyCallback   callback,
                                                gpointer              user_data);

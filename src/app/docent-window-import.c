@@ -432,6 +432,59 @@ row_remove_cb (DocentDocumentRow *row,
 }
 
 static void
+collection_response_cb (AdwMessageDialog *dialog,
+                        const char       *response,
+                        DocentWindow     *self)
+{
+  GtkEditable *entry = g_object_get_data (G_OBJECT (dialog), "entry");
+  gint64 id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (dialog), "doc-id"));
+  g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (entry)));
+
+  if (g_strcmp0 (response, "add") == 0 && name[0] != '\0' && self->library != NULL)
+    docent_library_add_to_collection (self->library, id, name);
+}
+
+static void
+collection_entry_activate_cb (GtkEntry         *entry,
+                              AdwMessageDialog *dialog)
+{
+  adw_message_dialog_response (dialog, "add");
+}
+
+static void
+row_add_to_collection_cb (DocentDocumentRow *row,
+                          DocentWindow      *self)
+{
+  DocentDocumentItem *item = docent_document_row_get_item (row);
+  const char * const *names = docent_library_get_collections (self->library);
+  g_autofree char *body = g_strdup_printf (_("Collections group documents, so that a search can look in one group only. Add “%s” to:"),
+                                           docent_document_item_get_title (item));
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Add to Collection"), body);
+  GtkWidget *entry = gtk_entry_new ();
+
+  /* The existing names, most likely the one wanted, are offered first. */
+  if (names[0] != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (entry), names[0]);
+  gtk_entry_set_placeholder_text (GTK_ENTRY (entry), _("Collection name"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Collection name"), -1);
+  g_signal_connect (entry, "activate", G_CALLBACK (collection_entry_activate_cb), dialog);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "add", _("_Add"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "add", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "add");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data (G_OBJECT (dialog), "entry", entry);
+  g_object_set_data (G_OBJECT (dialog), "doc-id", GSIZE_TO_POINTER ((gsize) docent_document_item_get_id (item)));
+  g_signal_connect_object (dialog, "response", G_CALLBACK (collection_response_cb), self, 0);
+  self->collection_dialog = ADW_MESSAGE_DIALOG (dialog);
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->collection_dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 row_retry_cb (DocentDocumentRow *row,
               DocentWindow      *self)
 {
@@ -449,6 +502,7 @@ setup_document_row (GtkSignalListItemFactory *factory,
 {
   GtkWidget *row = docent_document_row_new ();
 
+  g_signal_connect_object (row, "add-to-collection", G_CALLBACK (row_add_to_collection_cb), self, 0);
   g_signal_connect_object (row, "show-in-folder", G_CALLBACK (row_show_in_folder_cb), self, 0);
   g_signal_connect_object (row, "remove", G_CALLBACK (row_remove_cb), self, 0);
   g_signal_connect_object (row, "retry", G_CALLBACK (row_retry_cb), self, 0);
@@ -530,6 +584,8 @@ _docent_window_bind_library (DocentWindow *self)
                            G_CONNECT_SWAPPED | G_CONNECT_AFTER);
   g_signal_connect_object (self->library, "notify::loaded", G_CALLBACK (_docent_window_update_state), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->library, "documents-loaded", G_CALLBACK (_docent_window_update_state), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->library, "import-started", G_CALLBACK (import_started_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->library, "import-progress", G_CALLBACK (import_progress_cb), self,
@@ -570,6 +626,8 @@ _docent_window_dispose_import (DocentWindow *self)
 {
   g_clear_handle_id (&self->pulse_source, g_source_remove);
   g_queue_clear_full (&self->password_queue, g_free);
+  if (self->collection_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->collection_dialog));
   g_clear_pointer (&self->password_tried, g_hash_table_unref);
   if (self->password_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->password_dialog));

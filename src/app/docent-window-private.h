@@ -25,10 +25,15 @@ struct _DocentWindow
   GArray             *filter_ids;       /* gint64: selected documents */
   GSimpleAction      *filter_type;      /* "all" "pdf" "text" */
   GSimpleAction      *filter_added;     /* "any" "day" "week" "month" */
+  GSimpleAction      *filter_collection; /* name, or "" for any */
+  GMenu              *filter_menu;
+  int                 collections_section_index;
+  char               *collections_shown;
 
   /* import */
   GQueue              password_queue;   /* char* paths waiting for a password */
   AdwMessageDialog   *password_dialog;
+  AdwMessageDialog   *collection_dialog;  /* weak */
   GHashTable         *password_tried;   /* paths a password was given for */
   guint               import_failed;
   guint               import_imported;
@@ -62,6 +67,7 @@ struct _DocentWindow
   GtkLabel           *answer_note;
   GtkLabel           *results_heading;
   GtkMenuButton      *filter_button;
+  AdwStatusPage      *error_page;
   GtkListBox         *results_list;
   GtkScrolledWindow  *results_scroller;
   DocentCitationView *citation_view;

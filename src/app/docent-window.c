@@ -29,6 +29,41 @@ mode_is_ask (DocentWindow *self)
   return g_strcmp0 (mode, "ask") == 0;
 }
 
+/* The filter menu's collection section follows the library's collections. */
+static void
+update_collections_menu (DocentWindow *self)
+{
+  const char * const *names = docent_library_get_collections (self->library);
+  g_autoptr(GMenu) section = NULL;
+  g_autofree char *joined = g_strjoinv ("\n", (char **) names);
+
+  if (g_strcmp0 (joined, self->collections_shown) == 0)
+    return;
+  g_free (self->collections_shown);
+  self->collections_shown = g_steal_pointer (&joined);
+
+  if (self->collections_section_index >= 0)
+    g_menu_remove (self->filter_menu, self->collections_section_index);
+  self->collections_section_index = -1;
+  if (names[0] == NULL)
+    return;
+
+  section = g_menu_new ();
+  {
+    g_autoptr(GMenuItem) any = g_menu_item_new (_("Any Collection"), NULL);
+    g_menu_item_set_action_and_target (any, "win.filter-collection", "s", "");
+    g_menu_append_item (section, any);
+  }
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autoptr(GMenuItem) item = g_menu_item_new (names[i], NULL);
+      g_menu_item_set_action_and_target (item, "win.filter-collection", "s", names[i]);
+      g_menu_append_item (section, item);
+    }
+  self->collections_section_index = g_menu_model_get_n_items (G_MENU_MODEL (self->filter_menu));
+  g_menu_append_section (self->filter_menu, _("Collection"), G_MENU_MODEL (section));
+}
+
 /* Which page shows: nothing imported yet, the query page, or a citation. */
 void
 _docent_window_update_state (DocentWindow *self)
@@ -45,11 +80,27 @@ _docent_window_update_state (DocentWindow *self)
 
   gtk_stack_set_visible_child_name (self->sidebar_stack, n > 0 ? "list" : "empty");
 
-  if (n == 0 && docent_library_get_loaded (self->library) &&
+  if (docent_library_get_error (self->library) != NULL)
+    {
+      g_autofree char *description =
+        g_strdup_printf (_("%s\n\nChoose another location for the library in Preferences."),
+                         docent_library_get_error (self->library)->message);
+
+      adw_status_page_set_description (self->error_page, description);
+      gtk_stack_set_visible_child_name (self->main_stack, "error");
+    }
+  else if (g_strcmp0 (page, "error") == 0)
+    gtk_stack_set_visible_child_name (self->main_stack, "query");
+
+  if (docent_library_get_error (self->library) != NULL)
+    ;
+  else if (n == 0 && docent_library_get_loaded (self->library) &&
       !docent_library_get_importing (self->library))
     gtk_stack_set_visible_child_name (self->main_stack, "empty");
   else if (g_strcmp0 (page, "empty") == 0)
     gtk_stack_set_visible_child_name (self->main_stack, "query");
+
+  update_collections_menu (self);
 
   if (n > 0)
     subtitle = g_strdup_printf (ngettext ("%u document", "%u documents", n), n);
@@ -133,29 +184,69 @@ filters_active (DocentWindow *self)
 {
   return self->filter_ids->len > 0 ||
          g_strcmp0 (action_state (self->filter_type), "all") != 0 ||
-         g_strcmp0 (action_state (self->filter_added), "any") != 0;
+         g_strcmp0 (action_state (self->filter_added), "any") != 0 ||
+         g_strcmp0 (action_state (self->filter_collection), "") != 0;
 }
 
-/* Type and date filters become a list of documents, so the store filters
- * before it ranks (DocentSearchOptions filters by document). */
+static gint64
+added_since (DocentWindow *self)
+{
+  const char *added = action_state (self->filter_added);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (g_str_equal (added, "day"))
+    return now - 24 * 3600;
+  if (g_str_equal (added, "week"))
+    return now - 7 * 24 * 3600;
+  if (g_str_equal (added, "month"))
+    return now - 30 * 24 * 3600;
+  return 0;
+}
+
+/* Type, date and collection go to the retriever, which applies them inside
+ * both rankings, before they are cut. */
+static void
+build_filter (DocentWindow       *self,
+              DocentSearchFilter *filter)
+{
+  const char *type = action_state (self->filter_type);
+  const char *collection = action_state (self->filter_collection);
+
+  docent_search_filter_init (filter);
+  if (g_str_equal (type, "pdf"))
+    filter->type = DOCENT_DOC_TYPE_PDF;
+  else if (g_str_equal (type, "text"))
+    filter->type = DOCENT_DOC_TYPE_TEXT;
+  filter->added_after = added_since (self);
+  if (collection[0] != '\0')
+    {
+      filter->collections = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (filter->collections, g_strdup (collection));
+    }
+}
+
+/* The documents selected in the sidebar, or NULL for all. */
+static GArray *
+dup_selected_ids (DocentWindow *self)
+{
+  if (self->filter_ids->len == 0)
+    return NULL;
+  return g_array_copy (self->filter_ids);
+}
+
+/* The documents the selection, type and date filters leave (for the
+ * label: the search itself hands the filters to the retriever). */
 GArray *
 _docent_window_dup_search_ids (DocentWindow *self)
 {
   const char *type = action_state (self->filter_type);
-  const char *added = action_state (self->filter_added);
   GListModel *docs = docent_library_get_documents (self->library);
   guint n = g_list_model_get_n_items (docs);
-  gint64 since = 0;
+  gint64 since = added_since (self);
   GArray *ids;
 
   if (!filters_active (self))
     return NULL;
-  if (g_str_equal (added, "day"))
-    since = g_get_real_time () / G_USEC_PER_SEC - 24 * 3600;
-  else if (g_str_equal (added, "week"))
-    since = g_get_real_time () / G_USEC_PER_SEC - 7 * 24 * 3600;
-  else if (g_str_equal (added, "month"))
-    since = g_get_real_time () / G_USEC_PER_SEC - 30 * 24 * 3600;
 
   ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   for (guint i = 0; i < n; i++)
@@ -187,8 +278,12 @@ update_filter_label (DocentWindow *self)
 {
   g_autoptr(GArray) ids = _docent_window_dup_search_ids (self);
   g_autofree char *label = NULL;
+  const char *collection = action_state (self->filter_collection);
 
-  if (ids != NULL)
+  if (ids != NULL && collection[0] != '\0')
+    /* Translators: the filter in effect; %s is a collection name */
+    label = g_strdup_printf (_("Only in “%s”"), collection);
+  else if (ids != NULL)
     label = g_strdup_printf (ngettext ("Only in %u document", "Only in %u documents", ids->len), ids->len);
   gtk_label_set_label (self->filter_label, label ? label : "");
   gtk_revealer_set_reveal_child (self->filter_revealer, ids != NULL);
@@ -282,6 +377,7 @@ clear_filter_action (GtkWidget  *widget,
 
   g_action_change_state (G_ACTION (self->filter_type), g_variant_new_string ("all"));
   g_action_change_state (G_ACTION (self->filter_added), g_variant_new_string ("any"));
+  g_action_change_state (G_ACTION (self->filter_collection), g_variant_new_string (""));
   gtk_selection_model_unselect_all (GTK_SELECTION_MODEL (self->documents_selection));
 }
 
@@ -548,6 +644,7 @@ static void
 run_query (DocentWindow *self)
 {
   g_autoptr(GArray) ids = NULL;
+  DocentSearchFilter filter;
   guint k;
 
   if (self->query == NULL || self->library == NULL)
@@ -566,15 +663,11 @@ run_query (DocentWindow *self)
   gtk_spinner_start (self->busy_spinner);
   gtk_stack_set_visible_child_name (self->results_stack, "busy");
 
-  ids = _docent_window_dup_search_ids (self);
-  if (ids != NULL && ids->len == 0)
-    {
-      /* The filters leave no document to search. */
-      gint64 none = -1;
-      g_array_append_val (ids, none);
-    }
-  docent_library_search_async (self->library, self->query, k, ids,
+  ids = dup_selected_ids (self);
+  build_filter (self, &filter);
+  docent_library_search_async (self->library, self->query, k, ids, &filter,
                                self->search_cancellable, search_cb, g_object_ref (self));
+  g_clear_pointer (&filter.collections, g_ptr_array_unref);
 }
 
 static void
@@ -923,8 +1016,10 @@ docent_window_finalize (GObject *object)
   g_clear_object (&self->filter_type);
   g_clear_object (&self->documents_selection);
   g_clear_object (&self->filter_added);
+  g_clear_object (&self->filter_collection);
   g_clear_pointer (&self->query, g_free);
   g_clear_pointer (&self->answer_text, g_free);
+  g_clear_pointer (&self->collections_shown, g_free);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (docent_window_parent_class)->finalize (object);
@@ -968,6 +1063,8 @@ docent_window_class_init (DocentWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, answer_note);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_heading);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, filter_button);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, error_page);
+  gtk_widget_class_bind_template_child (widget_class, DocentWindow, filter_menu);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_list);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, results_scroller);
   gtk_widget_class_bind_template_child (widget_class, DocentWindow, citation_view);
@@ -1005,6 +1102,7 @@ docent_window_init (DocentWindow *self)
 
   self->settings = g_settings_new (APP_ID);
   self->filter_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  self->collections_section_index = -1;
 
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (self->settings, "window-width"),
@@ -1020,6 +1118,10 @@ docent_window_init (DocentWindow *self)
                                                     g_variant_new_string ("any"));
   g_signal_connect (self->filter_added, "change-state", G_CALLBACK (filter_change_state), self);
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (self->filter_added));
+  self->filter_collection = g_simple_action_new_stateful ("filter-collection", G_VARIANT_TYPE_STRING,
+                                                         g_variant_new_string (""));
+  g_signal_connect (self->filter_collection, "change-state", G_CALLBACK (filter_change_state), self);
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (self->filter_collection));
 
   mode_action = g_settings_create_action (self->settings, "query-mode");
   g_action_map_add_action (G_ACTION_MAP (self), mode_action);

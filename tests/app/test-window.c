@@ -249,6 +249,13 @@ document_row (DocentWindow *window,
   return row;
 }
 
+static gboolean
+has_collection (gpointer data)
+{
+  const char * const *names = docent_library_get_collections (_docent_window_get_library (data));
+  return g_strv_contains (names, "Harbour");
+}
+
 static gboolean importing (gpointer data);
 static gboolean not_importing (gpointer data);
 
@@ -544,6 +551,27 @@ test_window_story (void)
     gtk_widget_activate_action (GTK_WIDGET (window), "win.clear-filter", NULL);
     g_assert_true (wait_for (results_shown, window, 20000));
     g_assert_false (gtk_revealer_get_reveal_child (window->filter_revealer));
+
+    /* A collection made from the row menu filters searches to its documents. */
+    {
+      GtkEditable *entry;
+
+      gtk_widget_activate_action (document_row (window, "notes.md"), "row.add-to-collection", NULL);
+      g_assert_nonnull (window->collection_dialog);
+      entry = g_object_get_data (G_OBJECT (window->collection_dialog), "entry");
+      gtk_editable_set_text (entry, "Harbour");
+      settle (200);
+      save_screenshot (GTK_WIDGET (window->collection_dialog), "05c-collection");
+      adw_message_dialog_response (window->collection_dialog, "add");
+      g_assert_true (wait_for (has_collection, window, 20000));
+      g_action_group_change_action_state (G_ACTION_GROUP (window), "filter-collection", g_variant_new_string ("Harbour"));
+      run_query (window, "search", "lamp wick");
+      for (int i = 0; (row = gtk_list_box_get_row_at_index (list, i)) != NULL; i++)
+        g_assert_true (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (row))->path, "notes.md"));
+      g_assert_true (gtk_revealer_get_reveal_child (window->filter_revealer));
+      gtk_widget_activate_action (GTK_WIDGET (window), "win.clear-filter", NULL);
+      g_assert_true (wait_for (results_shown, window, 20000));
+    }
   }
 
   /* Dark style and a narrow window (the sidebar folds away). */
@@ -689,6 +717,15 @@ test_window_story (void)
     settle (200);
     g_assert_cmpstr (docent_library_get_path (_docent_window_get_library (window)), ==, other);
     g_assert_cmpstr (_docent_window_get_page_name (window), ==, "empty");
+
+    /* A location that cannot hold a library says so and offers another. */
+    g_settings_set_string (settings, "library-path", tmpdir);
+    g_assert_true (wait_for (library_loaded, window, 20000));
+    settle (200);
+    g_assert_nonnull (docent_library_get_error (_docent_window_get_library (window)));
+    g_assert_cmpstr (_docent_window_get_page_name (window), ==, "error");
+    save_screenshot (GTK_WIDGET (window), "16-library-error");
+
     g_settings_set_string (settings, "library-path", first);
   }
 
