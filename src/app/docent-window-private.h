@@ -27,6 +27,8 @@ struct _DocentWindow
   GSimpleAction      *filter_added;     /* "any" "day" "week" "month" */
   GSimpleAction      *filter_collection; /* name, or "" for any */
   GMenu              *filter_menu;
+  GtkSpinButton      *page_first_spin;  /* 0: open */
+  GtkSpinButton      *page_last_spin;
   int                 collections_section_index;
   char               *collections_shown;
 

@@ -185,7 +185,9 @@ filters_active (DocentWindow *self)
   return self->filter_ids->len > 0 ||
          g_strcmp0 (action_state (self->filter_type), "all") != 0 ||
          g_strcmp0 (action_state (self->filter_added), "any") != 0 ||
-         g_strcmp0 (action_state (self->filter_collection), "") != 0;
+         g_strcmp0 (action_state (self->filter_collection), "") != 0 ||
+         gtk_spin_button_get_value_as_int (self->page_first_spin) > 0 ||
+         gtk_spin_button_get_value_as_int (self->page_last_spin) > 0;
 }
 
 static gint64
@@ -218,6 +220,8 @@ build_filter (DocentWindow       *self,
   else if (g_str_equal (type, "text"))
     filter->type = DOCENT_DOC_TYPE_TEXT;
   filter->added_after = added_since (self);
+  filter->page_first = gtk_spin_button_get_value_as_int (self->page_first_spin);
+  filter->page_last = gtk_spin_button_get_value_as_int (self->page_last_spin);
   if (collection[0] != '\0')
     {
       filter->collections = g_ptr_array_new_with_free_func (g_free);
@@ -280,7 +284,9 @@ update_filter_label (DocentWindow *self)
   g_autofree char *label = NULL;
   const char *collection = action_state (self->filter_collection);
 
-  if (ids != NULL && collection[0] != '\0')
+  if (ids != NULL && gtk_spin_button_get_value_as_int (self->page_first_spin) + gtk_spin_button_get_value_as_int (self->page_last_spin) > 0)
+    label = g_strdup (_("Only the chosen PDF pages"));
+  else if (ids != NULL && collection[0] != '\0')
     /* Translators: the filter in effect; %s is a collection name */
     label = g_strdup_printf (_("Only in “%s”"), collection);
   else if (ids != NULL)
@@ -307,6 +313,46 @@ filter_change_state (GSimpleAction *action,
   update_filter_label (self);
   if (self->query != NULL)
     run_query (self);
+}
+
+static void
+pages_changed_cb (DocentWindow *self)
+{
+  update_filter_label (self);
+  if (self->query != NULL)
+    run_query (self);
+}
+
+static GtkSpinButton *
+new_page_spin (DocentWindow *self,
+               const char   *accessible_label)
+{
+  GtkSpinButton *spin = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (0, 100000, 1));
+
+  gtk_spin_button_set_numeric (spin, TRUE);
+  gtk_editable_set_width_chars (GTK_EDITABLE (spin), 5);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL, accessible_label, -1);
+  g_signal_connect_object (spin, "value-changed", G_CALLBACK (pages_changed_cb), self, G_CONNECT_SWAPPED);
+  return spin;
+}
+
+/* "From [ ] to [ ]" inside the filter menu; 0 leaves that end open. */
+static void
+add_page_range_controls (DocentWindow *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkPopover *popover = gtk_menu_button_get_popover (self->filter_button);
+
+  self->page_first_spin = new_page_spin (self, _("First page"));
+  self->page_last_spin = new_page_spin (self, _("Last page"));
+  gtk_box_append (GTK_BOX (box), gtk_label_new (_("From")));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->page_first_spin));
+  gtk_box_append (GTK_BOX (box), gtk_label_new (_("to")));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->page_last_spin));
+  gtk_widget_set_tooltip_text (box, _("Only passages on these pages of PDF documents; 0 leaves an end open"));
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+  gtk_popover_menu_add_child (GTK_POPOVER_MENU (popover), box, "pages");
 }
 
 void
@@ -378,6 +424,8 @@ clear_filter_action (GtkWidget  *widget,
   g_action_change_state (G_ACTION (self->filter_type), g_variant_new_string ("all"));
   g_action_change_state (G_ACTION (self->filter_added), g_variant_new_string ("any"));
   g_action_change_state (G_ACTION (self->filter_collection), g_variant_new_string (""));
+  gtk_spin_button_set_value (self->page_first_spin, 0);
+  gtk_spin_button_set_value (self->page_last_spin, 0);
   gtk_selection_model_unselect_all (GTK_SELECTION_MODEL (self->documents_selection));
 }
 
@@ -1118,6 +1166,7 @@ docent_window_init (DocentWindow *self)
                                                     g_variant_new_string ("any"));
   g_signal_connect (self->filter_added, "change-state", G_CALLBACK (filter_change_state), self);
   g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (self->filter_added));
+  add_page_range_controls (self);
   self->filter_collection = g_simple_action_new_stateful ("filter-collection", G_VARIANT_TYPE_STRING,
                                                          g_variant_new_string (""));
   g_signal_connect (self->filter_collection, "change-state", G_CALLBACK (filter_change_state), self);

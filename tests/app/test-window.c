@@ -552,6 +552,27 @@ test_window_story (void)
     g_assert_true (wait_for (results_shown, window, 20000));
     g_assert_false (gtk_revealer_get_reveal_child (window->filter_revealer));
 
+    /* A page range keeps PDF passages on those pages (text files have none). */
+    gtk_spin_button_set_value (window->page_first_spin, 2);
+    gtk_spin_button_set_value (window->page_last_spin, 2);
+    run_query (window, "search", "zebrafish");
+    g_assert_nonnull (gtk_list_box_get_row_at_index (list, 0));
+    for (int i = 0; (row = gtk_list_box_get_row_at_index (list, i)) != NULL; i++)
+      {
+        const DocentSearchResult *r = docent_result_row_get_result (DOCENT_RESULT_ROW (row));
+        g_assert_cmpint (r->type, ==, DOCENT_DOC_TYPE_PDF);
+        g_assert_cmpuint (r->page, <=, 2);
+        g_assert_cmpuint (MAX (r->page_end, r->page), >=, 2);
+      }
+    g_assert_true (gtk_revealer_get_reveal_child (window->filter_revealer));
+    gtk_menu_button_popup (window->filter_button);
+    settle (400);
+    save_screenshot (GTK_WIDGET (gtk_menu_button_get_popover (window->filter_button)), "05d-filter-menu");
+    gtk_menu_button_popdown (window->filter_button);
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.clear-filter", NULL);
+    g_assert_true (wait_for (results_shown, window, 20000));
+    g_assert_cmpint (gtk_spin_button_get_value_as_int (window->page_first_spin), ==, 0);
+
     /* A collection made from the row menu filters searches to its documents. */
     {
       GtkEditable *entry;
