@@ -14,6 +14,7 @@ static const DocentCliCommand commands[] = {
   { "import", docent_cli_import, N_("Import PDFs, text and Markdown files or folders") },
   { "list",   docent_cli_list,   N_("List the documents in the library") },
   { "search", docent_cli_search, N_("Search the library") },
+  { "ask",    docent_cli_ask,    N_("Answer a question from the library, with citations") },
   { "remove", docent_cli_remove, N_("Remove documents from the library") },
   { "backup", docent_cli_backup, N_("Write a consistent copy of the library") },
   { "tokenize", docent_cli_tokenize, N_("Show how a model's tokenizer splits a text") },

@@ -219,6 +219,13 @@ docent_retriever_get_embedder (DocentRetriever *self)
   return self->embedder;
 }
 
+DocentStore *
+docent_retriever_get_store (DocentRetriever *self)
+{
+  g_return_val_if_fail (DOCENT_IS_RETRIEVER (self), NULL);
+  return self->store;
+}
+
 guint
 docent_retriever_get_n_vectors (DocentRetriever *self)
 {

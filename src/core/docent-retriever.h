@@ -43,6 +43,7 @@ DocentRetriever *docent_retriever_new            (DocentStore      *store,
                                                   DocentEmbedder   *embedder,
                                                   GError          **error);
 DocentEmbedder  *docent_retriever_get_embedder   (DocentRetriever  *self);
+DocentStore     *docent_retriever_get_store      (DocentRetriever  *self);
 /* Passages with a vector in the matrix. */
 guint            docent_retriever_get_n_vectors  (DocentRetriever  *self);
 /* The mode that measured best for this kind of embedder (docs/BENCHMARKS.md). */

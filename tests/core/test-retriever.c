@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "docent-answer.h"
 #include "docent-collection.h"
 #include "docent-error.h"
 #include "docent-eval.h"
@@ -377,6 +378,97 @@ test_more_filters (void)
 }
 
 static void
+test_extractive (void)
+{
+  g_autofree char *library = g_build_filename (tmpdir, "answers.db", NULL);
+  g_autofree char *pdf = g_build_filename (tmpdir, "earth.pdf", NULL);
+  g_autofree char *t0 = write_topic (0);
+  const char *pages[] = {
+    "Volcanoes form where magma reaches the surface. Most of them lie along plate boundaries.",
+    "Glaciers carve deep valleys as they move. A glacier advances when more snow falls than melts.",
+    "Deserts receive less than 250 millimetres of rain a year. Dunes move with the wind.",
+    NULL };
+  const char *labels[] = { "i", "ii", "1", NULL };
+  const char *paths[] = { pdf, t0, NULL };
+  g_autoptr(DocentStore) store = NULL;
+  g_autoptr(DocentRetriever) retriever = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (docent_test_pdf_write (pdf, pages, labels, "Earth", NULL, &error));
+  import_files (library, paths);
+  store = docent_store_open (library, &error);
+  g_assert_true (docent_retriever_update_builtin (store, 1, NULL, NULL, &error));
+  retriever = docent_retriever_new (store, NULL, &error);
+  g_assert_no_error (error);
+
+  for (int m = DOCENT_SEARCH_MODE_BM25; m <= DOCENT_SEARCH_MODE_HYBRID; m++)
+    {
+      g_autoptr(DocentAnswer) a = docent_answer_extractive (retriever, "How do glaciers carve valleys?", m,
+                                                            NULL, NULL, &error);
+      DocentCitation *c;
+      g_assert_no_error (error);
+      g_assert_cmpint (a->mode, ==, DOCENT_ANSWER_EXTRACTIVE);
+      g_assert_cmpuint (a->citations->len, >=, 1);
+      c = a->citations->pdata[0];
+      g_assert_cmpuint (c->n, ==, 1);
+      g_assert_cmpstr (c->doc, ==, "earth.pdf");
+      g_assert_cmpuint (c->page, ==, 2);
+      g_assert_cmpuint (c->page_end, ==, 2);
+      g_assert_cmpstr (c->page_label, ==, "ii");
+      g_assert_true (g_str_has_prefix (c->text, "Glaciers carve deep valleys"));
+      g_assert_cmpint (c->char_end - c->char_start, ==, g_utf8_strlen (c->text, -1));
+      g_assert_nonnull (strstr (a->answer, "Glaciers carve deep valleys as they move. [1]"));
+    }
+
+  /* the sentence's exact place in the document */
+  {
+    g_autoptr(DocentAnswer) a = docent_answer_extractive (retriever, "How much rain do deserts receive?",
+                                                          DOCENT_SEARCH_MODE_HYBRID, NULL, NULL, &error);
+    g_autoptr(GPtrArray) pg = docent_store_dup_pages (store, ((DocentCitation *) a->citations->pdata[0])->doc_id, NULL);
+    DocentCitation *c = a->citations->pdata[0];
+    DocentPage *p3 = pg->pdata[2];
+    g_assert_cmpuint (c->page, ==, 3);
+    g_assert_cmpstr (c->page_label, ==, "1");
+    g_assert_cmpint (c->char_start, ==, p3->char_start);   /* first sentence of page 3 */
+  }
+
+  /* text files cite lines */
+  {
+    g_autoptr(DocentAnswer) a = docent_answer_extractive (retriever, "How is the determinant of a matrix computed?",
+                                                          DOCENT_SEARCH_MODE_HYBRID, NULL, NULL, &error);
+    DocentCitation *c = a->citations->pdata[0];
+    g_assert_cmpstr (c->doc, ==, "matrix.txt");
+    g_assert_cmpuint (c->line, ==, 4);
+    g_assert_cmpuint (c->line_end, ==, 4);
+    g_assert_true (g_str_has_prefix (c->text, "The determinant of a matrix"));
+  }
+
+  /* nothing relevant: said plainly, no citations */
+  {
+    g_autoptr(DocentAnswer) a = docent_answer_extractive (retriever, "chocolate cake recipe with strawberries",
+                                                          DOCENT_SEARCH_MODE_HYBRID, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (a->mode, ==, DOCENT_ANSWER_NOT_FOUND);
+    g_assert_cmpuint (a->citations->len, ==, 0);
+    g_assert_cmpstr (docent_answer_mode_to_string (a->mode), ==, "not-found");
+  }
+
+  /* filters hold for answers too */
+  {
+    g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+    DocentSearchOptions options = { 5, ids };
+    gint64 matrix;
+    g_autoptr(DocentAnswer) a = NULL;
+    g_assert_true (docent_store_resolve_document (store, "matrix.txt", &matrix, NULL));
+    g_array_append_val (ids, matrix);
+    a = docent_answer_extractive (retriever, "How do glaciers carve valleys?", DOCENT_SEARCH_MODE_HYBRID,
+                                  &options, NULL, &error);
+    for (guint i = 0; i < a->citations->len; i++)
+      g_assert_cmpint (((DocentCitation *) a->citations->pdata[i])->doc_id, ==, matrix);
+  }
+}
+
+static void
 test_rrf (void)
 {
   g_autoptr(DocentStore) store = make_library ("rrf.db", 4);
@@ -561,6 +653,7 @@ main (int argc, char **argv)
   g_test_add_func ("/retriever/filters", test_filters);
   g_test_add_func ("/retriever/more-filters", test_more_filters);
   g_test_add_func ("/retriever/rrf", test_rrf);
+  g_test_add_func ("/retriever/extractive", test_extractive);
   g_test_add_func ("/retriever/sync", test_sync);
   g_test_add_func ("/retriever/eval-hits", test_eval_hits);
   rc = g_test_run ();
