@@ -217,6 +217,40 @@ test_collections_and_filters (void)
     g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "results")), ==, 0);
     g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
   }
+  /* ask: one JSON object, the answer with citations to lines */
+  {
+    const char *args[] = { "--library", lib, "ask", "--json", "Where do herons wade?", NULL };
+    const char *none[] = { "--library", lib, "ask", "--json", "chocolate cake recipe with strawberries", NULL };
+    g_autoptr(JsonParser) p2 = json_parser_new ();
+    g_autoptr(JsonParser) p3 = json_parser_new ();
+    JsonObject *c;
+    g_assert_cmpint (run_docent (args, &out, &err), ==, 0);
+    root = parse_one_object (out, p2);
+    g_assert_cmpstr (json_object_get_string_member (root, "mode"), ==, "extractive");
+    g_assert_true (json_object_get_null_member (root, "cached"));
+    g_assert_true (json_object_has_member (root, "elapsed_ms"));
+    g_assert_nonnull (strstr (json_object_get_string_member (root, "answer"), "Herons wade in shallow water"));
+    g_assert_nonnull (strstr (json_object_get_string_member (root, "answer"), "[1]"));
+    c = json_array_get_object_element (json_object_get_array_member (root, "citations"), 0);
+    g_assert_cmpint (json_object_get_int_member (c, "n"), ==, 1);
+    g_assert_cmpstr (json_object_get_string_member (c, "doc"), ==, "herons.txt");
+    g_assert_true (json_object_get_null_member (c, "page"));
+    g_assert_true (json_object_get_null_member (c, "page_end"));
+    g_assert_true (json_object_get_null_member (c, "page_label"));
+    g_assert_cmpint (json_object_get_int_member (c, "line"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (c, "line_end"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (c, "char_start"), ==, 0);
+    g_assert_cmpint (json_object_get_int_member (c, "char_end"), ==, 42);
+    g_assert_true (json_object_has_member (c, "doc_id"));
+    g_assert_true (json_object_has_member (c, "text"));
+    g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+
+    g_assert_cmpint (run_docent (none, &out, &err), ==, 0);
+    root = parse_one_object (out, p3);
+    g_assert_cmpstr (json_object_get_string_member (root, "mode"), ==, "not-found");
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "citations")), ==, 0);
+    g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+  }
   {
     const char *bad_pages[] = { "--library", lib, "search", "--pages", "9-3", "fish", NULL };
     const char *bad_date[] = { "--library", lib, "search", "--added-after", "yesterday", "fish", NULL };
