@@ -528,6 +528,23 @@ docent_cli_search (DocentCliGlobal *global,
               json_builder_end_array (b);
             }
           json_builder_end_array (b);
+          {
+            /* a short excerpt for result lists, its own highlight offsets */
+            g_autoptr(GArray) sh = NULL;
+            g_autofree char *snippet = docent_search_result_dup_snippet (r, 200, &sh);
+            json_builder_set_member_name (b, "snippet");
+            json_builder_add_string_value (b, snippet);
+            json_builder_set_member_name (b, "snippet_highlights");
+            json_builder_begin_array (b);
+            for (guint h = 0; h + 1 < sh->len; h += 2)
+              {
+                json_builder_begin_array (b);
+                json_builder_add_int_value (b, g_array_index (sh, gint64, h));
+                json_builder_add_int_value (b, g_array_index (sh, gint64, h + 1));
+                json_builder_end_array (b);
+              }
+            json_builder_end_array (b);
+          }
           json_builder_end_object (b);
         }
       json_builder_end_array (b);

@@ -781,3 +781,96 @@ docent_retriever_update_builtin (DocentStore   *store,
   return docent_vector_store_drop_others (db, BUILTIN_PREFIX,
                                           docent_embedder_get_model_id (embedder), error);
 }
+
+/* ---- snippets ---------------------------------------------------------- */
+
+char *
+docent_search_result_dup_snippet (const DocentSearchResult *result,
+                                  guint                     max_chars,
+                                  GArray                  **highlights)
+{
+  g_autofree gunichar *cps = NULL;
+  glong n = 0;
+  glong start = 0, end, best_count = -1;
+  GArray *h = result->highlights;
+  guint n_h = h != NULL ? h->len / 2 : 0;
+  GString *out;
+  GArray *out_h = g_array_new (FALSE, FALSE, sizeof (gint64));
+  glong out_len = 0;
+  gboolean space = FALSE;
+  guint hi = 0;
+  gint64 open_at = -1;
+
+  g_return_val_if_fail (result != NULL, NULL);
+
+  cps = g_utf8_to_ucs4_fast (result->text != NULL ? result->text : "", -1, &n);
+  max_chars = MAX (max_chars, 20);
+
+  /* The window holding the most highlights, starting a little before one. */
+  for (guint i = 0; i < n_h; i++)
+    {
+      glong s0 = MAX (0, (glong) g_array_index (h, gint64, 2 * i) - (glong) max_chars / 5);
+      glong count = 0;
+      for (guint j = 0; j < n_h; j++)
+        if (g_array_index (h, gint64, 2 * j) >= s0 &&
+            g_array_index (h, gint64, 2 * j + 1) <= s0 + (glong) max_chars)
+          count++;
+      if (count > best_count)
+        best_count = count, start = s0;
+    }
+  if (start + (glong) max_chars > n)
+    start = MAX (0, n - (glong) max_chars);
+  /* cut at spaces, within a few characters */
+  for (glong b = 0; start > 0 && b < 15 && !g_unichar_isspace (cps[start - 1]); b++)
+    start--;
+  end = MIN (n, start + (glong) max_chars);
+  for (glong b = 0; end < n && b < 15 && !g_unichar_isspace (cps[end]); b++)
+    end++;
+
+  out = g_string_new (start > 0 ? "…" : "");
+  out_len = start > 0 ? 1 : 0;
+  while (hi < n_h && g_array_index (h, gint64, 2 * hi + 1) <= start)
+    hi++;
+  for (glong i = start; i < end; i++)
+    {
+      gunichar c = cps[i];
+
+      if (g_unichar_isspace (c))
+        {
+          space = TRUE;
+          continue;
+        }
+      if (space && out_len > (start > 0 ? 1 : 0))
+        {
+          g_string_append_c (out, ' ');
+          out_len++;
+        }
+      space = FALSE;
+      /* highlight bounds, mapped through the collapsing */
+      if (open_at < 0 && hi < n_h && i >= g_array_index (h, gint64, 2 * hi) &&
+          i < g_array_index (h, gint64, 2 * hi + 1))
+        open_at = out_len;
+      g_string_append_unichar (out, c);
+      out_len++;
+      if (open_at >= 0 && hi < n_h && i + 1 >= g_array_index (h, gint64, 2 * hi + 1))
+        {
+          gint64 pair[2] = { open_at, out_len };
+          g_array_append_vals (out_h, pair, 2);
+          open_at = -1;
+          hi++;
+        }
+    }
+  if (open_at >= 0)
+    {
+      gint64 pair[2] = { open_at, out_len };
+      g_array_append_vals (out_h, pair, 2);
+    }
+  if (end < n)
+    g_string_append (out, "…");
+
+  if (highlights != NULL)
+    *highlights = out_h;
+  else
+    g_array_unref (out_h);
+  return g_string_free (out, FALSE);
+}

@@ -87,6 +87,14 @@ GPtrArray       *docent_retriever_search_filtered (DocentRetriever           *se
                                                    const DocentSearchFilter  *filter,
                                                    GError                   **error);
 
+/* A short excerpt of @result's passage for a result list: about @max_chars
+ * code points around the densest run of highlights, cut at spaces, "…"
+ * where cut, whitespace collapsed. @highlights (optional) receives pairs of
+ * gint64 [start, end) code points within the snippet. */
+char            *docent_search_result_dup_snippet (const DocentSearchResult *result,
+                                                   guint                     max_chars,
+                                                   GArray                  **highlights);
+
 /* Brings the library's built-in vectors up to date after an import:
  * (re)counts statistics when needed, embeds passages that lack a vector on
  * @n_workers threads, and drops vectors of outdated statistics. */

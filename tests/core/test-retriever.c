@@ -469,6 +469,56 @@ test_extractive (void)
 }
 
 static void
+test_snippet (void)
+{
+  DocentSearchResult r = { 0 };
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GArray) hl = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) sh = NULL;
+  g_autofree char *snip = NULL;
+  g_autofree gunichar *u = NULL;
+  glong n;
+
+  for (guint i = 0; i < 40; i++)
+    g_string_append (text, "filler words here,\n  ");
+  {
+    gint64 at = g_utf8_strlen (text->str, -1);
+    gint64 pair[2] = { at, at + 9 };
+    g_string_append (text, "Volcanoes erupt and 화산 rumble.");
+    g_array_append_vals (hl, pair, 2);
+    pair[0] = at + 20; pair[1] = at + 22;   /* 화산 */
+    g_array_append_vals (hl, pair, 2);
+  }
+  for (guint i = 0; i < 40; i++)
+    g_string_append (text, " more filler text");
+  r.text = text->str;
+  r.highlights = hl;
+
+  snip = docent_search_result_dup_snippet (&r, 80, &sh);
+  g_assert_true (g_str_has_prefix (snip, "…"));
+  g_assert_true (g_str_has_suffix (snip, "…"));
+  g_assert_null (strchr (snip, '\n'));
+  g_assert_cmpint (g_utf8_strlen (snip, -1), <=, 80 + 2 + 30);
+  g_assert_cmpuint (sh->len, ==, 4);
+  u = g_utf8_to_ucs4_fast (snip, -1, &n);
+  {
+    g_autofree char *w1 = g_ucs4_to_utf8 (u + g_array_index (sh, gint64, 0),
+                                          g_array_index (sh, gint64, 1) - g_array_index (sh, gint64, 0), NULL, NULL, NULL);
+    g_autofree char *w2 = g_ucs4_to_utf8 (u + g_array_index (sh, gint64, 2),
+                                          g_array_index (sh, gint64, 3) - g_array_index (sh, gint64, 2), NULL, NULL, NULL);
+    g_assert_cmpstr (w1, ==, "Volcanoes");
+    g_assert_cmpstr (w2, ==, "화산");
+  }
+
+  /* short passages come whole, without ellipses */
+  {
+    DocentSearchResult s2 = { .text = (char *) "A short  passage.", .highlights = NULL };
+    g_autofree char *whole = docent_search_result_dup_snippet (&s2, 80, NULL);
+    g_assert_cmpstr (whole, ==, "A short passage.");
+  }
+}
+
+static void
 test_rrf (void)
 {
   g_autoptr(DocentStore) store = make_library ("rrf.db", 4);
@@ -653,6 +703,7 @@ main (int argc, char **argv)
   g_test_add_func ("/retriever/filters", test_filters);
   g_test_add_func ("/retriever/more-filters", test_more_filters);
   g_test_add_func ("/retriever/rrf", test_rrf);
+  g_test_add_func ("/retriever/snippet", test_snippet);
   g_test_add_func ("/retriever/extractive", test_extractive);
   g_test_add_func ("/retriever/sync", test_sync);
   g_test_add_func ("/retriever/eval-hits", test_eval_hits);
