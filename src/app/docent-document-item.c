@@ -8,6 +8,7 @@ struct _DocentDocumentItem
 {
   GObject         parent_instance;
   DocentDocument *doc;
+  char           *collections;
   guint           busy : 1;
 };
 
@@ -28,6 +29,7 @@ docent_document_item_finalize (GObject *object)
   DocentDocumentItem *self = DOCENT_DOCUMENT_ITEM (object);
 
   g_clear_pointer (&self->doc, docent_document_free);
+  g_clear_pointer (&self->collections, g_free);
   G_OBJECT_CLASS (docent_document_item_parent_class)->finalize (object);
 }
 
@@ -131,6 +133,27 @@ docent_document_item_get_busy (DocentDocumentItem *self)
 {
   g_return_val_if_fail (DOCENT_IS_DOCUMENT_ITEM (self), FALSE);
   return self->busy;
+}
+
+const char *
+docent_document_item_get_collections (DocentDocumentItem *self)
+{
+  g_return_val_if_fail (DOCENT_IS_DOCUMENT_ITEM (self), "");
+  return self->collections ? self->collections : "";
+}
+
+void
+docent_document_item_set_collections (DocentDocumentItem *self,
+                                      const char         *collections)
+{
+  g_return_if_fail (DOCENT_IS_DOCUMENT_ITEM (self));
+
+  if (g_strcmp0 (docent_document_item_get_collections (self), collections ? collections : "") == 0)
+    return;
+  g_free (self->collections);
+  self->collections = g_strdup (collections);
+  /* Rows redraw on "document" too; a separate property is not needed. */
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOCUMENT]);
 }
 
 void

@@ -22,6 +22,10 @@ DocentDocStatus     docent_document_item_get_status (DocentDocumentItem *self);
 gboolean            docent_document_item_get_busy   (DocentDocumentItem *self);
 void                docent_document_item_set_busy   (DocentDocumentItem *self,
                                                      gboolean            busy);
+/* The collections the document is in, joined for display ("" if none). */
+const char         *docent_document_item_get_collections (DocentDocumentItem *self);
+void                docent_document_item_set_collections (DocentDocumentItem *self,
+                                                          const char         *collections);
 /* Replaces the snapshot, notifying "document" only when something changed. */
 void                docent_document_item_update     (DocentDocumentItem *self,
                                                      const DocentDocument *doc);

@@ -86,6 +86,13 @@ update (DocentDocumentRow *self)
       gtk_widget_add_css_class (GTK_WIDGET (self->status), "error");
       break;
     }
+  if (doc->status == DOCENT_DOC_STATUS_READY && docent_document_item_get_collections (self->item)[0] != '\0')
+    {
+      /* Translators: a document's status, then the collections it is in */
+      char *with = g_strdup_printf (_("%s · %s"), status, docent_document_item_get_collections (self->item));
+      g_free (status);
+      status = with;
+    }
   gtk_label_set_label (self->status, status);
   /* A failure reason says what to do; let it wrap instead of cutting it. */
   gtk_label_set_wrap (self->status, failed || doc->status == DOCENT_DOC_STATUS_NO_TEXT_LAYER);

@@ -49,6 +49,7 @@ struct _DocentLibrary
   guint           refresh_source;
   GError         *error;             /* the library could not be read */
   GStrv           collections;
+  GHashTable     *doc_collections;   /* gint64* id → "A, B" */
 
   DocentImporter *importer;
   GCancellable   *import_cancellable;  /* set while a job runs */
@@ -146,8 +147,19 @@ list_documents_thread (GTask        *task,
       g_autoptr(GPtrArray) cols = docent_collection_list (store, NULL);
       g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
 
+      /* Names first, then one "id\tname" line per membership. */
       for (guint i = 0; cols != NULL && i < cols->len; i++)
         g_strv_builder_add (names, ((DocentCollection *) cols->pdata[i])->name);
+      for (guint i = 0; cols != NULL && i < cols->len; i++)
+        {
+          DocentCollection *c = cols->pdata[i];
+          for (guint j = 0; j < c->doc_ids->len; j++)
+            {
+              g_autofree char *line = g_strdup_printf ("\t%" G_GINT64_FORMAT "\t%s",
+                                                       g_array_index (c->doc_ids, gint64, j), c->name);
+              g_strv_builder_add (names, line);
+            }
+        }
       g_task_set_task_data (task, g_strv_builder_end (names), (GDestroyNotify) g_strfreev);
     }
   unlock_reader (self);
@@ -302,8 +314,34 @@ list_documents_cb (GObject      *object,
   self->refreshing = FALSE;
   if (g_task_get_task_data (G_TASK (result)) != NULL)
     {
+      char **lines = g_task_get_task_data (G_TASK (result));
+      g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
+
+      g_hash_table_remove_all (self->doc_collections);
+      for (guint i = 0; lines[i] != NULL; i++)
+        {
+          if (lines[i][0] != '\t')
+            {
+              g_strv_builder_add (names, lines[i]);
+              continue;
+            }
+          {
+            char *name = strchr (lines[i] + 1, '\t');
+            gint64 id = g_ascii_strtoll (lines[i] + 1, NULL, 10);
+            const char *before = g_hash_table_lookup (self->doc_collections, &id);
+            gint64 *key = g_memdup2 (&id, sizeof id);
+
+            if (name == NULL)
+              {
+                g_free (key);
+                continue;
+              }
+            g_hash_table_replace (self->doc_collections, key,
+                                  before ? g_strconcat (before, ", ", name + 1, NULL) : g_strdup (name + 1));
+          }
+        }
       g_strfreev (self->collections);
-      self->collections = g_strdupv (g_task_get_task_data (G_TASK (result)));
+      self->collections = g_strv_builder_end (names);
     }
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -318,6 +356,17 @@ list_documents_cb (GObject      *object,
       docs = g_ptr_array_new ();
     }
   apply_documents (self, docs);
+  {
+    GListModel *model = G_LIST_MODEL (self->documents);
+
+    for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+      {
+        g_autoptr(DocentDocumentItem) item = g_list_model_get_item (model, i);
+        gint64 id = docent_document_item_get_id (item);
+
+        docent_document_item_set_collections (item, g_hash_table_lookup (self->doc_collections, &id));
+      }
+  }
 
   if (!self->loaded)
     {
@@ -1116,6 +1165,7 @@ docent_library_finalize (GObject *object)
   g_clear_pointer (&self->busy_path, g_free);
   g_clear_error (&self->error);
   g_clear_pointer (&self->collections, g_strfreev);
+  g_clear_pointer (&self->doc_collections, g_hash_table_unref);
   g_free (self->path);
 
   G_OBJECT_CLASS (docent_library_parent_class)->finalize (object);
@@ -1215,6 +1265,7 @@ docent_library_init (DocentLibrary *self)
   self->documents = g_list_store_new (DOCENT_TYPE_DOCUMENT_ITEM);
   self->failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) docent_document_free);
+  self->doc_collections = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) docent_document_free);
   self->cancellable = g_cancellable_new ();

@@ -585,6 +585,10 @@ test_window_story (void)
       save_screenshot (GTK_WIDGET (window->collection_dialog), "05c-collection");
       adw_message_dialog_response (window->collection_dialog, "add");
       g_assert_true (wait_for (has_collection, window, 20000));
+      settle (200);
+      g_assert_cmpstr (docent_document_item_get_collections (docent_document_row_get_item (DOCENT_DOCUMENT_ROW (document_row (window, "notes.md")))),
+                       ==, "Harbour");
+      save_screenshot (GTK_WIDGET (window), "05e-collection-row");
       g_action_group_change_action_state (G_ACTION_GROUP (window), "filter-collection", g_variant_new_string ("Harbour"));
       run_query (window, "search", "lamp wick");
       for (int i = 0; (row = gtk_list_box_get_row_at_index (list, i)) != NULL; i++)
