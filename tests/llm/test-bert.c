@@ -356,6 +356,99 @@ test_long_sequence (void)
   fixture_close (&f);
 }
 
+/* The metadata of a published file: llama.cpp's bge vocabulary file (all
+ * of bge-small's keys and its WordPiece vocabulary, no tensors) with random
+ * tensors of the shape it declares (one block, to stay small). The keys,
+ * pooling and tokenizer are read as published; "hello world" gets BERT's
+ * own ids. */
+static void
+test_published_metadata (void)
+{
+  const char *shared = g_getenv ("DOCENT_SHARED_DIR");
+  g_autofree char *vocab_path = g_build_filename (shared ? shared : "../shared", "tokenizers",
+                                                  "ggml-vocab-bert-bge.gguf", NULL);
+  g_autofree char *dir = NULL, *rnd_path = NULL, *out_path = NULL;
+  llm_gguf_error gerr;
+  llm_gguf *vocab, *rnd;
+  LlmBertParams hp = { 0 };
+  uint64_t u;
+  llm_gguf_type et;
+  char err[256] = "";
+
+  vocab = llm_gguf_open (vocab_path, &gerr);
+  if (vocab == NULL)
+    {
+      g_test_skip ("shared bge vocabulary not found");
+      return;
+    }
+  dir = g_dir_make_tmp ("docent-bert-XXXXXX", NULL);
+  rnd_path = g_build_filename (dir, "random.gguf", NULL);
+  out_path = g_build_filename (dir, "bge-shaped.gguf", NULL);
+  g_assert_true (llm_gguf_get_array (vocab, "tokenizer.ggml.tokens", &et, &u));
+  hp.n_vocab = (int32_t) u;
+  g_assert_true (llm_gguf_get_uint (vocab, "bert.embedding_length", &u));
+  hp.n_embd = (int32_t) u;
+  g_assert_true (llm_gguf_get_uint (vocab, "bert.feed_forward_length", &u));
+  hp.n_ff = (int32_t) u;
+  g_assert_true (llm_gguf_get_uint (vocab, "bert.attention.head_count", &u));
+  hp.n_head = (int32_t) u;
+  g_assert_true (llm_gguf_get_uint (vocab, "bert.context_length", &u));
+  hp.n_ctx = (int32_t) u;
+  hp.n_token_types = llm_gguf_get_uint (vocab, "tokenizer.ggml.token_type_count", &u) ? (int32_t) u : 2;
+  hp.pooling = llm_gguf_get_uint (vocab, "bert.pooling_type", &u) ? (LlmBertPooling) u : LLM_BERT_POOL_MEAN;
+  hp.n_layer = 1;
+  g_test_message ("bge vocabulary file: vocab %d, E %d, F %d, heads %d, ctx %d, types %d, pooling %d",
+                  hp.n_vocab, hp.n_embd, hp.n_ff, hp.n_head, hp.n_ctx, hp.n_token_types, hp.pooling);
+  g_assert_true (llm_bert_write_random (rnd_path, &hp, LLM_TYPE_Q8_0, 11, err, sizeof err));
+  rnd = llm_gguf_open (rnd_path, &gerr);
+  g_assert_nonnull (rnd);
+
+  llm_gguf_writer *w = llm_gguf_writer_new ();
+  g_assert_true (llm_gguf_writer_copy_kv (w, vocab));
+  g_assert_true (llm_gguf_writer_set_u32 (w, "bert.block_count", 1));
+  for (size_t i = 0; i < llm_gguf_n_tensors (rnd); i++)
+    {
+      const llm_gguf_tensor *t = llm_gguf_get_tensor (rnd, i);
+      g_assert_true (llm_gguf_writer_add_tensor (w, t->name, t->type, t->n_dims, t->ne, t->data));
+    }
+  g_assert_true (llm_gguf_writer_write_file (w, out_path, &gerr));
+  llm_gguf_writer_free (w);
+  llm_gguf_close (rnd);
+  llm_gguf_close (vocab);
+
+  LlmBert *b = llm_bert_load (out_path, err, sizeof err);
+  if (b == NULL)
+    g_error ("%s", err);
+  const LlmBertParams *got = llm_bert_get_params (b);
+  g_assert_cmpint (got->n_embd, ==, hp.n_embd);
+  g_assert_cmpint (got->n_vocab, ==, hp.n_vocab);
+  g_assert_cmpint (got->n_ctx, ==, hp.n_ctx);
+  g_assert_cmpfloat (got->eps, >, 0);
+  g_assert_cmpfloat (got->eps, <, 1e-5);
+  size_t n;
+  LlmToken *ids = llm_bert_tokenize (b, "hello world", 11, &n);
+  g_assert_cmpuint (n, ==, 4);
+  g_assert_cmpint (ids[0], ==, 101);
+  g_assert_cmpint (ids[1], ==, 7592);
+  g_assert_cmpint (ids[2], ==, 2088);
+  g_assert_cmpint (ids[3], ==, 102);
+  free (ids);
+  const char *texts[] = { "hello world", "양자화는 모델을 작게 만든다." };
+  g_autofree float *v = g_new (float, 2 * got->n_embd);
+  g_assert_true (llm_bert_embed_texts (b, NULL, texts, 2, v, err, sizeof err));
+  for (int i = 0; i < 2; i++)
+    {
+      double norm = 0;
+      for (int c = 0; c < got->n_embd; c++)
+        norm += v[i * got->n_embd + c] * v[i * got->n_embd + c];
+      g_assert_cmpfloat (fabs (norm - 1), <, 1e-5);
+    }
+  llm_bert_free (b);
+  g_unlink (rnd_path);
+  g_unlink (out_path);
+  g_rmdir (dir);
+}
+
 /* The benchmark's random models load and run, at any weight type. */
 static void
 test_write_random (void)
@@ -413,5 +506,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/bert/long-sequence", test_long_sequence);
   g_test_add_func ("/llm/bert/errors", test_errors);
   g_test_add_func ("/llm/bert/write-random", test_write_random);
+  g_test_add_func ("/llm/bert/published-metadata", test_published_metadata);
   return g_test_run ();
 }
