@@ -535,28 +535,14 @@ search_data_free (SearchData *data)
   g_free (data);
 }
 
+/* Builds (or rebuilds, after the embedding model changed) the retriever on
+ * the reader store. Called with the reader locked. Hybrid (or whatever
+ * measured best) goes through it; plain BM25 from the store if it cannot
+ * start. */
 static void
-search_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+ensure_retriever (DocentLibrary *self,
+                  DocentStore   *store)
 {
-  DocentLibrary *self = source_object;
-  SearchData *data = task_data;
-  DocentSearchOptions options = { .k = data->k, .doc_ids = data->doc_ids };
-  g_autoptr(GError) error = NULL;
-  DocentStore *store;
-  GPtrArray *results;
-
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  if ((store = lock_reader (self, &error)) == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  /* Hybrid (or whatever measured best) through the retriever; plain BM25
-   * from the store if the retriever cannot start. */
   {
     g_autofree char *embedding_path = NULL;
     guint serial;
@@ -586,6 +572,60 @@ search_thread (GTask        *task,
           g_debug ("No retriever, searching with BM25 only: %s", r_error->message);
       }
   }
+}
+
+static SearchData *
+search_data_new (const char               *query,
+                 guint                     k,
+                 GArray                   *doc_ids,
+                 const DocentSearchFilter *filter)
+{
+  SearchData *data = g_new0 (SearchData, 1);
+
+  data->query = g_strdup (query);
+  data->k = k > 0 ? k : 10;
+  docent_search_filter_init (&data->filter);
+  if (filter != NULL)
+    {
+      data->filter = *filter;
+      data->filter.collections = NULL;
+      if (filter->collections != NULL && filter->collections->len > 0)
+        {
+          data->filter.collections = g_ptr_array_new_with_free_func (g_free);
+          for (guint i = 0; i < filter->collections->len; i++)
+            g_ptr_array_add (data->filter.collections, g_strdup (filter->collections->pdata[i]));
+        }
+    }
+  if (doc_ids != NULL && doc_ids->len > 0)
+    {
+      data->doc_ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), doc_ids->len);
+      g_array_append_vals (data->doc_ids, doc_ids->data, doc_ids->len);
+    }
+
+  return data;
+}
+
+static void
+search_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  DocentLibrary *self = source_object;
+  SearchData *data = task_data;
+  DocentSearchOptions options = { .k = data->k, .doc_ids = data->doc_ids };
+  g_autoptr(GError) error = NULL;
+  DocentStore *store;
+  GPtrArray *results;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if ((store = lock_reader (self, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  ensure_retriever (self, store);
   if (self->retriever != NULL)
     results = docent_retriever_search_filtered (self->retriever, data->query,
                                                 docent_retriever_get_default_mode (self->retriever),
@@ -616,26 +656,7 @@ docent_library_search_async (DocentLibrary       *self,
   g_return_if_fail (DOCENT_IS_LIBRARY (self));
   g_return_if_fail (query != NULL);
 
-  data = g_new0 (SearchData, 1);
-  data->query = g_strdup (query);
-  data->k = k > 0 ? k : 10;
-  docent_search_filter_init (&data->filter);
-  if (filter != NULL)
-    {
-      data->filter = *filter;
-      data->filter.collections = NULL;
-      if (filter->collections != NULL && filter->collections->len > 0)
-        {
-          data->filter.collections = g_ptr_array_new_with_free_func (g_free);
-          for (guint i = 0; i < filter->collections->len; i++)
-            g_ptr_array_add (data->filter.collections, g_strdup (filter->collections->pdata[i]));
-        }
-    }
-  if (doc_ids != NULL && doc_ids->len > 0)
-    {
-      data->doc_ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), doc_ids->len);
-      g_array_append_vals (data->doc_ids, doc_ids->data, doc_ids->len);
-    }
+  data = search_data_new (query, k, doc_ids, filter);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, docent_library_search_async);
@@ -648,6 +669,87 @@ GPtrArray *
 docent_library_search_finish (DocentLibrary  *self,
                               GAsyncResult   *result,
                               GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+docent_library_answer_free (DocentLibraryAnswer *answer)
+{
+  g_clear_pointer (&answer->answer, docent_answer_free);
+  g_clear_pointer (&answer->sources, g_ptr_array_unref);
+  g_free (answer);
+}
+
+static void
+ask_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  DocentLibrary *self = source_object;
+  SearchData *data = task_data;
+  DocentSearchOptions options = { .k = data->k, .doc_ids = data->doc_ids };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DocentLibraryAnswer) out = g_new0 (DocentLibraryAnswer, 1);
+  DocentStore *store;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if ((store = lock_reader (self, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  ensure_retriever (self, store);
+  if (self->retriever != NULL)
+    {
+      DocentSearchMode mode = docent_retriever_get_default_mode (self->retriever);
+      g_autoptr(GError) a_error = NULL;
+
+      out->answer = docent_answer_extractive (self->retriever, data->query, mode, &options,
+                                              &data->filter, &a_error);
+      if (out->answer == NULL)
+        g_message ("No extractive answer: %s", a_error->message);
+      out->sources = docent_retriever_search_filtered (self->retriever, data->query, mode,
+                                                       &options, &data->filter, &error);
+    }
+  else
+    out->sources = docent_store_search (store, data->query, &options, &error);
+  unlock_reader (self);
+
+  if (out->sources == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, g_steal_pointer (&out), (GDestroyNotify) docent_library_answer_free);
+}
+
+void
+docent_library_ask_async (DocentLibrary            *self,
+                          const char               *question,
+                          guint                     k,
+                          GArray                   *doc_ids,
+                          const DocentSearchFilter *filter,
+                          GCancellable             *cancellable,
+                          GAsyncReadyCallback       callback,
+                          gpointer                  user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, docent_library_ask_async);
+  g_task_set_task_data (task, search_data_new (question, k, doc_ids, filter), (GDestroyNotify) search_data_free);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, ask_thread);
+}
+
+DocentLibraryAnswer *
+docent_library_ask_finish (DocentLibrary  *self,
+                           GAsyncResult   *result,
+                           GError        **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);

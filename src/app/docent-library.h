@@ -5,6 +5,7 @@
 
 #include "docent-document-item.h"
 #include "docent-importer.h"
+#include "docent-answer.h"
 #include "docent-retriever.h"
 #include "docent-store.h"
 
@@ -75,6 +76,28 @@ void           docent_library_search_async    (DocentLibrary        *self,
 GPtrArray     *docent_library_search_finish   (DocentLibrary        *self,
                                                GAsyncResult         *result,
                                                GError              **error);
+/* Ask: an extractive answer (DocentAnswer, with numbered citations) and the
+ * passages it was drawn from (DocentSearchResult*), on the worker. */
+typedef struct {
+  DocentAnswer *answer;     /* NULL if answering failed (then only sources) */
+  GPtrArray    *sources;
+} DocentLibraryAnswer;
+
+void           docent_library_answer_free     (DocentLibraryAnswer  *answer);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DocentLibraryAnswer, docent_library_answer_free)
+
+void           docent_library_ask_async       (DocentLibrary        *self,
+                                               const char           *question,
+                                               guint                 k,
+                                               GArray               *doc_ids,
+                                               const DocentSearchFilter *filter,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+DocentLibraryAnswer *docent_library_ask_finish (DocentLibrary       *self,
+                                                GAsyncResult        *result,
+                                                GError             **error);
+
 /* The pages of a document (DocentPage*), for mapping passages onto pages. */
 void           docent_library_dup_pages_async (DocentLibrary        *self,
                                                gint64                doc_id,

@@ -22,6 +22,7 @@ struct _DocentWindow
   gboolean            query_is_question;
   GPtrArray          *results;          /* DocentSearchResult*, rows borrow them */
   char               *answer_text;      /* plain text with [n] markers */
+  DocentAnswer       *answer;           /* the core's extractive answer, or NULL */
   GArray             *filter_ids;       /* gint64: selected documents */
   GSimpleAction      *filter_type;      /* "all" "pdf" "text" */
   GSimpleAction      *filter_added;     /* "any" "day" "week" "month" */

@@ -574,12 +574,56 @@ best_sentence (const DocentSearchResult *result)
   return g_string_free (out, FALSE);
 }
 
+/* The core's extractive answer: sentences in document order with [n]
+ * markers that become links to the cited sentence. */
+static gboolean
+show_core_answer (DocentWindow *self)
+{
+  g_autoptr(GString) markup = NULL;
+  g_autofree char *escaped = NULL;
+
+  if (self->answer == NULL)
+    return FALSE;
+
+  if (self->answer->mode == DOCENT_ANSWER_NOT_FOUND || self->answer->citations->len == 0)
+    {
+      gtk_label_set_label (self->answer_label,
+                           _("Nothing in the library answers this question. The closest passages are below."));
+      g_free (self->answer_text);
+      self->answer_text = g_strdup (_("Nothing in the library answers this question. The closest passages are below."));
+    }
+  else
+    {
+      escaped = g_markup_escape_text (self->answer->answer, -1);
+      markup = g_string_new (escaped);
+      for (guint i = 0; i < self->answer->citations->len; i++)
+        {
+          const DocentCitation *c = g_ptr_array_index (self->answer->citations, i);
+          g_autofree char *marker = g_strdup_printf ("[%u]", c->n);
+          g_autofree char *link = g_strdup_printf ("<a href=\"cite:%u\">[%u]</a>", c->n, c->n);
+
+          g_string_replace (markup, marker, link, 0);
+        }
+      gtk_label_set_markup (self->answer_label, markup->str);
+      g_free (self->answer_text);
+      self->answer_text = g_strdup (self->answer->answer);
+    }
+  gtk_label_set_label (self->answer_note,
+                       _("Quoted from the best passages. Choose a chat model in Preferences for written answers."));
+  return TRUE;
+}
+
 static void
 show_answer (DocentWindow *self)
 {
-  GString *markup = g_string_new (NULL);
-  GString *plain = g_string_new (NULL);
+  GString *markup;
+  GString *plain;
   guint n = MIN (self->results->len, 3);
+
+  if (show_core_answer (self))
+    return;
+  markup = g_string_new (NULL);
+  plain = g_string_new (NULL);
 
   for (guint i = 0; i < n; i++)
     {
@@ -624,28 +668,22 @@ clear_results (DocentWindow *self)
     gtk_list_box_remove (self->results_list, child);
   g_clear_pointer (&self->results, g_ptr_array_unref);
   g_clear_pointer (&self->answer_text, g_free);
+  g_clear_pointer (&self->answer, docent_answer_free);
 }
 
 static void
-search_cb (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+present_results (DocentWindow *self,
+                 GPtrArray    *results,   /* transfer full, or NULL */
+                 DocentAnswer *answer,    /* transfer full, or NULL */
+                 const GError *error)
 {
-  g_autoptr(DocentWindow) self = user_data;
-  g_autoptr(GPtrArray) results = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *heading = NULL;
 
-  results = docent_library_search_finish (DOCENT_LIBRARY (object), result, &error);
-
-  /* A newer query or another library replaced this one. */
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
-      DOCENT_LIBRARY (object) != self->library)
-    return;
   g_clear_object (&self->search_cancellable);
   gtk_spinner_stop (self->busy_spinner);
 
   clear_results (self);
+  self->answer = answer;
   if (results == NULL)
     {
       adw_status_page_set_title (ADW_STATUS_PAGE (gtk_stack_get_child_by_name (self->results_stack, "no-results")),
@@ -657,6 +695,7 @@ search_cb (GObject      *object,
     }
   if (results->len == 0)
     {
+      g_ptr_array_unref (results);
       adw_status_page_set_title (ADW_STATUS_PAGE (gtk_stack_get_child_by_name (self->results_stack, "no-results")),
                                  _("No Results"));
       adw_status_page_set_description (ADW_STATUS_PAGE (gtk_stack_get_child_by_name (self->results_stack, "no-results")),
@@ -667,7 +706,7 @@ search_cb (GObject      *object,
       return;
     }
 
-  self->results = g_steal_pointer (&results);
+  self->results = results;
   for (guint i = 0; i < self->results->len; i++)
     gtk_list_box_append (self->results_list,
                          docent_result_row_new (g_ptr_array_index (self->results, i), i + 1,
@@ -686,6 +725,46 @@ search_cb (GObject      *object,
 
   gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (self->results_scroller), 0);
   gtk_stack_set_visible_child_name (self->results_stack, "results");
+}
+
+static void
+search_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(DocentWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *results;
+
+  results = docent_library_search_finish (DOCENT_LIBRARY (object), result, &error);
+
+  /* A newer query or another library replaced this one. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      DOCENT_LIBRARY (object) != self->library)
+    {
+      g_clear_pointer (&results, g_ptr_array_unref);
+      return;
+    }
+  present_results (self, results, NULL, error);
+}
+
+static void
+ask_cb (GObject      *object,
+        GAsyncResult *result,
+        gpointer      user_data)
+{
+  g_autoptr(DocentWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DocentLibraryAnswer) answer = NULL;
+
+  answer = docent_library_ask_finish (DOCENT_LIBRARY (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      DOCENT_LIBRARY (object) != self->library)
+    return;
+  if (answer == NULL)
+    present_results (self, NULL, NULL, error);
+  else
+    present_results (self, g_steal_pointer (&answer->sources), g_steal_pointer (&answer->answer), NULL);
 }
 
 static void
@@ -713,8 +792,12 @@ run_query (DocentWindow *self)
 
   ids = dup_selected_ids (self);
   build_filter (self, &filter);
-  docent_library_search_async (self->library, self->query, k, ids, &filter,
-                               self->search_cancellable, search_cb, g_object_ref (self));
+  if (self->query_is_question)
+    docent_library_ask_async (self->library, self->query, k, ids, &filter,
+                              self->search_cancellable, ask_cb, g_object_ref (self));
+  else
+    docent_library_search_async (self->library, self->query, k, ids, &filter,
+                                 self->search_cancellable, search_cb, g_object_ref (self));
   g_clear_pointer (&filter.collections, g_ptr_array_unref);
 }
 
@@ -824,6 +907,45 @@ result_activated_cb (DocentWindow  *self,
   open_citation (self, gtk_list_box_row_get_index (row));
 }
 
+/* A citation of the core's answer points at one sentence: show exactly
+ * that, highlighted, on its page or line. */
+static void
+open_answer_citation (DocentWindow *self,
+                      guint         n)
+{
+  DocentSearchResult r = { 0 };
+  const DocentCitation *c = NULL;
+  DocentDocumentItem *item;
+
+  for (guint i = 0; i < self->answer->citations->len; i++)
+    if (((DocentCitation *) g_ptr_array_index (self->answer->citations, i))->n == n)
+      c = g_ptr_array_index (self->answer->citations, i);
+  if (c == NULL)
+    return;
+  item = docent_library_find_document (self->library, c->doc_id);
+
+  r.rank = c->n;
+  r.chunk_id = c->chunk_id;
+  r.doc_id = c->doc_id;
+  r.doc = c->doc;
+  r.path = item ? (char *) docent_document_item_get_path (item) : NULL;
+  r.type = c->type;
+  r.page = c->page;
+  r.page_end = c->page_end;
+  r.page_label = c->page_label;
+  r.line = c->line;
+  r.line_end = c->line_end;
+  r.char_start = c->char_start;
+  r.char_end = c->char_end;
+  r.score = c->score;
+  r.text = c->text;
+  docent_citation_view_show_result (self->citation_view, &r,
+                                    item ? docent_document_item_get_document (item)->encoding : NULL);
+  gtk_stack_set_visible_child_name (self->main_stack, "citation");
+  gtk_widget_set_visible (self->back_button, TRUE);
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+}
+
 static gboolean
 answer_link_cb (DocentWindow *self,
                 const char   *uri)
@@ -832,7 +954,11 @@ answer_link_cb (DocentWindow *self,
 
   if (!g_str_has_prefix (uri, "cite:"))
     return FALSE;
-  if (g_ascii_string_to_unsigned (uri + 5, 10, 1, G_MAXUINT, &n, NULL))
+  if (!g_ascii_string_to_unsigned (uri + 5, 10, 1, G_MAXUINT, &n, NULL))
+    return TRUE;
+  if (self->answer != NULL)
+    open_answer_citation (self, n);
+  else
     open_citation (self, n - 1);
   return TRUE;
 }
@@ -869,7 +995,19 @@ dup_answer_markdown (DocentWindow *self,
   if (self->answer_text != NULL)
     g_string_append_printf (out, "%s\n\n", self->answer_text);
   g_string_append_printf (out, markdown ? "## %s\n\n" : "%s:\n", _("Sources"));
-  for (guint i = 0; self->results != NULL && i < self->results->len; i++)
+  for (guint i = 0; self->answer != NULL && i < self->answer->citations->len; i++)
+    {
+      const DocentCitation *c = g_ptr_array_index (self->answer->citations, i);
+      g_autofree char *where = c->type == DOCENT_DOC_TYPE_PDF
+                               ? g_strdup_printf (_("page %u"), c->page)
+                               : g_strdup_printf (_("line %u"), c->line);
+
+      if (markdown)
+        g_string_append_printf (out, "%u. **%s**, %s\n", c->n, c->doc, where);
+      else
+        g_string_append_printf (out, "[%u] %s, %s\n", c->n, c->doc, where);
+    }
+  for (guint i = 0; self->answer == NULL && self->results != NULL && i < self->results->len; i++)
     {
       const DocentSearchResult *r = g_ptr_array_index (self->results, i);
       g_autofree char *where = r->type == DOCENT_DOC_TYPE_PDF
