@@ -449,6 +449,106 @@ test_published_metadata (void)
   g_rmdir (dir);
 }
 
+/* An XLM-RoBERTa-style file (multilingual-e5, bge-m3): architecture bert,
+ * a Unigram ("t5") vocabulary with <s> … </s> added around each text, one
+ * token type, mean pooling. The crafted model's tensors under that
+ * metadata must give the reference's vectors for the ids the Unigram
+ * tokenizer picks, Korean included. */
+static void
+test_xlmr_style (void)
+{
+  BertSpec spec = bert_spec_default ();
+  g_autofree char *dir = g_dir_make_tmp ("docent-bert-XXXXXX", NULL);
+  g_autofree char *src_path = g_build_filename (dir, "wpm.gguf", NULL);
+  g_autofree char *path = g_build_filename (dir, "xlmr.gguf", NULL);
+  const char *tokens[BERT_CRAFT_N_VOCAB];
+  char fill[BERT_CRAFT_N_VOCAB][16];
+  float scores[BERT_CRAFT_N_VOCAB];
+  int32_t types[BERT_CRAFT_N_VOCAB];
+  static const char *const pieces[] = {
+    "<s>", "<pad>", "</s>", "<unk>", "\u2581hello", "\u2581world", "\u2581", "\u2581양자", "화",
+    "는", "\u2581모델", "을", ".",
+  };
+  llm_gguf_error gerr;
+  BertRef ref;
+  char err[256] = "";
+
+  spec.n_types = 1;
+  spec.pooling = LLM_BERT_POOL_MEAN;
+  g_assert_true (bert_craft_write (src_path, &spec, &ref));
+  llm_gguf *g = llm_gguf_open (src_path, &gerr);
+  g_assert_nonnull (g);
+  llm_gguf_writer *w = llm_gguf_writer_new ();
+  for (size_t i = 0; i < llm_gguf_n_kv (g); i++)
+    {
+      const llm_gguf_kv *kv = llm_gguf_get_kv (g, i);
+      if (!g_str_has_prefix (kv->key, "tokenizer."))
+        g_assert_true (llm_gguf_writer_set_raw (w, kv->key, kv->raw, kv->raw_len));
+    }
+  for (int i = 0; i < BERT_CRAFT_N_VOCAB; i++)
+    {
+      if ((size_t) i < G_N_ELEMENTS (pieces))
+        tokens[i] = pieces[i];
+      else
+        {
+          g_snprintf (fill[i], sizeof fill[i], "\u2581f%03d", i);
+          tokens[i] = fill[i];
+        }
+      scores[i] = i < 4 ? 0.0f : i < (int) G_N_ELEMENTS (pieces) ? -1.0f - 0.1f * i : -20.0f;
+      types[i] = i < 4 ? (i == 3 ? 2 : 3) : 1;
+    }
+  llm_gguf_writer_set_string (w, "tokenizer.ggml.model", "t5");
+  llm_gguf_writer_set_string_array (w, "tokenizer.ggml.tokens", tokens, BERT_CRAFT_N_VOCAB);
+  llm_gguf_writer_set_array (w, "tokenizer.ggml.scores", LLM_GGUF_TYPE_FLOAT32, scores, BERT_CRAFT_N_VOCAB);
+  llm_gguf_writer_set_array (w, "tokenizer.ggml.token_type", LLM_GGUF_TYPE_INT32, types, BERT_CRAFT_N_VOCAB);
+  llm_gguf_writer_set_u32 (w, "tokenizer.ggml.bos_token_id", 0);
+  llm_gguf_writer_set_u32 (w, "tokenizer.ggml.padding_token_id", 1);
+  llm_gguf_writer_set_u32 (w, "tokenizer.ggml.eos_token_id", 2);
+  llm_gguf_writer_set_u32 (w, "tokenizer.ggml.unknown_token_id", 3);
+  llm_gguf_writer_set_bool (w, "tokenizer.ggml.add_bos_token", TRUE);
+  llm_gguf_writer_set_bool (w, "tokenizer.ggml.add_eos_token", TRUE);
+  llm_gguf_writer_set_bool (w, "tokenizer.ggml.add_space_prefix", TRUE);
+  llm_gguf_writer_set_u32 (w, "tokenizer.ggml.token_type_count", 1);
+  for (size_t i = 0; i < llm_gguf_n_tensors (g); i++)
+    {
+      const llm_gguf_tensor *t = llm_gguf_get_tensor (g, i);
+      g_assert_true (llm_gguf_writer_add_tensor (w, t->name, t->type, t->n_dims, t->ne, t->data));
+    }
+  g_assert_true (llm_gguf_writer_write_file (w, path, &gerr));
+  llm_gguf_writer_free (w);
+  llm_gguf_close (g);
+
+  LlmBert *b = llm_bert_load (path, err, sizeof err);
+  if (b == NULL)
+    g_error ("%s", err);
+  g_assert_cmpint (llm_vocab_get_type (llm_bert_get_vocab (b)), ==, LLM_VOCAB_UGM);
+  g_assert_cmpint (llm_bert_get_params (b)->n_token_types, ==, 1);
+  const char *texts[] = { "hello world", "양자화는 모델을." };
+  const LlmToken want_ids[][8] = { { 0, 4, 5, 2 }, { 0, 7, 8, 9, 10, 11, 12, 2 } };
+  const size_t want_n[] = { 4, 8 };
+  float v[2 * 64];
+  g_assert_true (llm_bert_embed_texts (b, NULL, texts, 2, v, err, sizeof err));
+  for (int i = 0; i < 2; i++)
+    {
+      size_t n;
+      LlmToken *ids = llm_bert_tokenize (b, texts[i], strlen (texts[i]), &n);
+      g_assert_cmpuint (n, ==, want_n[i]);
+      for (size_t k = 0; k < n; k++)
+        g_assert_cmpint (ids[k], ==, want_ids[i][k]);
+      double want[64], d = 0;
+      bert_ref_embed (&ref, ids, (int) n, want);
+      for (int c = 0; c < 64; c++)
+        d = MAX (d, fabs (want[c] - v[i * 64 + c]));
+      g_assert_cmpfloat (d, <, 2e-5);
+      free (ids);
+    }
+  llm_bert_free (b);
+  bert_ref_free (&ref);
+  g_unlink (src_path);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 /* The benchmark's random models load and run, at any weight type. */
 static void
 test_write_random (void)
@@ -507,5 +607,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/bert/errors", test_errors);
   g_test_add_func ("/llm/bert/write-random", test_write_random);
   g_test_add_func ("/llm/bert/published-metadata", test_published_metadata);
+  g_test_add_func ("/llm/bert/xlm-roberta-style", test_xlmr_style);
   return g_test_run ();
 }
