@@ -620,7 +620,8 @@ docent_cli_remove (DocentCliGlobal *global,
           rc = DOCENT_EXIT_PARTIAL;
           continue;
         }
-      g_printerr (_("removed %s (id %" G_GINT64_FORMAT ")\n"), doc->path, id);
+      /* %lld, not G_GINT64_FORMAT: xgettext cannot see through the macro. */
+      g_printerr (_("removed %s (id %lld)\n"), doc->path, (long long) id);
     }
   return rc;
 }

@@ -18,7 +18,7 @@ static const DocentCliCommand commands[] = {
   { "remove", docent_cli_remove, N_("Remove documents from the library") },
   { "backup", docent_cli_backup, N_("Write a consistent copy of the library") },
   { "tokenize", docent_cli_tokenize, N_("Show how a model's tokenizer splits a text") },
-  { "bench",  docent_cli_bench,  N_("Measure performance (bench query)") },
+  { "bench",  docent_cli_bench,  N_("Measure performance: bench import|query|kernels") },
   { "eval",   docent_cli_eval,   N_("Measure retrieval quality on a question set") },
   { "collection", docent_cli_collection, N_("Group documents: collection add|remove|list") },
   { "info",   docent_cli_info,   N_("Describe a GGUF model file") },
@@ -59,6 +59,13 @@ gboolean
 docent_cli_wants_cli (int argc, char **argv)
 {
   int i = subcommand_index (argc, argv);
+
+  /* "docent FILE…" (the desktop file's Exec line, Open With) opens the
+   * window on those files; an unknown word that is no file stays a usage
+   * error in the terminal. */
+  if (i >= 0 && find_command (argv[i]) == NULL && !g_str_equal (argv[i], "help") &&
+      (strstr (argv[i], "://") != NULL || g_file_test (argv[i], G_FILE_TEST_EXISTS)))
+    return FALSE;
 
   if (i < 0)
     {
