@@ -10,6 +10,7 @@
 
 #include "docent-cli.h"
 #include "docent-eval.h"
+#include "docent-gguf-embedder.h"
 #include "docent-importer.h"
 #include "docent-retriever.h"
 #include "docent-store.h"
@@ -114,6 +115,8 @@ docent_cli_eval (DocentCliGlobal *global,
   g_autofree char *text_dir = NULL;
   g_autofree char *reuse = NULL;
   g_autofree char *modes_arg = NULL;
+  g_autofree char *model = NULL;
+  g_autoptr(DocentGgufEmbedder) gguf = NULL;
   double w_bm25 = 1.0, w_dense = 1.0;
   int rrf_k = DOCENT_RRF_K_DEFAULT, depth = DOCENT_FUSION_DEPTH_DEFAULT;
   double dense_floor = G_MAXDOUBLE;   /* the retriever's own */
@@ -126,6 +129,8 @@ docent_cli_eval (DocentCliGlobal *global,
       N_("Import every *.txt and *.md here (default " DEFAULT_TEXT_DIR ")"), N_("DIR") },
     { "reuse", 0, 0, G_OPTION_ARG_FILENAME, &reuse,
       N_("Keep the imported library in FILE and reuse it next time (for tuning)"), N_("FILE") },
+    { "embedder-model", 0, 0, G_OPTION_ARG_FILENAME, &model,
+      N_("Dense side from this GGUF embedding model instead of the built-in embedder"), N_("FILE.gguf") },
     { "modes", 0, 0, G_OPTION_ARG_STRING, &modes_arg,
       N_("Comma-separated modes to run (default hybrid,bm25,dense)"), N_("LIST") },
     { "w-bm25", 0, 0, G_OPTION_ARG_DOUBLE, &w_bm25, N_("Hybrid: weight of the BM25 ranking (default 1)"), N_("W") },
@@ -250,7 +255,22 @@ docent_cli_eval (DocentCliGlobal *global,
       }
     embed_s = (g_get_monotonic_time () - t0) / 1e6;
   }
-  retriever = docent_retriever_new (store, NULL, &error);
+  if (model != NULL)
+    {
+      guint n = 0;
+      gint64 t0 = g_get_monotonic_time ();
+      gguf = docent_gguf_embedder_new (model, &error);
+      if (gguf == NULL ||
+          !docent_gguf_embedder_update_library (gguf, store, 0, NULL, &n, &error))
+        {
+          g_printerr ("docent eval: %s\n", error->message);
+          rc = DOCENT_EXIT_PARTIAL;
+          goto out;
+        }
+      n_embedded += n;
+      embed_s += (g_get_monotonic_time () - t0) / 1e6;
+    }
+  retriever = docent_retriever_new (store, gguf != NULL ? DOCENT_EMBEDDER (gguf) : NULL, &error);
   if (retriever == NULL)
     {
       g_printerr ("docent eval: %s\n", error->message);
