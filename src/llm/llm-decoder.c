@@ -1,0 +1,835 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Decoder-only transformers (llama, qwen2, qwen3) over memory-mapped GGUF
+ * weights: RMSNorm, RoPE, grouped-query attention with a KV cache, SwiGLU.
+ * Matrix products go through llm-matmul (quantized activations as other
+ * GGUF runtimes use them, so perplexities agree). */
+#include "llm-decoder.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "llm-gguf.h"
+#include "llm-matmul.h"
+#include "llm-quant.h"
+
+/* Prefill runs in batches of at most this many tokens: bounded buffers
+ * whatever the context length. */
+#define MAX_BATCH 256
+
+typedef struct {
+  const void *data;
+  llm_type    type;
+  int64_t     rows, cols;
+} Matrix;
+
+typedef struct {
+  const float *attn_norm, *ffn_norm;
+  const float *q_bias, *k_bias, *v_bias;   /* qwen2 */
+  const float *q_norm, *k_norm;            /* qwen3 */
+  Matrix wq, wk, wv, wo, gate, up, down;
+} Layer;
+
+struct llm_decoder {
+  llm_gguf  *gguf;
+  LlmVocab  *vocab;
+  llm_pool  *pool;
+  char       arch[32];
+  bool       neox;          /* RoPE pairs (i, i + d/2) instead of (2i, 2i+1) */
+
+  int        n_vocab, n_embd, n_layer, n_ff, n_head, n_kv, head_dim, rot_dim;
+  int        n_ctx, n_past;
+  float      eps, rope_base, rope_scale;
+
+  Matrix     tok_embd, output;
+  const float *output_norm;
+  Layer     *layers;
+
+  float     *k_cache, *v_cache;   /* [layer][pos][n_kv * head_dim] */
+  float     *inv_freq;            /* rot_dim / 2 */
+
+  /* Work buffers for one batch. */
+  float *x, *xn, *q, *k, *v, *att, *o, *g, *u, *scores;
+};
+
+static bool
+fail (char *err, size_t err_size, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (err != NULL && err_size > 0)
+    {
+      va_start (ap, fmt);
+      vsnprintf (err, err_size, fmt, ap);
+      va_end (ap);
+    }
+  return false;
+}
+
+static bool
+get_u (llm_gguf *g, const char *arch, const char *key, uint64_t *out, bool required,
+       char *err, size_t err_size)
+{
+  char full[128];
+  int64_t i;
+
+  snprintf (full, sizeof full, "%s.%s", arch, key);
+  if (llm_gguf_get_uint (g, full, out))
+    return true;
+  if (llm_gguf_get_int (g, full, &i) && i >= 0)
+    {
+      *out = (uint64_t) i;
+      return true;
+    }
+  if (required)
+    return fail (err, err_size, "the model lacks the metadata key %s", full);
+  return false;
+}
+
+static bool
+get_f (llm_gguf *g, const char *arch, const char *key, float *out)
+{
+  char full[128];
+  double d;
+
+  snprintf (full, sizeof full, "%s.%s", arch, key);
+  if (!llm_gguf_get_float (g, full, &d))
+    return false;
+  *out = (float) d;
+  return true;
+}
+
+/* A 2-D weight [rows × cols] (GGUF ne[0] = cols). */
+static bool
+get_matrix (llm_decoder *d, const char *name, int64_t rows, int64_t cols, bool required,
+            Matrix *m, char *err, size_t err_size)
+{
+  const llm_gguf_tensor *t = llm_gguf_find_tensor (d->gguf, name);
+
+  memset (m, 0, sizeof *m);
+  if (t == NULL)
+    return required ? fail (err, err_size, "the model lacks the tensor %s", name) : true;
+  if (t->ne[0] != cols || t->ne[1] != rows || t->ne[2] != 1 || t->ne[3] != 1)
+    return fail (err, err_size, "tensor %s is %lld × %lld, expected %lld × %lld from the metadata",
+                 name, (long long) t->ne[1], (long long) t->ne[0], (long long) rows, (long long) cols);
+  if (llm_type_get_traits (t->type) == NULL)
+    return fail (err, err_size, "tensor %s has a type this engine cannot use", name);
+  m->data = t->data;
+  m->type = t->type;
+  m->rows = rows;
+  m->cols = cols;
+  return true;
+}
+
+static bool
+get_vector (llm_decoder *d, const char *name, int64_t n, bool required, const float **out,
+            char *err, size_t err_size)
+{
+  const llm_gguf_tensor *t = llm_gguf_find_tensor (d->gguf, name);
+
+  *out = NULL;
+  if (t == NULL)
+    return required ? fail (err, err_size, "the model lacks the tensor %s", name) : true;
+  if (t->n_elements != n || t->type != LLM_TYPE_F32)
+    return fail (err, err_size, "tensor %s must be %lld F32 values", name, (long long) n);
+  *out = t->data;
+  return true;
+}
+
+void
+llm_decoder_free (llm_decoder *d)
+{
+  if (d == NULL)
+    return;
+  free (d->layers);
+  free (d->k_cache);
+  free (d->v_cache);
+  free (d->inv_freq);
+  free (d->x); free (d->xn); free (d->q); free (d->k); free (d->v);
+  free (d->att); free (d->o); free (d->g); free (d->u); free (d->scores);
+  if (d->pool)
+    llm_pool_free (d->pool);
+  if (d->vocab)
+    llm_vocab_free (d->vocab);
+  if (d->gguf)
+    llm_gguf_close (d->gguf);
+  free (d);
+}
+
+llm_decoder *
+llm_decoder_load (const char *path, int n_ctx, int n_threads, char *err, size_t err_size)
+{
+  llm_decoder *d = calloc (1, sizeof *d);
+  llm_gguf_error gerr = { 0 };
+  char *arch = NULL;
+  uint64_t v;
+  char name[LLM_GGUF_MAX_NAME];
+  size_t cache;
+
+  if (d == NULL)
+    return NULL;
+  d->gguf = llm_gguf_open (path, &gerr);
+  if (d->gguf == NULL)
+    {
+      fail (err, err_size, "%s", gerr.message);
+      goto error;
+    }
+  arch = llm_gguf_dup_string (d->gguf, "general.architecture");
+  if (arch == NULL)
+    {
+      fail (err, err_size, "the model has no general.architecture");
+      goto error;
+    }
+  if (strcmp (arch, "llama") != 0 && strcmp (arch, "qwen2") != 0 && strcmp (arch, "qwen3") != 0)
+    {
+      fail (err, err_size, "architecture “%s” is not supported (llama, qwen2, qwen3 are)", arch);
+      goto error;
+    }
+  snprintf (d->arch, sizeof d->arch, "%s", arch);
+  d->neox = strcmp (arch, "llama") != 0;
+
+  d->vocab = llm_vocab_from_gguf (d->gguf, err, err_size);
+  if (d->vocab == NULL)
+    goto error;
+  d->n_vocab = llm_vocab_n_tokens (d->vocab);
+
+  if (!get_u (d->gguf, arch, "embedding_length", &v, true, err, err_size))
+    goto error;
+  d->n_embd = (int) v;
+  if (!get_u (d->gguf, arch, "block_count", &v, true, err, err_size))
+    goto error;
+  d->n_layer = (int) v;
+  if (!get_u (d->gguf, arch, "feed_forward_length", &v, true, err, err_size))
+    goto error;
+  d->n_ff = (int) v;
+  if (!get_u (d->gguf, arch, "attention.head_count", &v, true, err, err_size))
+    goto error;
+  d->n_head = (int) v;
+  d->n_kv = get_u (d->gguf, arch, "attention.head_count_kv", &v, false, NULL, 0) ? (int) v : d->n_head;
+  if (d->n_embd <= 0 || d->n_layer <= 0 || d->n_ff <= 0 || d->n_head <= 0 || d->n_kv <= 0 ||
+      d->n_embd > (1 << 16) || d->n_layer > 1024 || d->n_ff > (1 << 20) || d->n_head > 1024 ||
+      d->n_head % d->n_kv != 0)
+    {
+      fail (err, err_size, "inconsistent sizes in the metadata (embedding %d, layers %d, heads %d/%d)",
+            d->n_embd, d->n_layer, d->n_head, d->n_kv);
+      goto error;
+    }
+  d->head_dim = get_u (d->gguf, arch, "attention.key_length", &v, false, NULL, 0)
+                  ? (int) v : d->n_embd / d->n_head;
+  if (d->head_dim <= 0 || d->head_dim > 1024 || d->head_dim % 2 != 0)
+    {
+      fail (err, err_size, "bad attention head size %d", d->head_dim);
+      goto error;
+    }
+  d->rot_dim = get_u (d->gguf, arch, "rope.dimension_count", &v, false, NULL, 0)
+                 ? (int) v : d->head_dim;
+  if (d->rot_dim <= 0 || d->rot_dim > d->head_dim || d->rot_dim % 2 != 0)
+    {
+      fail (err, err_size, "bad rope.dimension_count %d", d->rot_dim);
+      goto error;
+    }
+  d->eps = 1e-5f;
+  get_f (d->gguf, arch, "attention.layer_norm_rms_epsilon", &d->eps);
+  d->rope_base = 10000.0f;
+  get_f (d->gguf, arch, "rope.freq_base", &d->rope_base);
+  d->rope_scale = 1.0f;
+  {
+    char key[128];
+    char *type;
+    snprintf (key, sizeof key, "%s.rope.scaling.type", arch);
+    type = llm_gguf_dup_string (d->gguf, key);
+    if (type != NULL && strcmp (type, "linear") == 0)
+      {
+        float factor = 1.0f;
+        if (get_f (d->gguf, arch, "rope.scaling.factor", &factor) && factor > 0)
+          d->rope_scale = 1.0f / factor;
+      }
+    free (type);
+  }
+
+  if (!get_u (d->gguf, arch, "context_length", &v, false, NULL, 0))
+    v = 2048;
+  d->n_ctx = n_ctx > 0 ? n_ctx : (int) (v < 8192 ? v : 8192);
+  if (d->n_ctx < 2 || d->n_ctx > (1 << 20))
+    {
+      fail (err, err_size, "bad context length %d", d->n_ctx);
+      goto error;
+    }
+
+  /* Tensors, each checked against the metadata. */
+  if (!get_matrix (d, "token_embd.weight", d->n_vocab, d->n_embd, true, &d->tok_embd, err, err_size) ||
+      !get_matrix (d, "output.weight", d->n_vocab, d->n_embd, false, &d->output, err, err_size) ||
+      !get_vector (d, "output_norm.weight", d->n_embd, true, &d->output_norm, err, err_size))
+    goto error;
+  if (d->output.data == NULL)
+    d->output = d->tok_embd;   /* tied */
+
+  d->layers = calloc ((size_t) d->n_layer, sizeof (Layer));
+  if (d->layers == NULL)
+    goto oom;
+  for (int l = 0; l < d->n_layer; l++)
+    {
+      Layer *L = &d->layers[l];
+      int qd = d->n_head * d->head_dim, kvd = d->n_kv * d->head_dim;
+      bool qwen2 = strcmp (arch, "qwen2") == 0, qwen3 = strcmp (arch, "qwen3") == 0;
+
+#define T(suffix) (snprintf (name, sizeof name, "blk.%d." suffix, l), name)
+      if (!get_vector (d, T ("attn_norm.weight"), d->n_embd, true, &L->attn_norm, err, err_size) ||
+          !get_vector (d, T ("ffn_norm.weight"), d->n_embd, true, &L->ffn_norm, err, err_size) ||
+          !get_matrix (d, T ("attn_q.weight"), qd, d->n_embd, true, &L->wq, err, err_size) ||
+          !get_matrix (d, T ("attn_k.weight"), kvd, d->n_embd, true, &L->wk, err, err_size) ||
+          !get_matrix (d, T ("attn_v.weight"), kvd, d->n_embd, true, &L->wv, err, err_size) ||
+          !get_matrix (d, T ("attn_output.weight"), d->n_embd, qd, true, &L->wo, err, err_size) ||
+          !get_matrix (d, T ("ffn_gate.weight"), d->n_ff, d->n_embd, true, &L->gate, err, err_size) ||
+          !get_matrix (d, T ("ffn_up.weight"), d->n_ff, d->n_embd, true, &L->up, err, err_size) ||
+          !get_matrix (d, T ("ffn_down.weight"), d->n_embd, d->n_ff, true, &L->down, err, err_size) ||
+          !get_vector (d, T ("attn_q.bias"), qd, qwen2, &L->q_bias, err, err_size) ||
+          !get_vector (d, T ("attn_k.bias"), kvd, qwen2, &L->k_bias, err, err_size) ||
+          !get_vector (d, T ("attn_v.bias"), kvd, qwen2, &L->v_bias, err, err_size) ||
+          !get_vector (d, T ("attn_q_norm.weight"), d->head_dim, qwen3, &L->q_norm, err, err_size) ||
+          !get_vector (d, T ("attn_k_norm.weight"), d->head_dim, qwen3, &L->k_norm, err, err_size))
+        goto error;
+#undef T
+    }
+
+  d->pool = llm_pool_new (n_threads);
+  cache = (size_t) d->n_layer * (size_t) d->n_ctx * (size_t) (d->n_kv * d->head_dim);
+  d->k_cache = malloc (cache * sizeof (float));
+  d->v_cache = malloc (cache * sizeof (float));
+  d->inv_freq = malloc ((size_t) (d->rot_dim / 2) * sizeof (float));
+  {
+    size_t B = MAX_BATCH;
+    size_t qd = (size_t) d->n_head * d->head_dim, kvd = (size_t) d->n_kv * d->head_dim;
+    d->x = malloc (B * d->n_embd * sizeof (float));
+    d->xn = malloc (B * d->n_embd * sizeof (float));
+    d->q = malloc (B * qd * sizeof (float));
+    d->k = malloc (B * kvd * sizeof (float));
+    d->v = malloc (B * kvd * sizeof (float));
+    d->att = malloc (B * qd * sizeof (float));
+    d->o = malloc (B * d->n_embd * sizeof (float));
+    d->g = malloc (B * d->n_ff * sizeof (float));
+    d->u = malloc (B * d->n_ff * sizeof (float));
+    d->scores = malloc ((size_t) llm_pool_n_threads (d->pool) * d->n_ctx * sizeof (float));
+  }
+  if (d->pool == NULL || d->k_cache == NULL || d->v_cache == NULL || d->inv_freq == NULL ||
+      d->x == NULL || d->xn == NULL || d->q == NULL || d->k == NULL || d->v == NULL ||
+      d->att == NULL || d->o == NULL || d->g == NULL || d->u == NULL || d->scores == NULL)
+    goto oom;
+  /* theta_i = base^(-2i/rot_dim), computed as other GGUF runtimes do. */
+  {
+    float theta_scale = powf (d->rope_base, -2.0f / (float) d->rot_dim);
+    float t = 1.0f;
+    for (int i = 0; i < d->rot_dim / 2; i++, t *= theta_scale)
+      d->inv_freq[i] = t;
+  }
+  free (arch);
+  return d;
+
+oom:
+  fail (err, err_size, "not enough memory for the model with a context of %d", d->n_ctx);
+error:
+  free (arch);
+  llm_decoder_free (d);
+  return NULL;
+}
+
+const LlmVocab *llm_decoder_vocab (const llm_decoder *d) { return d->vocab; }
+int llm_decoder_n_vocab (const llm_decoder *d) { return d->n_vocab; }
+int llm_decoder_n_ctx (const llm_decoder *d) { return d->n_ctx; }
+int llm_decoder_n_past (const llm_decoder *d) { return d->n_past; }
+const char *llm_decoder_arch (const llm_decoder *d) { return d->arch; }
+void llm_decoder_reset (llm_decoder *d) { d->n_past = 0; }
+
+static void
+rms_norm (const float *x, const float *w, float *out, int n, float eps)
+{
+  double ss = 0;
+
+  for (int i = 0; i < n; i++)
+    ss += (double) x[i] * x[i];
+  float scale = 1.0f / sqrtf ((float) (ss / n) + eps);
+  for (int i = 0; i < n; i++)
+    out[i] = x[i] * scale * w[i];
+}
+
+static void
+rope (const llm_decoder *d, float *vec, int n_heads, int pos)
+{
+  float p = (float) pos * d->rope_scale;
+
+  for (int h = 0; h < n_heads; h++)
+    {
+      float *x = vec + (size_t) h * d->head_dim;
+      for (int i = 0; i < d->rot_dim / 2; i++)
+        {
+          float theta = p * d->inv_freq[i];
+          float c = cosf (theta), s = sinf (theta);
+          int a = d->neox ? i : 2 * i;
+          int b = d->neox ? i + d->rot_dim / 2 : 2 * i + 1;
+          float x0 = x[a], x1 = x[b];
+          x[a] = x0 * c - x1 * s;
+          x[b] = x0 * s + x1 * c;
+        }
+    }
+}
+
+static bool
+matmul (llm_decoder *d, const Matrix *m, const float *X, int n, float *Y)
+{
+  if (n == 1)
+    return llm_matvec (d->pool, m->type, m->data, m->rows, m->cols, X, Y);
+  return llm_matmul (d->pool, m->type, m->data, m->rows, m->cols, X, n, Y, LLM_MATMUL_AUTO);
+}
+
+typedef struct {
+  llm_decoder *d;
+  int          layer;
+  int          n;        /* tokens in the batch */
+  int          pos0;     /* position of the first */
+} AttnJob;
+
+/* Causal attention for every (token, head) pair, split across threads. */
+static void
+attention_worker (void *ctx, int ith, int nth)
+{
+  AttnJob *job = ctx;
+  llm_decoder *d = job->d;
+  int hd = d->head_dim, kvd = d->n_kv * hd, qd = d->n_head * hd;
+  int group = d->n_head / d->n_kv;
+  float scale = 1.0f / sqrtf ((float) hd);
+  const float *K = d->k_cache + (size_t) job->layer * d->n_ctx * kvd;
+  const float *V = d->v_cache + (size_t) job->layer * d->n_ctx * kvd;
+  float *scores = d->scores + (size_t) ith * d->n_ctx;
+  int total = job->n * d->n_head;
+
+  for (int idx = ith; idx < total; idx += nth)
+    {
+      int t = idx / d->n_head, h = idx % d->n_head, kvh = h / group;
+      int last = job->pos0 + t;
+      const float *q = d->q + (size_t) t * qd + (size_t) h * hd;
+      float *out = d->att + (size_t) t * qd + (size_t) h * hd;
+      float max = -FLT_MAX;
+      double sum = 0;
+
+      for (int j = 0; j <= last; j++)
+        {
+          const float *k = K + (size_t) j * kvd + (size_t) kvh * hd;
+          float s = 0;
+          for (int i = 0; i < hd; i++)
+            s += q[i] * k[i];
+          s *= scale;
+          scores[j] = s;
+          if (s > max)
+            max = s;
+        }
+      for (int j = 0; j <= last; j++)
+        {
+          scores[j] = expf (scores[j] - max);
+          sum += scores[j];
+        }
+      memset (out, 0, (size_t) hd * sizeof (float));
+      for (int j = 0; j <= last; j++)
+        {
+          const float *v = V + (size_t) j * kvd + (size_t) kvh * hd;
+          float p = (float) (scores[j] / sum);
+          for (int i = 0; i < hd; i++)
+            out[i] += p * v[i];
+        }
+    }
+}
+
+/* One batch of at most MAX_BATCH tokens. */
+static bool
+eval_batch (llm_decoder *d, const LlmToken *tokens, int n, bool all_logits, float *logits)
+{
+  int E = d->n_embd, hd = d->head_dim, qd = d->n_head * hd, kvd = d->n_kv * hd;
+  size_t row_size = llm_row_size (d->tok_embd.type, E);
+
+  for (int t = 0; t < n; t++)
+    {
+      if (tokens[t] < 0 || tokens[t] >= d->n_vocab)
+        return false;
+      llm_dequantize_row (d->tok_embd.type, (const uint8_t *) d->tok_embd.data + (size_t) tokens[t] * row_size,
+                          d->x + (size_t) t * E, E);
+    }
+
+  for (int l = 0; l < d->n_layer; l++)
+    {
+      Layer *L = &d->layers[l];
+      AttnJob job = { d, l, n, d->n_past };
+
+      for (int t = 0; t < n; t++)
+        rms_norm (d->x + (size_t) t * E, L->attn_norm, d->xn + (size_t) t * E, E, d->eps);
+      if (!matmul (d, &L->wq, d->xn, n, d->q) || !matmul (d, &L->wk, d->xn, n, d->k) ||
+          !matmul (d, &L->wv, d->xn, n, d->v))
+        return false;
+      for (int t = 0; t < n; t++)
+        {
+          float *q = d->q + (size_t) t * qd, *k = d->k + (size_t) t * kvd, *v = d->v + (size_t) t * kvd;
+          int pos = d->n_past + t;
+
+          if (L->q_bias)
+            for (int i = 0; i < qd; i++) q[i] += L->q_bias[i];
+          if (L->k_bias)
+            for (int i = 0; i < kvd; i++) k[i] += L->k_bias[i];
+          if (L->v_bias)
+            for (int i = 0; i < kvd; i++) v[i] += L->v_bias[i];
+          if (L->q_norm)
+            for (int h = 0; h < d->n_head; h++)
+              rms_norm (q + h * hd, L->q_norm, q + h * hd, hd, d->eps);
+          if (L->k_norm)
+            for (int h = 0; h < d->n_kv; h++)
+              rms_norm (k + h * hd, L->k_norm, k + h * hd, hd, d->eps);
+          rope (d, q, d->n_head, pos);
+          rope (d, k, d->n_kv, pos);
+          memcpy (d->k_cache + ((size_t) l * d->n_ctx + pos) * kvd, k, (size_t) kvd * sizeof (float));
+          memcpy (d->v_cache + ((size_t) l * d->n_ctx + pos) * kvd, v, (size_t) kvd * sizeof (float));
+        }
+      llm_pool_run (d->pool, attention_worker, &job);
+      if (!matmul (d, &L->wo, d->att, n, d->o))
+        return false;
+      for (size_t i = 0; i < (size_t) n * E; i++)
+        d->x[i] += d->o[i];
+
+      for (int t = 0; t < n; t++)
+        rms_norm (d->x + (size_t) t * E, L->ffn_norm, d->xn + (size_t) t * E, E, d->eps);
+      if (!matmul (d, &L->gate, d->xn, n, d->g) || !matmul (d, &L->up, d->xn, n, d->u))
+        return false;
+      for (size_t i = 0; i < (size_t) n * d->n_ff; i++)
+        {
+          float g = d->g[i];
+          d->g[i] = g / (1.0f + expf (-g)) * d->u[i];   /* SwiGLU */
+        }
+      if (!matmul (d, &L->down, d->g, n, d->o))
+        return false;
+      for (size_t i = 0; i < (size_t) n * E; i++)
+        d->x[i] += d->o[i];
+    }
+
+  d->n_past += n;
+  if (all_logits)
+    {
+      for (int t = 0; t < n; t++)
+        rms_norm (d->x + (size_t) t * E, d->output_norm, d->xn + (size_t) t * E, E, d->eps);
+      return matmul (d, &d->output, d->xn, n, logits);
+    }
+  rms_norm (d->x + (size_t) (n - 1) * E, d->output_norm, d->xn, E, d->eps);
+  return matmul (d, &d->output, d->xn, 1, logits);
+}
+
+bool
+llm_decoder_eval (llm_decoder *d, const LlmToken *tokens, int n, bool all_logits, float *logits)
+{
+  if (n <= 0 || d->n_past + n > d->n_ctx)
+    return false;
+  for (int done = 0; done < n;)
+    {
+      int b = n - done < MAX_BATCH ? n - done : MAX_BATCH;
+      bool last = done + b == n;
+      float *out = all_logits ? logits + (size_t) done * d->n_vocab : logits;
+
+      /* Intermediate batches only fill the cache; their last logits are
+       * overwritten by the next batch. */
+      if (!eval_batch (d, tokens + done, b, all_logits, out))
+        return false;
+      (void) last;
+      done += b;
+    }
+  return true;
+}
+
+/* ---- sampling ---- */
+
+struct llm_sampler {
+  llm_sampling p;
+  uint64_t     state;
+  float       *probs;
+  int         *idx;
+  int          cap;
+};
+
+void
+llm_sampling_defaults (llm_sampling *s)
+{
+  s->temperature = 0.7f;
+  s->top_k = 40;
+  s->top_p = 0.95f;
+  s->min_p = 0.05f;
+  s->repeat_penalty = 1.1f;
+  s->repeat_last_n = 64;
+  s->seed = 0;
+}
+
+llm_sampler *
+llm_sampler_new (const llm_sampling *params)
+{
+  llm_sampler *s = calloc (1, sizeof *s);
+
+  if (s == NULL)
+    return NULL;
+  s->p = *params;
+  s->state = params->seed ? params->seed : (uint64_t) time (NULL) ^ 0x9E3779B97F4A7C15ull;
+  return s;
+}
+
+void
+llm_sampler_free (llm_sampler *s)
+{
+  if (s == NULL)
+    return;
+  free (s->probs);
+  free (s->idx);
+  free (s);
+}
+
+/* splitmix64: small, seeded, the same on every platform. */
+static double
+next_uniform (llm_sampler *s)
+{
+  uint64_t z = (s->state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return (double) (z >> 11) / (double) (1ull << 53);
+}
+
+static const float *sort_keys;
+
+static int
+by_prob_desc (const void *a, const void *b)
+{
+  float x = sort_keys[*(const int *) a], y = sort_keys[*(const int *) b];
+  return (x < y) - (x > y);
+}
+
+LlmToken
+llm_sampler_sample (llm_sampler *s, float *logits, int n_vocab, const LlmToken *history, size_t n_history)
+{
+  int best = 0, n;
+  float max;
+  double sum = 0, cum = 0, r;
+
+  if (s->p.repeat_penalty != 1.0f && history != NULL)
+    {
+      size_t from = n_history > (size_t) s->p.repeat_last_n ? n_history - (size_t) s->p.repeat_last_n : 0;
+      for (size_t i = from; i < n_history; i++)
+        if (history[i] >= 0 && history[i] < n_vocab)
+          {
+            float *l = &logits[history[i]];
+            *l = *l > 0 ? *l / s->p.repeat_penalty : *l * s->p.repeat_penalty;
+          }
+    }
+  for (int i = 1; i < n_vocab; i++)
+    if (logits[i] > logits[best])
+      best = i;
+  if (s->p.temperature <= 0.0f)
+    return best;
+
+  if (s->cap < n_vocab)
+    {
+      free (s->probs);
+      free (s->idx);
+      s->probs = malloc ((size_t) n_vocab * sizeof (float));
+      s->idx = malloc ((size_t) n_vocab * sizeof (int));
+      if (s->probs == NULL || s->idx == NULL)
+        return best;
+      s->cap = n_vocab;
+    }
+  max = logits[best];
+  for (int i = 0; i < n_vocab; i++)
+    {
+      s->probs[i] = expf ((logits[i] - max) / s->p.temperature);
+      sum += s->probs[i];
+      s->idx[i] = i;
+    }
+  for (int i = 0; i < n_vocab; i++)
+    s->probs[i] = (float) (s->probs[i] / sum);
+
+  /* Sort by probability (one qsort: the vocabulary is at most ~250k). */
+  sort_keys = s->probs;
+  qsort (s->idx, (size_t) n_vocab, sizeof (int), by_prob_desc);
+  n = n_vocab;
+  if (s->p.top_k > 0 && s->p.top_k < n)
+    n = s->p.top_k;
+  if (s->p.min_p > 0)
+    {
+      float floor = s->probs[s->idx[0]] * s->p.min_p;
+      int m = 1;
+      while (m < n && s->probs[s->idx[m]] >= floor)
+        m++;
+      n = m;
+    }
+  if (s->p.top_p < 1.0f)
+    {
+      int m = 0;
+      for (cum = 0; m < n; m++)
+        {
+          cum += s->probs[s->idx[m]];
+          if (cum >= s->p.top_p)
+            {
+              m++;
+              break;
+            }
+        }
+      n = m > 0 ? m : 1;
+    }
+  sum = 0;
+  for (int i = 0; i < n; i++)
+    sum += s->probs[s->idx[i]];
+  r = next_uniform (s) * sum;
+  cum = 0;
+  for (int i = 0; i < n; i++)
+    {
+      cum += s->probs[s->idx[i]];
+      if (r < cum)
+        return s->idx[i];
+    }
+  return s->idx[n - 1];
+}
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int
+llm_generate (llm_decoder *d, const LlmToken *prompt, size_t n_prompt, const llm_sampling *params,
+              int max_new, const char *const *stop, llm_token_fn on_token, void *user_data,
+              LlmToken *out, double *prefill_tok_s, double *decode_tok_s)
+{
+  float *logits = malloc ((size_t) d->n_vocab * sizeof (float));
+  LlmToken *history = malloc ((n_prompt + (size_t) max_new + 1) * sizeof (LlmToken));
+  llm_sampler *sampler = llm_sampler_new (params);
+  char *text = NULL;
+  size_t text_len = 0, shown = 0, n_hist = n_prompt;
+  int n_out = 0;
+  double t0, t1;
+
+  if (logits == NULL || history == NULL || sampler == NULL || n_prompt == 0)
+    goto error;
+  memcpy (history, prompt, n_prompt * sizeof (LlmToken));
+  llm_decoder_reset (d);
+  t0 = now_s ();
+  if (!llm_decoder_eval (d, prompt, (int) n_prompt, false, logits))
+    goto error;
+  t1 = now_s ();
+  if (prefill_tok_s)
+    *prefill_tok_s = n_prompt / (t1 - t0 > 0 ? t1 - t0 : 1e-9);
+
+  while (n_out < max_new)
+    {
+      LlmToken id = llm_sampler_sample (sampler, logits, d->n_vocab, history, n_hist);
+      char piece[256];
+      size_t len;
+      bool stop_now = false;
+
+      if (llm_vocab_is_eog (d->vocab, id))
+        break;
+      out[n_out++] = id;
+      history[n_hist++] = id;
+      len = llm_token_to_piece (d->vocab, id, false, piece, sizeof piece);
+      if (len > sizeof piece)
+        len = sizeof piece;
+      text = realloc (text, text_len + len + 1);
+      if (text == NULL)
+        goto error;
+      memcpy (text + text_len, piece, len);
+      text_len += len;
+      text[text_len] = '\0';
+      for (int s = 0; stop != NULL && stop[s] != NULL; s++)
+        if (strstr (text + (shown > 64 ? shown - 64 : 0), stop[s]) != NULL)
+          stop_now = true;
+      {
+        size_t complete = llm_utf8_complete_prefix (text, text_len);
+        if (on_token != NULL && complete > shown)
+          {
+            if (!on_token (text + shown, complete - shown, id, user_data))
+              stop_now = true;
+            shown = complete;
+          }
+      }
+      if (stop_now || n_out == max_new || d->n_past >= d->n_ctx)
+        break;
+      if (!llm_decoder_eval (d, &id, 1, false, logits))
+        goto error;
+    }
+  if (on_token != NULL && text_len > shown)
+    on_token (text + shown, text_len - shown, LLM_TOKEN_NULL, user_data);
+  if (decode_tok_s)
+    {
+      double t2 = now_s ();
+      *decode_tok_s = n_out > 1 ? (n_out - 1) / (t2 - t1 > 0 ? t2 - t1 : 1e-9) : 0;
+    }
+  free (text);
+  free (logits);
+  free (history);
+  llm_sampler_free (sampler);
+  return n_out;
+
+error:
+  free (text);
+  free (logits);
+  free (history);
+  llm_sampler_free (sampler);
+  return -1;
+}
+
+double
+llm_decoder_perplexity (llm_decoder *d, const LlmToken *tokens, size_t n, size_t *n_scored, size_t *n_windows)
+{
+  int W = d->n_ctx;
+  size_t windows = n / (size_t) W;
+  float *logits = malloc ((size_t) W * d->n_vocab * sizeof (float));
+  LlmToken *win = malloc ((size_t) W * sizeof (LlmToken));
+  LlmToken bos = llm_vocab_get_special (d->vocab, LLM_SPECIAL_BOS);
+  double nll = 0;
+  size_t count = 0;
+
+  if (windows == 0 || logits == NULL || win == NULL)
+    {
+      free (logits);
+      free (win);
+      return -1;
+    }
+  for (size_t w = 0; w < windows; w++)
+    {
+      memcpy (win, tokens + w * W, (size_t) W * sizeof (LlmToken));
+      if (bos >= 0)
+        win[0] = bos;
+      llm_decoder_reset (d);
+      if (!llm_decoder_eval (d, win, W, true, logits))
+        {
+          free (logits);
+          free (win);
+          return -1;
+        }
+      /* Logits at W/2 .. W-2 predict tokens W/2+1 .. W-1. */
+      for (int i = W / 2; i < W - 1; i++)
+        {
+          const float *l = logits + (size_t) i * d->n_vocab;
+          float max = l[0];
+          double sum = 0;
+          for (int j = 1; j < d->n_vocab; j++)
+            if (l[j] > max)
+              max = l[j];
+          for (int j = 0; j < d->n_vocab; j++)
+            sum += exp ((double) l[j] - max);
+          nll -= (double) l[win[i + 1]] - max - log (sum);
+          count++;
+        }
+    }
+  free (logits);
+  free (win);
+  if (n_scored)
+    *n_scored = count;
+  if (n_windows)
+    *n_windows = windows;
+  return exp (nll / (double) count);
+}
