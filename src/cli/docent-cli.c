@@ -21,6 +21,8 @@ static const DocentCliCommand commands[] = {
   { "bench",  docent_cli_bench,  N_("Measure performance: bench import|query|kernels") },
   { "eval",   docent_cli_eval,   N_("Measure retrieval quality on a question set") },
   { "collection", docent_cli_collection, N_("Group documents: collection add|remove|list") },
+  { "generate", docent_cli_generate, N_("Generate text with a GGUF chat model") },
+  { "perplexity", docent_cli_perplexity, N_("Score a text file with a GGUF model (perplexity)") },
   { "info",   docent_cli_info,   N_("Describe a GGUF model file") },
   { "quantize", docent_cli_quantize, N_("Quantize a GGUF model (Q8_0, Q6_K, Q5_K_M, Q4_K_M, Q4_0)") },
   { "embed", docent_cli_embed, N_("Embed texts with a GGUF embedding model") },

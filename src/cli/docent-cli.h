@@ -49,6 +49,8 @@ int docent_cli_tokenize (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench  (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench_query (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_bench_import (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_generate (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_perplexity (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_eval   (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_collection (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_ask (DocentCliGlobal *global, int argc, char **argv);

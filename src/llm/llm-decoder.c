@@ -342,6 +342,7 @@ int llm_decoder_n_vocab (const llm_decoder *d) { return d->n_vocab; }
 int llm_decoder_n_ctx (const llm_decoder *d) { return d->n_ctx; }
 int llm_decoder_n_past (const llm_decoder *d) { return d->n_past; }
 const char *llm_decoder_arch (const llm_decoder *d) { return d->arch; }
+const llm_gguf *llm_decoder_gguf (const llm_decoder *d) { return d->gguf; }
 void llm_decoder_reset (llm_decoder *d) { d->n_past = 0; }
 
 static void

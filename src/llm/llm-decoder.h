@@ -28,6 +28,9 @@ int          llm_decoder_n_vocab (const llm_decoder *d);
 int          llm_decoder_n_ctx (const llm_decoder *d);
 int          llm_decoder_n_past (const llm_decoder *d);
 const char  *llm_decoder_arch (const llm_decoder *d);
+/* The open file (metadata such as tokenizer.chat_template). */
+typedef struct llm_gguf llm_gguf;
+const llm_gguf *llm_decoder_gguf (const llm_decoder *d);
 
 /* Forgets the KV cache (the next token is at position 0). */
 void         llm_decoder_reset (llm_decoder *d);
