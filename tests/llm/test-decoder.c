@@ -294,6 +294,60 @@ test_bad_files (void)
   g_remove (junk);
 }
 
+/* The same through the command line: JSON shapes and the greedy text. */
+static void
+test_cli (void)
+{
+  g_autofree char *model = shared_path ("models/rman-llama-12m-f16.gguf");
+  g_autofree char *lang = shared_path ("models/R-lang.txt");
+  g_autofree char *small = g_build_filename (g_get_tmp_dir (), "docent-ppl-small.txt", NULL);
+  g_autofree char *text = NULL;
+  const char *bin = g_getenv ("DOCENT_BIN");
+  g_autofree char *out = NULL;
+  int status;
+
+  if (bin == NULL || model == NULL || !g_file_test (model, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("needs DOCENT_BIN and shared/models");
+      return;
+    }
+  {
+    const char *argv[] = { bin, "generate", "--json", "--temp", "0", "--n", "40", "--model", model,
+                           "To fit a linear model in R, use the function", NULL };
+    g_autoptr(GError) error = NULL;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                 &out, NULL, &status, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (out, "\"text\":\" to specify the\\n    function, the function"));
+    g_assert_nonnull (strstr (out, "\"prompt_ids\":[1,"));
+    g_assert_nonnull (strstr (out, "\"decode_tok_s\":"));
+    g_clear_pointer (&out, g_free);
+  }
+  /* A short text: the first 3,000 bytes of R-lang.txt, a few windows. */
+  g_assert_true (g_file_get_contents (lang, &text, NULL, NULL));
+  g_assert_true (g_file_set_contents (small, text, 3000, NULL));
+  {
+    const char *argv[] = { bin, "perplexity", "--json", "--model", model, "--file", small, "--ctx", "128", NULL };
+    g_autoptr(GError) error = NULL;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                 &out, NULL, &status, &error));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (out, "\"perplexity\":"));
+    g_assert_nonnull (strstr (out, "\"tokens_scored\":"));
+    g_assert_nonnull (strstr (out, "\"windows\":"));
+  }
+  g_remove (small);
+  {
+    const char *argv[] = { bin, "generate", "--model", "/nonexistent/model.gguf", "hello", NULL };
+    g_autofree char *err = NULL;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                 NULL, &err, &status, NULL));
+    g_assert_false (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (err, "/nonexistent/model.gguf"));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -301,6 +355,7 @@ main (int argc, char **argv)
   g_test_add_func ("/decoder/sampler", test_sampler);
   g_test_add_func ("/decoder/bad-files", test_bad_files);
   g_test_add_func ("/decoder/greedy", test_greedy);
+  g_test_add_func ("/decoder/cli", test_cli);
   g_test_add_func ("/decoder/kv-cache-matches-prefill", test_kv_cache_matches_prefill);
   g_test_add_func ("/decoder/perplexity-f16", test_perplexity_f16);
   g_test_add_func ("/decoder/perplexity-q8_0", test_perplexity_q8_0);
