@@ -507,6 +507,8 @@ static const DocentCliCommand benches[] = {
   { "query", docent_cli_bench_query, N_("Dense query latency vs memory bandwidth; hybrid latency on a library") },
   { "import", docent_cli_bench_import, N_("Import pages/s and peak RSS on the R manuals vs serial pdftotext") },
   { "kernels", docent_cli_bench_kernels, N_("Engine matrix-vector GB/s per weight type vs read bandwidth") },
+  { "generate", docent_cli_bench_generate, N_("Decoder prefill and decode tokens/s; decode vs read bandwidth") },
+  { "make-model", docent_cli_bench_make_model, N_("Write a random llama-shaped GGUF model for bench generate") },
 };
 
 int

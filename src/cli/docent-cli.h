@@ -79,6 +79,8 @@ gboolean docent_cli_filter_resolve    (DocentCliFilterArgs *args,
 void     docent_cli_filter_args_clear (DocentCliFilterArgs *args);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DocentCliFilterArgs, docent_cli_filter_args_clear)
 int docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_bench_generate (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_bench_make_model (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_info     (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_quantize (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_embed    (DocentCliGlobal *global, int argc, char **argv);
