@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The sampler (llm-decoder.h) by its distributions: with a seeded generator
+ * the frequencies of many draws are the softmax of the logits over the kept
+ * set, for temperature, top-k, top-p and min-p; the repetition penalty
+ * divides positive logits and multiplies negative ones over the last N
+ * tokens only; seeds repeat. Bounds are 5 standard deviations of a binomial,
+ * so a correct sampler fails with a chance far below one in a million. */
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "llm-decoder.h"
+
+#define N_VOCAB 8
+static const float logits0[N_VOCAB] = { 0.1f, 2.0f, 0.3f, 1.9f, -1.0f, 0.0f, 1.5f, 0.2f };
+
+static void
+params_plain (llm_sampling *p, float temperature)
+{
+  llm_sampling_defaults (p);
+  p->temperature = temperature;
+  p->top_k = 0;
+  p->top_p = 1.0f;
+  p->min_p = 0.0f;
+  p->repeat_penalty = 1.0f;
+  p->seed = 1234;
+}
+
+/* Draws @n tokens; counts[i] of each. */
+static void
+draw (const llm_sampling *p, int n, int *counts)
+{
+  llm_sampler *s = llm_sampler_new (p);
+  memset (counts, 0, N_VOCAB * sizeof (int));
+  for (int i = 0; i < n; i++)
+    {
+      float l[N_VOCAB];
+      memcpy (l, logits0, sizeof l);
+      LlmToken t = llm_sampler_sample (s, l, N_VOCAB, NULL, 0);
+      g_assert_cmpint (t, >=, 0);
+      g_assert_cmpint (t, <, N_VOCAB);
+      counts[t]++;
+    }
+  llm_sampler_free (s);
+}
+
+/* The frequencies match softmax(logits / T) restricted to @keep. */
+static void
+check (const char *what, const int *counts, int n, float temperature, const bool *keep)
+{
+  double p[N_VOCAB], sum = 0;
+
+  for (int i = 0; i < N_VOCAB; i++)
+    sum += p[i] = keep[i] ? exp (logits0[i] / temperature) : 0;
+  for (int i = 0; i < N_VOCAB; i++)
+    {
+      double want = n * p[i] / sum, sd = sqrt (n * (p[i] / sum) * (1 - p[i] / sum));
+      g_test_message ("%s: token %d drawn %d times, expected %.0f ± %.0f", what, i, counts[i], want, sd);
+      if (!keep[i])
+        g_assert_cmpint (counts[i], ==, 0);
+      else
+        g_assert_cmpfloat (fabs (counts[i] - want), <=, 5 * sd + 1);
+    }
+}
+
+/* Indices of logits0 by value: 1 (2.0), 3 (1.9), 6 (1.5), 2 (0.3), 7 (0.2),
+ * 0 (0.1), 5 (0.0), 4 (-1.0). */
+
+static void
+test_temperature (void)
+{
+  const bool all[N_VOCAB] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+  int counts[N_VOCAB];
+  llm_sampling p;
+
+  for (gsize i = 0; i < 3; i++)
+    {
+      const float t[] = { 1.0f, 0.5f, 2.0f };
+      params_plain (&p, t[i]);
+      draw (&p, 100000, counts);
+      check ("temperature", counts, 100000, t[i], all);
+    }
+}
+
+static void
+test_greedy (void)
+{
+  int counts[N_VOCAB];
+  llm_sampling p;
+
+  params_plain (&p, 0.0f);
+  draw (&p, 100, counts);
+  g_assert_cmpint (counts[1], ==, 100);
+}
+
+static void
+test_top_k (void)
+{
+  const bool top3[N_VOCAB] = { 0, 1, 0, 1, 0, 0, 1, 0 };
+  int counts[N_VOCAB];
+  llm_sampling p;
+
+  params_plain (&p, 1.0f);
+  p.top_k = 3;
+  draw (&p, 50000, counts);
+  check ("top-k 3", counts, 50000, 1.0f, top3);
+}
+
+static void
+test_top_p (void)
+{
+  /* softmax at T=1: 1 → 0.309, 3 → 0.280, 6 → 0.187, the rest 0.224 in
+   * all. top-p 0.5 keeps {1, 3} (0.589 ≥ 0.5); 0.7 keeps {1, 3, 6}. */
+  const bool two[N_VOCAB] = { 0, 1, 0, 1, 0, 0, 0, 0 };
+  const bool three[N_VOCAB] = { 0, 1, 0, 1, 0, 0, 1, 0 };
+  int counts[N_VOCAB];
+  llm_sampling p;
+
+  params_plain (&p, 1.0f);
+  p.top_p = 0.5f;
+  draw (&p, 50000, counts);
+  check ("top-p 0.5", counts, 50000, 1.0f, two);
+  p.top_p = 0.7f;
+  draw (&p, 50000, counts);
+  check ("top-p 0.7", counts, 50000, 1.0f, three);
+}
+
+static void
+test_min_p (void)
+{
+  /* Relative to the best: 3 → e^-0.1 = 0.90, 6 → e^-0.5 = 0.61,
+   * 2 → e^-1.7 = 0.18, 7 → 0.165, 0 → 0.15, 5 → 0.135, 4 → 0.05. */
+  const bool half[N_VOCAB] = { 0, 1, 0, 1, 0, 0, 1, 0 };
+  const bool tenth[N_VOCAB] = { 1, 1, 1, 1, 0, 1, 1, 1 };
+  int counts[N_VOCAB];
+  llm_sampling p;
+
+  params_plain (&p, 1.0f);
+  p.min_p = 0.5f;
+  draw (&p, 50000, counts);
+  check ("min-p 0.5", counts, 50000, 1.0f, half);
+  p.min_p = 0.1f;
+  draw (&p, 50000, counts);
+  check ("min-p 0.1", counts, 50000, 1.0f, tenth);
+}
+
+static void
+test_seed (void)
+{
+  llm_sampling p;
+  llm_sampler *a, *b, *c;
+  int same = 0;
+
+  params_plain (&p, 1.0f);
+  a = llm_sampler_new (&p);
+  b = llm_sampler_new (&p);
+  p.seed = 99;
+  c = llm_sampler_new (&p);
+  for (int i = 0; i < 200; i++)
+    {
+      float la[N_VOCAB], lb[N_VOCAB], lc[N_VOCAB];
+      memcpy (la, logits0, sizeof la);
+      memcpy (lb, logits0, sizeof lb);
+      memcpy (lc, logits0, sizeof lc);
+      LlmToken x = llm_sampler_sample (a, la, N_VOCAB, NULL, 0);
+      g_assert_cmpint (x, ==, llm_sampler_sample (b, lb, N_VOCAB, NULL, 0));
+      same += x == llm_sampler_sample (c, lc, N_VOCAB, NULL, 0);
+    }
+  g_assert_cmpint (same, <, 150);   /* another seed, another sequence */
+  llm_sampler_free (a);
+  llm_sampler_free (b);
+  llm_sampler_free (c);
+}
+
+static void
+test_repeat_penalty (void)
+{
+  llm_sampling p;
+  llm_sampler *s;
+  float l[N_VOCAB];
+  /* 1 (2.0) and 4 (-1.0) were seen, but 4 is older than the window. */
+  const LlmToken hist[] = { 4, 0, 1, 5 };
+
+  params_plain (&p, 0.0f);
+  p.repeat_penalty = 2.0f;
+  p.repeat_last_n = 3;
+  s = llm_sampler_new (&p);
+  memcpy (l, logits0, sizeof l);
+  g_assert_cmpint (llm_sampler_sample (s, l, N_VOCAB, hist, G_N_ELEMENTS (hist)), ==, 3);
+  g_assert_cmpfloat_with_epsilon (l[1], 1.0f, 1e-6);    /* 2.0 / 2 */
+  g_assert_cmpfloat_with_epsilon (l[0], 0.05f, 1e-6);   /* 0.1 / 2 */
+  g_assert_cmpfloat_with_epsilon (l[5], 0.0f, 1e-6);    /* 0 stays 0 */
+  g_assert_cmpfloat_with_epsilon (l[4], -1.0f, 1e-6);   /* outside the window */
+  llm_sampler_free (s);
+
+  /* A negative logit in the window is multiplied (pushed further down). */
+  {
+    const LlmToken h2[] = { 4 };
+    s = llm_sampler_new (&p);
+    memcpy (l, logits0, sizeof l);
+    llm_sampler_sample (s, l, N_VOCAB, h2, 1);
+    g_assert_cmpfloat_with_epsilon (l[4], -2.0f, 1e-6);
+    llm_sampler_free (s);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/sampler/greedy", test_greedy);
+  g_test_add_func ("/sampler/temperature", test_temperature);
+  g_test_add_func ("/sampler/top-k", test_top_k);
+  g_test_add_func ("/sampler/top-p", test_top_p);
+  g_test_add_func ("/sampler/min-p", test_min_p);
+  g_test_add_func ("/sampler/seed", test_seed);
+  g_test_add_func ("/sampler/repeat-penalty", test_repeat_penalty);
+  return g_test_run ();
+}
