@@ -138,6 +138,9 @@ add_vector (llm_gguf_writer *w, const char *name, int n, double centre, double s
   return ref;
 }
 
+/* The end-of-sequence id written into the next model (2 is </s>). */
+static int eos_id = 2;
+
 /* SentencePiece vocabulary: <unk> <s> </s>, the 256 byte tokens, then
  * pieces "▁" + two letters up to n_vocab. */
 static void
@@ -169,7 +172,7 @@ add_vocab (llm_gguf_writer *w, int n_vocab)
   llm_gguf_writer_set_array (w, "tokenizer.ggml.token_type", LLM_GGUF_TYPE_INT32, types, n_vocab);
   llm_gguf_writer_set_u32 (w, "tokenizer.ggml.unknown_token_id", 0);
   llm_gguf_writer_set_u32 (w, "tokenizer.ggml.bos_token_id", 1);
-  llm_gguf_writer_set_u32 (w, "tokenizer.ggml.eos_token_id", 2);
+  llm_gguf_writer_set_u32 (w, "tokenizer.ggml.eos_token_id", eos_id);
   g_strfreev (tokens);
   g_free (scores);
   g_free (types);
@@ -632,6 +635,7 @@ test_greedy (gconstpointer data)
   params.repeat_penalty = 1.0f;
   n = llm_generate (d, prompt, n_prompt, &params, n_new, NULL, collect, &col, out,
                     &prefill, &decode);
+  g_test_message ("%s: %d greedy tokens%s", c->name, n, n < n_new ? ", then </s>" : "");
   g_assert_cmpint (n, ==, n_ref);
   for (int i = 0; i < n; i++)
     g_assert_cmpint (out[i], ==, seq[n_prompt + i]);
@@ -647,6 +651,96 @@ test_greedy (gconstpointer data)
   g_free (seq);
   g_free (prompt);
   model_free (m);
+}
+
+typedef struct {
+  int      calls, stop_after;
+  GString *text;
+} Counter;
+
+static bool
+count_and_stop (const char *text, size_t len, LlmToken id, void *user_data)
+{
+  Counter *c = user_data;
+  g_string_append_len (c->text, text, len);
+  return ++c->calls < c->stop_after;
+}
+
+/* Generation stops when the callback says so (cancellation between
+ * tokens), when the text reaches a stop string, at the model's
+ * end-of-sequence token, and after max_new tokens. */
+static void
+test_generate_stops (void)
+{
+  const Config *c = &configs[1];   /* its greedy run does not meet </s> */
+  Model *m = make_model (c, LLM_TYPE_F32, 33, BREAK_NONE);
+  llm_decoder *d = load (m, 64, 2);
+  LlmToken *prompt = random_tokens (6, c->n_vocab, 9);
+  LlmToken full[32], out[32];
+  llm_sampling params;
+  Counter cnt = { 0, 1000, g_string_new (NULL) };
+  g_autofree char *stop_text = NULL;
+  const char *stop[2] = { NULL, NULL };
+  int n_full, n, cut = -1;
+
+  llm_sampling_defaults (&params);
+  params.temperature = 0;
+  params.repeat_penalty = 1.0f;
+  n_full = llm_generate (d, prompt, 6, &params, 20, NULL, count_and_stop, &cnt, full, NULL, NULL);
+  g_assert_cmpint (n_full, ==, 20);   /* max_new */
+
+  /* Cancelled by the callback after its 4th call. */
+  g_string_truncate (cnt.text, 0);
+  cnt.calls = 0;
+  cnt.stop_after = 4;
+  n = llm_generate (d, prompt, 6, &params, 20, NULL, count_and_stop, &cnt, out, NULL, NULL);
+  g_assert_cmpint (cnt.calls, ==, 4);
+  g_assert_cmpint (n, <=, 5);
+  g_assert_cmpmem (out, n * sizeof (LlmToken), full, n * sizeof (LlmToken));
+
+  /* A stop string: the text of tokens 7 and 8 of the full run. */
+  {
+    char a[64], b[64];
+    size_t la = llm_token_to_piece (llm_decoder_vocab (d), full[7], false, a, sizeof a);
+    size_t lb = llm_token_to_piece (llm_decoder_vocab (d), full[8], false, b, sizeof b);
+    stop_text = g_strdup_printf ("%.*s%.*s", (int) la, a, (int) lb, b);
+  }
+  stop[0] = stop_text;
+  g_string_truncate (cnt.text, 0);
+  cnt.calls = 0;
+  cnt.stop_after = 1000;
+  n = llm_generate (d, prompt, 6, &params, 20, stop, count_and_stop, &cnt, out, NULL, NULL);
+  {
+    g_autofree char *e1 = g_strescape (stop_text, NULL), *e2 = g_strescape (cnt.text->str, NULL);
+    g_test_message ("stop string \"%s\": %d tokens, text \"%s\"", e1, n, e2);
+  }
+  g_assert_cmpint (n, <=, 9);
+  g_assert_nonnull (strstr (cnt.text->str, stop_text));
+  llm_decoder_free (d);
+  model_free (m);
+
+  /* The same weights with token full[k] declared end-of-sequence: the
+   * output is the k tokens before it. */
+  for (int k = 3; k < n_full && cut < 0; k++)
+    {
+      bool earlier = false;
+      for (int i = 0; i < k; i++)
+        earlier |= full[i] == full[k];
+      if (!earlier)
+        cut = k;
+    }
+  g_assert_cmpint (cut, >, 0);
+  eos_id = full[cut];
+  m = make_model (c, LLM_TYPE_F32, 33, BREAK_NONE);
+  eos_id = 2;
+  d = load (m, 64, 2);
+  n = llm_generate (d, prompt, 6, &params, 20, NULL, NULL, NULL, out, NULL, NULL);
+  g_assert_cmpint (n, ==, cut);
+  g_assert_cmpmem (out, n * sizeof (LlmToken), full, n * sizeof (LlmToken));
+  llm_decoder_free (d);
+  model_free (m);
+  g_string_free (cnt.text, TRUE);
+  g_free (prompt);
 }
 
 /* Files whose metadata and tensors disagree fail to load with a message
@@ -768,6 +862,7 @@ main (int argc, char **argv)
       g_test_add_data_func (p2, &configs[c], test_greedy);
     }
   g_test_add_func ("/model/bad-metadata", test_bad_metadata);
+  g_test_add_func ("/model/generate-stops", test_generate_stops);
   g_test_add_func ("/model/real/own-quantizations", test_real_quantizations);
   return g_test_run ();
 }
