@@ -743,6 +743,61 @@ test_generate_stops (void)
   g_free (prompt);
 }
 
+/* `docent bench make-model` and `docent bench generate` end to end on a
+ * tiny shape. */
+static void
+test_cli_bench (void)
+{
+  const char *bin = g_getenv ("DOCENT_BIN");
+  g_autofree char *dir = NULL, *path = NULL, *out = NULL, *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  if (bin == NULL)
+    {
+      g_test_skip ("DOCENT_BIN is not set");
+      return;
+    }
+  dir = g_dir_make_tmp ("docent-test-model-XXXXXX", NULL);
+  path = g_build_filename (dir, "tiny.gguf", NULL);
+  {
+    const char *argv[] = { bin, "bench", "make-model", "--type", "Q4_K_M", "--vocab", "300",
+                           "--embd", "256", "--layers", "1", "--heads", "4", "--kv-heads", "2",
+                           "--ff", "256", path, NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                 &out, &err, &status, &error));
+    g_test_message ("%s%s", out, err);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  {
+    const char *argv[] = { bin, "bench", "generate", "--model", path, "--prompt", "8", "--gen", "4",
+                           "--threads", "1", "--repeat", "1", "--json", NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                 &out, &err, &status, &error));
+    g_test_message ("%s%s", out, err);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (out, "\"type\":\"Q4_K_M\""));
+    g_assert_nonnull (strstr (out, "\"prefill_tok_s\":"));
+    g_assert_nonnull (strstr (out, "\"decode_tok_s\":"));
+    g_assert_nonnull (strstr (out, "\"bandwidth_fraction\":"));
+    g_assert_nonnull (strstr (out, "\"n_params\":"));
+  }
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  {
+    /* sizes that are not whole blocks are a usage error */
+    const char *argv[] = { bin, "bench", "make-model", "--embd", "100", path, NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                 &out, &err, &status, &error));
+    g_assert_false (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (err, "Usage"));
+  }
+  g_remove (path);
+  g_rmdir (dir);
+}
+
 /* Files whose metadata and tensors disagree fail to load with a message
  * naming the problem. */
 static void
@@ -863,6 +918,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/model/bad-metadata", test_bad_metadata);
   g_test_add_func ("/model/generate-stops", test_generate_stops);
+  g_test_add_func ("/model/cli/bench-generate", test_cli_bench);
   g_test_add_func ("/model/real/own-quantizations", test_real_quantizations);
   return g_test_run ();
 }
