@@ -903,6 +903,7 @@ typedef struct {
   gsize       run_start;  /* byte range of the current CJK run */
   gsize       run_end;
   gboolean    in_run;
+  gboolean    skip_stop_words;
 } QueryBuilder;
 
 static void
@@ -931,6 +932,36 @@ flush_run (QueryBuilder *qb)
   qb->in_run = FALSE;
 }
 
+/* English function words: in an OR query they only add noise to BM25 (a
+ * question's "how do I … in the …" matches every passage). Dropped from the
+ * query unless nothing else is left. */
+static const char *stop_words[] = {
+  "a", "about", "after", "all", "an", "and", "any", "are", "as", "at", "be", "been", "being",
+  "but", "by", "can", "could", "did", "do", "does", "doing", "for", "from", "had", "has",
+  "have", "he", "her", "here", "his", "how", "i", "if", "in", "into", "is", "it", "its",
+  "me", "my", "no", "not", "of", "on", "or", "our", "she", "should", "so", "some", "than",
+  "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to",
+  "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will",
+  "with", "would", "you", "your",
+};
+
+static gboolean
+is_stop_word (const char *word,
+              gsize       len)
+{
+  char lower[16];
+
+  if (len >= sizeof lower)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    lower[i] = g_ascii_tolower (word[i]);
+  lower[len] = '\0';
+  for (gsize i = 0; i < G_N_ELEMENTS (stop_words); i++)
+    if (strcmp (lower, stop_words[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 collect_query_term (const char *term,
                     gsize       term_len,
@@ -944,6 +975,8 @@ collect_query_term (const char *term,
   gboolean cjk = term == qb->query + byte_start && term_len == byte_end - byte_start &&
                  (guchar) term[0] >= 0xE1;
 
+  if (!cjk && qb->skip_stop_words && is_stop_word (qb->query + byte_start, byte_end - byte_start))
+    return TRUE;
   g_hash_table_add (qb->terms, g_strndup (term, term_len));
 
   if (cjk)
@@ -1026,10 +1059,17 @@ _docent_store_build_match (DocentStore *self,
                            const char  *query,
                            GHashTable  *terms)
 {
-  QueryBuilder qb = { g_string_new (NULL), terms, query, 0, 0, FALSE };
+  QueryBuilder qb = { g_string_new (NULL), terms, query, 0, 0, FALSE, TRUE };
 
   docent_tokenizer_tokenize (self->tokenizer, query, -1, collect_query_term, &qb);
   flush_run (&qb);
+  if (qb.match->len == 0)
+    {
+      /* Only function words ("to be or not to be"): search for them after all. */
+      qb.skip_stop_words = FALSE;
+      docent_tokenizer_tokenize (self->tokenizer, query, -1, collect_query_term, &qb);
+      flush_run (&qb);
+    }
   if (qb.match->len == 0)
     {
       g_string_free (qb.match, TRUE);

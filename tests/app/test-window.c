@@ -87,7 +87,13 @@ save_screenshot (GtkWidget  *widget,
         }
       settle (100);
     }
-  g_assert_nonnull (node);
+  /* A screenshot is a record for people to look at, not a check: a machine
+   * too loaded to paint in 5 s skips it rather than failing the story. */
+  if (node == NULL)
+    {
+      g_test_message ("screenshot %s skipped: nothing painted yet", path);
+      return;
+    }
   renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
   texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
   g_mkdir_with_parents (dir, 0755);

@@ -136,7 +136,8 @@ test_vectors_stored (void)
   g_assert_no_error (error);
   g_assert_cmpuint (docent_retriever_get_n_vectors (retriever), ==,
                     query_int (store, "SELECT count(*) FROM chunks"));
-  g_assert_cmpint (docent_retriever_get_default_mode (retriever), ==, DOCENT_SEARCH_MODE_HYBRID);
+  /* The built-in embedder does not join the ranking by default (measured). */
+  g_assert_cmpint (docent_retriever_get_default_mode (retriever), ==, DOCENT_SEARCH_MODE_BM25);
 }
 
 static const char *

@@ -132,6 +132,9 @@ test_hostile_queries (void)
   g_assert_cmpuint (count_hits (store, "R_HOME"), ==, 1);
   g_assert_cmpuint (count_hits (store, ".Call"), ==, 1);
   g_assert_cmpuint (count_hits (store, "chunks"), ==, 0);
+  /* Function words leave the query, unless they are all there is. */
+  g_assert_cmpuint (count_hits (store, "how do I use the solve"), ==, 1);
+  g_assert_cmpuint (count_hits (store, "the and"), ==, 1);
 }
 
 static void
