@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Model manager: finds GGUF files in Docent's models folder and in the
+ * folders other apps keep them in, describes them, and quantizes them. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char    *path;
+  char    *source;        /* "docent", "gpt4all", "lm-studio", "jan", "ollama", "other" */
+  char    *name;          /* general.name, else the file name */
+  char    *architecture;  /* general.architecture, or NULL */
+  guint64  parameters;    /* sum of the tensors' elements */
+  char    *quantization;  /* the type holding most weight bytes, e.g. "Q8_0" */
+  guint64  file_size;
+  guint64  ram_estimate;  /* weights + F16 KV cache at full context + buffers */
+  gboolean is_embedding;  /* bert-family encoder */
+  gboolean is_chat;       /* a decoder (not an encoder) */
+} DocentModelInfo;
+
+void docent_model_info_free (DocentModelInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DocentModelInfo, docent_model_info_free)
+
+/* Describes one GGUF file; NULL with an error if it cannot be read. */
+DocentModelInfo *docent_model_manager_describe (const char *path, const char *source,
+                                                GError **error);
+
+/* Every readable GGUF file in the default folders (or those of the
+ * colon-separated DOCENT_MODEL_DIRS, which replaces them, source "other"),
+ * plus @extra_dirs (may be NULL). Bad or unreadable files are skipped.
+ * Returns an array of DocentModelInfo (free func set), sorted by path. */
+GPtrArray *docent_model_manager_discover (const char * const *extra_dirs, GError **error);
+
+/* Called on the caller's main context; @fraction in [0, 1]. */
+typedef void (*DocentModelProgressFunc) (double fraction, const char *tensor_name,
+                                         gpointer user_data);
+
+/* Quantizes @in into @out (type "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
+ * in a thread. Cancelling @cancellable stops it (G_IO_ERROR_CANCELLED). */
+void     docent_model_manager_quantize_async  (const char             *in,
+                                               const char             *out,
+                                               const char             *type_name,
+                                               GCancellable           *cancellable,
+                                               DocentModelProgressFunc progress,
+                                               gpointer                progress_data,
+                                               GAsyncReadyCallback     callback,
+                                               gpointer                user_data);
+gboolean docent_model_manager_quantize_finish (GAsyncResult  *result,
+                                               GError       **error);
+
+G_END_DECLS
