@@ -26,6 +26,7 @@ static const DocentCliCommand commands[] = {
   { "info",   docent_cli_info,   N_("Describe a GGUF model file") },
   { "quantize", docent_cli_quantize, N_("Quantize a GGUF model (Q8_0, Q6_K, Q5_K_M, Q4_K_M, Q4_0)") },
   { "embed", docent_cli_embed, N_("Embed texts with a GGUF embedding model") },
+  { "models", docent_cli_models, N_("List the GGUF models on this computer, Docent's and other apps'") },
 };
 
 static const DocentCliCommand *

@@ -84,5 +84,6 @@ int docent_cli_bench_make_model (DocentCliGlobal *global, int argc, char **argv)
 int docent_cli_info     (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_quantize (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_embed    (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_models   (DocentCliGlobal *global, int argc, char **argv);
 
 G_END_DECLS
