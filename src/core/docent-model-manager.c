@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -163,6 +164,8 @@ has_gguf_magic (const char *path)
   return ok;
 }
 
+/* @seen holds the canonical paths of files and the device:inode of folders
+ * already visited, so symlink loops end and each file is listed once. */
 static void
 scan_dir (const char *dir, int depth, GHashTable *seen, GPtrArray *out)
 {
@@ -186,6 +189,10 @@ scan_dir (const char *dir, int depth, GHashTable *seen, GPtrArray *out)
         continue;
       if (S_ISDIR (st.st_mode))
         {
+          char *id = g_strdup_printf ("dir:%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT,
+                                      (guint64) st.st_dev, (guint64) st.st_ino);
+          if (!g_hash_table_add (seen, id))
+            continue;
           scan_dir (path, depth + 1, seen, out);
           continue;
         }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "docent-error.h"
 #include "docent-model-manager.h"
@@ -116,6 +117,14 @@ build_tree (void)
   write_bytes ("other/truncated.gguf", contents, len / 2);
   write_bytes ("other/empty.gguf", "", 0);
   g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  /* a symlink loop and a link back to a folder already listed */
+  {
+    g_autofree char *loop = at ("other/loop");
+    g_autofree char *back = at ("jan/models/eps/again");
+    g_autofree char *target = at ("jan/models");
+    g_assert_cmpint (symlink ("..", loop), ==, 0);
+    g_assert_cmpint (symlink (target, back), ==, 0);
+  }
 }
 
 static void
@@ -405,7 +414,8 @@ test_cli (void)
 static void
 remove_tree (const char *path)
 {
-  GDir *d = g_dir_open (path, 0, NULL);
+  GStatBuf st;
+  GDir *d = g_lstat (path, &st) == 0 && S_ISDIR (st.st_mode) ? g_dir_open (path, 0, NULL) : NULL;
   if (d)
     {
       const char *e;
