@@ -598,13 +598,81 @@ next_uniform (llm_sampler *s)
   return (double) (z >> 11) / (double) (1ull << 53);
 }
 
-static const float *sort_keys;
-
-static int
-by_prob_desc (const void *a, const void *b)
+/* Candidates are token ids ordered by probability, highest first (ties by
+ * id). No qsort: its comparator would need the probabilities in a static,
+ * shared by samplers on different threads, and a full sort of a 150k
+ * vocabulary per token costs ~20 ms; the top k are selected first. */
+static inline bool
+ranks_before (const float *p, int a, int b)
 {
-  float x = sort_keys[*(const int *) a], y = sort_keys[*(const int *) b];
-  return (x < y) - (x > y);
+  return p[a] > p[b] || (p[a] == p[b] && a < b);
+}
+
+static inline void
+swap_ids (int *a, int *b)
+{
+  int t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* Partitions idx[lo..hi] around a median-of-three pivot; returns its place. */
+static int
+partition_ranks (const float *p, int *idx, int lo, int hi)
+{
+  int mid = lo + (hi - lo) / 2, store = lo, pivot;
+
+  if (ranks_before (p, idx[mid], idx[lo])) swap_ids (&idx[mid], &idx[lo]);
+  if (ranks_before (p, idx[hi], idx[lo])) swap_ids (&idx[hi], &idx[lo]);
+  if (ranks_before (p, idx[hi], idx[mid])) swap_ids (&idx[hi], &idx[mid]);
+  swap_ids (&idx[mid], &idx[hi]);   /* the median is the pivot, at hi */
+  pivot = idx[hi];
+  for (int i = lo; i < hi; i++)
+    if (ranks_before (p, idx[i], pivot))
+      swap_ids (&idx[i], &idx[store++]);
+  swap_ids (&idx[store], &idx[hi]);
+  return store;
+}
+
+/* Moves the @k best of idx[0..n-1] to the front (in no order). */
+static void
+select_top (const float *p, int *idx, int n, int k)
+{
+  int lo = 0, hi = n - 1;
+
+  while (lo < hi)
+    {
+      int q = partition_ranks (p, idx, lo, hi);
+      if (q == k - 1)
+        break;
+      if (q < k - 1)
+        lo = q + 1;
+      else
+        hi = q - 1;
+    }
+}
+
+static void
+sort_ranks (const float *p, int *idx, int lo, int hi)
+{
+  while (hi - lo > 16)
+    {
+      int q = partition_ranks (p, idx, lo, hi);
+      /* recurse into the smaller side, loop on the larger */
+      if (q - lo < hi - q)
+        {
+          sort_ranks (p, idx, lo, q - 1);
+          lo = q + 1;
+        }
+      else
+        {
+          sort_ranks (p, idx, q + 1, hi);
+          hi = q - 1;
+        }
+    }
+  for (int i = lo + 1; i <= hi; i++)
+    for (int j = i; j > lo && ranks_before (p, idx[j], idx[j - 1]); j--)
+      swap_ids (&idx[j], &idx[j - 1]);
 }
 
 LlmToken
@@ -645,25 +713,25 @@ llm_sampler_sample (llm_sampler *s, float *logits, int n_vocab, const LlmToken *
     {
       s->probs[i] = expf ((logits[i] - max) / s->p.temperature);
       sum += s->probs[i];
-      s->idx[i] = i;
     }
   for (int i = 0; i < n_vocab; i++)
     s->probs[i] = (float) (s->probs[i] / sum);
 
-  /* Sort by probability (one qsort: the vocabulary is at most ~250k). */
-  sort_keys = s->probs;
-  qsort (s->idx, (size_t) n_vocab, sizeof (int), by_prob_desc);
-  n = n_vocab;
+  /* Candidates: min-p first (a token under the floor is never kept, the
+   * best always is), then the top k selected, then only those sorted. */
+  {
+    float floor = s->p.min_p > 0 ? s->probs[best] * s->p.min_p : 0.0f;
+    n = 0;
+    for (int i = 0; i < n_vocab; i++)
+      if (s->probs[i] >= floor || i == best)
+        s->idx[n++] = i;
+  }
   if (s->p.top_k > 0 && s->p.top_k < n)
-    n = s->p.top_k;
-  if (s->p.min_p > 0)
     {
-      float floor = s->probs[s->idx[0]] * s->p.min_p;
-      int m = 1;
-      while (m < n && s->probs[s->idx[m]] >= floor)
-        m++;
-      n = m;
+      select_top (s->probs, s->idx, n, s->p.top_k);
+      n = s->p.top_k;
     }
+  sort_ranks (s->probs, s->idx, 0, n - 1);
   if (s->p.top_p < 1.0f)
     {
       int m = 0;

@@ -204,6 +204,83 @@ test_repeat_penalty (void)
   }
 }
 
+/* A vocabulary of 150,000 with many equal logits: top-k draws only from
+ * the k best (ties broken by id), min-p only above its floor, and the
+ * whole-vocabulary path (top-p alone) still follows the softmax. */
+static void
+test_large_vocabulary (void)
+{
+  const int n = 150000;
+  float *base = g_new (float, n), *l = g_new (float, n);
+  llm_sampling p;
+  llm_sampler *s;
+  int seen_top[5] = { 0 };
+  GRand *rand = g_rand_new_with_seed (3);
+
+  for (int i = 0; i < n; i++)   /* values on a grid of 0.25: many ties */
+    base[i] = (float) g_rand_int_range (rand, 0, 40) * 0.25f;
+  base[777] = 12.0f;
+  base[5] = base[90000] = base[123] = 11.0f;   /* 5 < 123 < 90000 */
+  base[4242] = 10.9f;
+  g_rand_free (rand);
+
+  params_plain (&p, 1.0f);
+  p.top_k = 5;
+  s = llm_sampler_new (&p);
+  for (int i = 0; i < 1000; i++)
+    {
+      const int top[5] = { 777, 5, 123, 90000, 4242 };
+      LlmToken t;
+      int j;
+      memcpy (l, base, n * sizeof (float));
+      t = llm_sampler_sample (s, l, n, NULL, 0);
+      for (j = 0; j < 5 && top[j] != t; j++)
+        ;
+      g_assert_cmpint (j, <, 5);
+      seen_top[j]++;
+    }
+  for (int j = 0; j < 5; j++)
+    g_assert_cmpint (seen_top[j], >, 0);
+  llm_sampler_free (s);
+
+  /* min-p 0.3 of e^12: 777, the 11.0s (e^-1 = 0.37) and 4242 (e^-1.1 = 0.33). */
+  params_plain (&p, 1.0f);
+  p.min_p = 0.3f;
+  s = llm_sampler_new (&p);
+  for (int i = 0; i < 500; i++)
+    {
+      LlmToken t;
+      memcpy (l, base, n * sizeof (float));
+      t = llm_sampler_sample (s, l, n, NULL, 0);
+      g_assert_true (t == 777 || t == 5 || t == 123 || t == 90000 || t == 4242);
+    }
+  llm_sampler_free (s);
+
+  /* top-p alone sorts everything: the best token's share is its softmax
+   * (777 raised to 20 for this part, about 0.6). */
+  {
+    double z = 0, p777;
+    int hits = 0;
+    base[777] = 20.0f;
+    for (int i = 0; i < n; i++)
+      z += exp (base[i]);
+    p777 = exp (20.0) / z;
+    params_plain (&p, 1.0f);
+    p.top_p = 0.999f;
+    s = llm_sampler_new (&p);
+    for (int i = 0; i < 100; i++)
+      {
+        memcpy (l, base, n * sizeof (float));
+        hits += llm_sampler_sample (s, l, n, NULL, 0) == 777;
+      }
+    g_test_message ("token 777 drawn %d of 100 times, expected %.1f", hits, 100 * p777);
+    g_assert_cmpfloat (fabs (hits - 100 * p777), <=, 5 * sqrt (100 * p777 * (1 - p777)) + 1);
+    llm_sampler_free (s);
+  }
+  g_free (base);
+  g_free (l);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -215,5 +292,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sampler/min-p", test_min_p);
   g_test_add_func ("/sampler/seed", test_seed);
   g_test_add_func ("/sampler/repeat-penalty", test_repeat_penalty);
+  g_test_add_func ("/sampler/large-vocabulary", test_large_vocabulary);
   return g_test_run ();
 }
