@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "docent-application.h"
+#include "docent-model-manager.h"
 #include "docent-preferences-window.h"
 #include "docent-store.h"
 
@@ -19,6 +20,7 @@ struct _DocentPreferencesWindow
   GtkWidget         *model_clear_button;
   AdwComboRow       *quantization_row;
   AdwPreferencesGroup *discovered_group;
+  GtkWidget         *discovered_placeholder;
   AdwActionRow      *embedding_row;
   GtkWidget         *embedding_clear_button;
   GtkSpinButton     *threads_spin;
@@ -305,6 +307,91 @@ backup_cb (DocentPreferencesWindow *self)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
+/* ---- models on this computer ------------------------------------------- */
+
+static void
+discover_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  /* reads every candidate file's header: off the main thread */
+  g_task_return_pointer (task, docent_model_manager_discover (NULL, NULL),
+                         (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+use_model_cb (GtkButton               *button,
+              DocentPreferencesWindow *self)
+{
+  const char *key = g_object_get_data (G_OBJECT (button), "settings-key");
+  const char *path = g_object_get_data (G_OBJECT (button), "model-path");
+
+  g_settings_set_string (self->settings, key, path);
+}
+
+static GtkWidget *
+discovered_row_new (DocentPreferencesWindow *self,
+                    const DocentModelInfo   *m)
+{
+  g_autofree char *title = g_markup_escape_text (m->name, -1);
+  g_autofree char *size = g_format_size_full (m->file_size, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *ram = g_format_size_full (m->ram_estimate, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *display = g_filename_display_name (m->path);
+  g_autofree char *details = NULL, *subtitle = NULL;
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *button;
+
+  /* Translators: architecture, parameters in millions, quantization, file
+   * size, RAM needed, the app the file belongs to; then the path */
+  details = g_strdup_printf (_("%s · %.1f M parameters · %s · %s · %s RAM · %s\n%s"),
+                             m->architecture ? m->architecture : "?",
+                             m->parameters / 1e6,
+                             m->quantization ? m->quantization : "?",
+                             size, ram, m->source, display);
+  subtitle = g_markup_escape_text (details, -1);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 3);
+
+  if (m->is_chat || m->is_embedding)
+    {
+      button = gtk_button_new_with_label (m->is_embedding ? _("Use for Search") : _("Use for Chat"));
+      gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+      g_object_set_data_full (G_OBJECT (button), "model-path", g_strdup (m->path), g_free);
+      g_object_set_data (G_OBJECT (button), "settings-key",
+                         (gpointer) (m->is_embedding ? "embedding-model-path" : "model-path"));
+      g_signal_connect (button, "clicked", G_CALLBACK (use_model_cb), self);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+    }
+  return row;
+}
+
+static void
+discover_done_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  DocentPreferencesWindow *self = DOCENT_PREFERENCES_WINDOW (object);
+  g_autoptr(GPtrArray) models = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  if (models == NULL)   /* cancelled: the window is going away */
+    return;
+  for (guint i = 0; i < models->len; i++)
+    adw_preferences_group_add (self->discovered_group,
+                               discovered_row_new (self, models->pdata[i]));
+  gtk_widget_set_visible (self->discovered_placeholder, models->len == 0);
+}
+
+static void
+discover_models (DocentPreferencesWindow *self)
+{
+  g_autoptr(GTask) task = g_task_new (self, self->cancellable, discover_done_cb, NULL);
+
+  g_task_set_source_tag (task, discover_models);
+  g_task_run_in_thread (task, discover_thread);
+}
+
 static void
 docent_preferences_window_constructed (GObject *object)
 {
@@ -333,6 +420,7 @@ docent_preferences_window_constructed (GObject *object)
   g_signal_connect_object (self->settings, "changed::library-path",
                            G_CALLBACK (update_rows), self, G_CONNECT_SWAPPED);
   update_rows (self);
+  discover_models (self);
 }
 
 static void
@@ -389,6 +477,7 @@ docent_preferences_window_class_init (DocentPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, model_clear_button);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, quantization_row);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, discovered_group);
+  gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, discovered_placeholder);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, embedding_row);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, embedding_clear_button);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, threads_spin);

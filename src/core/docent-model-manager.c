@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
 #include "docent-error.h"
@@ -85,7 +84,7 @@ docent_model_manager_describe (const char *path, const char *source, GError **er
   if (g == NULL)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                   _("“%s” is not a usable GGUF model: %s"), path, err.message);
+                   "“%s” is not a usable GGUF model: %s", path, err.message);
       return NULL;
     }
   info = g_new0 (DocentModelInfo, 1);
@@ -363,13 +362,13 @@ quantize_thread (GTask *task, gpointer source, gpointer task_data, GCancellable 
       if (ok)
         g_unlink (job->out);
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               _("Quantization was cancelled"));
+                               "Quantization was cancelled");
       return;
     }
   if (!ok)
     {
       g_task_return_new_error (task, DOCENT_ERROR, DOCENT_ERROR_FAILED,
-                               _("Could not quantize “%s”: %s"), job->in, err);
+                               "Could not quantize “%s”: %s", job->in, err);
       return;
     }
   /* progress: done */
@@ -403,7 +402,7 @@ docent_model_manager_quantize_async (const char             *in,
   if (ftype < 0)
     {
       g_task_return_new_error (task, DOCENT_ERROR, DOCENT_ERROR_UNSUPPORTED,
-                               _("Unknown quantization type “%s”; use Q8_0, Q6_K, Q5_K_M, Q4_K_M or Q4_0"),
+                               "Unknown quantization type “%s”; use Q8_0, Q6_K, Q5_K_M, Q4_K_M or Q4_0",
                                type_name ? type_name : "");
       return;
     }
