@@ -10,116 +10,29 @@
 #include "llm-tokenizer-private.h"
 
 typedef struct {
-  int    prev;
-  int    next;
-  size_t start;
-  size_t n;
-} Symbol;
-
-typedef struct {
-  int    left;
-  int    right;
-  int32_t rank;
-  size_t size;
-} Bigram;
-
-typedef struct {
-  Bigram *data;
-  size_t  len;
-  size_t  cap;
-  bool    oom;
-} Heap;
-
-/* Lowest rank first; on ties the leftmost pair. */
-static bool
-before (const Bigram *a, const Bigram *b)
-{
-  if (a->rank != b->rank)
-    return a->rank < b->rank;
-  return a->left < b->left;
-}
-
-static void
-heap_push (Heap *h, Bigram x)
-{
-  size_t i;
-
-  if (h->oom)
-    return;
-  if (h->len == h->cap)
-    {
-      size_t cap = h->cap ? h->cap * 2 : 64;
-      Bigram *d = realloc (h->data, cap * sizeof *d);
-      if (d == NULL)
-        {
-          h->oom = true;
-          return;
-        }
-      h->data = d;
-      h->cap = cap;
-    }
-  i = h->len++;
-  while (i > 0 && before (&x, &h->data[(i - 1) / 2]))
-    {
-      h->data[i] = h->data[(i - 1) / 2];
-      i = (i - 1) / 2;
-    }
-  h->data[i] = x;
-}
-
-static Bigram
-heap_pop (Heap *h)
-{
-  Bigram top = h->data[0];
-  Bigram last = h->data[--h->len];
-  size_t i = 0;
-
-  for (;;)
-    {
-      size_t c = 2 * i + 1;
-      if (c >= h->len)
-        break;
-      if (c + 1 < h->len && before (&h->data[c + 1], &h->data[c]))
-        c++;
-      if (!before (&h->data[c], &last))
-        break;
-      h->data[i] = h->data[c];
-      i = c;
-    }
-  if (h->len > 0)
-    h->data[i] = last;
-  return top;
-}
-
-typedef struct {
   const LlmVocab *v;
   const char     *word;
-  Symbol         *syms;
-  Heap            heap;
+  LlmSymbol      *syms;
+  LlmBigramHeap   heap;
   char           *key;      /* scratch for "left\xffright" */
   size_t          key_cap;
 } Session;
 
-static void
-try_bigram (Session *s, int left, int right)
+/* A pair merges when "left\xffright" is a merge rule; lowest rank first. */
+static bool
+bpe_pair_score (void *data, const LlmSymbol *l, const LlmSymbol *r, double *priority)
 {
-  const Symbol *l, *r;
-  size_t n;
+  Session *s = data;
+  size_t n = l->n + r->n + 1;
   int32_t rank;
-  Bigram b;
 
-  if (left < 0 || right < 0)
-    return;
-  l = &s->syms[left];
-  r = &s->syms[right];
-  n = l->n + r->n + 1;
   if (n > s->key_cap)
     {
       char *k = realloc (s->key, n * 2);
       if (k == NULL)
         {
           s->heap.oom = true;
-          return;
+          return false;
         }
       s->key = k;
       s->key_cap = n * 2;
@@ -129,12 +42,9 @@ try_bigram (Session *s, int left, int right)
   memcpy (s->key + l->n + 1, s->word + r->start, r->n);
   rank = llm_strmap_get (&s->v->merge_rank, s->key, n);
   if (rank < 0)
-    return;
-  b.left = left;
-  b.right = right;
-  b.rank = rank;
-  b.size = l->n + r->n;
-  heap_push (&s->heap, b);
+    return false;
+  *priority = -(double) rank;
+  return true;
 }
 
 /* Runs the merges over one byte-encoded word and appends its tokens. */
@@ -155,7 +65,6 @@ bpe_word (Session *s, const char *word, size_t len, LlmTokBuf *out)
     }
 
   s->word = word;
-  s->heap.len = 0;
   for (size_t off = 0; off < len;)
     {
       size_t n = llm_utf8_len ((unsigned char) word[off]);
@@ -168,28 +77,11 @@ bpe_word (Session *s, const char *word, size_t len, LlmTokBuf *out)
       s->syms[n_syms].next = off == len ? -1 : n_syms + 1;
       n_syms++;
     }
-  for (int i = 1; i < n_syms; i++)
-    try_bigram (s, i - 1, i);
-
-  while (s->heap.len > 0)
-    {
-      Bigram b = heap_pop (&s->heap);
-      Symbol *l = &s->syms[b.left], *r = &s->syms[b.right];
-
-      if (l->n == 0 || r->n == 0 || l->n + r->n != b.size)
-        continue;
-      l->n += r->n;
-      r->n = 0;
-      l->next = r->next;
-      if (r->next >= 0)
-        s->syms[r->next].prev = b.left;
-      try_bigram (s, l->prev, b.left);
-      try_bigram (s, b.left, l->next);
-    }
+  llm_merge_symbols (s->syms, n_syms, &s->heap, bpe_pair_score, s);
 
   for (int i = 0; n_syms > 0 && i != -1; i = s->syms[i].next)
     {
-      const Symbol *sym = &s->syms[i];
+      const LlmSymbol *sym = &s->syms[i];
       LlmToken id = llm_strmap_get (&v->text_to_id, word + sym->start, sym->n);
 
       if (id >= 0)

@@ -44,6 +44,36 @@ int32_t  llm_strmap_get_hashed (const LlmStrMap *map, const char *key, size_t le
 static inline uint64_t llm_hash_step (uint64_t h, unsigned char c) { return (h ^ c) * 1099511628211ull; }
 static inline uint64_t llm_hash_final (uint64_t h) { return h ^ (h >> 29); }
 
+/* Symbols and candidate pairs of the BPE merge loop (llm-tokenizer-merge.c). */
+typedef struct {
+  int    prev;
+  int    next;
+  size_t start;   /* byte offset in the text */
+  size_t n;       /* 0 once merged into its left neighbour */
+} LlmSymbol;
+
+typedef struct {
+  int    left;
+  int    right;
+  double priority;  /* merged first when highest */
+  size_t size;      /* l->n + r->n when pushed, to spot stale pairs */
+} LlmBigram;
+
+typedef struct {
+  LlmBigram *data;
+  size_t     len;
+  size_t     cap;
+  bool       oom;
+} LlmBigramHeap;
+
+/* Whether the pair may merge, and with what priority. */
+typedef bool (*LlmPairScore) (void *ctx, const LlmSymbol *l, const LlmSymbol *r, double *priority);
+
+/* Merges adjacent symbols best pair first until no pair scores; the heap is
+ * reused (caller frees heap->data; heap->oom reports allocation failure). */
+void llm_merge_symbols (LlmSymbol *syms, int n_syms, LlmBigramHeap *heap,
+                        LlmPairScore score, void *ctx);
+
 typedef struct {
   char   *text;
   uint32_t len;
