@@ -19,6 +19,16 @@ typedef struct {
 
 void llm_tokbuf_push (LlmTokBuf *buf, LlmToken id);
 
+/* Growable byte string (not NUL-terminated). */
+typedef struct {
+  char  *data;
+  size_t len;
+  size_t cap;
+} LlmStr;
+
+/* Appends @n bytes; false when out of memory. */
+bool llm_str_add (LlmStr *s, const char *p, size_t n);
+
 /* Open-addressing map from byte strings to int32 values. Keys are borrowed
  * (they must outlive the map) unless added with llm_strmap_put_copy. */
 typedef struct {

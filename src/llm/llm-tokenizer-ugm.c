@@ -11,32 +11,6 @@
 
 #include "llm-tokenizer-private.h"
 
-typedef struct {
-  char  *data;
-  size_t len;
-  size_t cap;
-} Str;
-
-static bool
-str_add (Str *s, const char *p, size_t n)
-{
-  if (s->len + n > s->cap)
-    {
-      size_t cap = s->cap ? s->cap * 2 : 64;
-      char *d;
-      while (cap < s->len + n)
-        cap *= 2;
-      d = realloc (s->data, cap);
-      if (d == NULL)
-        return false;
-      s->data = d;
-      s->cap = cap;
-    }
-  memcpy (s->data + s->len, p, n);
-  s->len += n;
-  return true;
-}
-
 /* The precompiled map is a 4-byte size, an XOR-compressed double-array trie
  * of that many bytes (32-bit units: BASE in bits 10-30, shifted by 6 when
  * bit 9 is set; LEAF in bit 8; LCHECK in bits 0-7 and 31), then
@@ -124,7 +98,7 @@ user_defined_prefix (const LlmVocab *v, const char *s, size_t n)
 }
 
 static bool
-normalize (const LlmVocab *v, const char *text, size_t len, Str *out)
+normalize (const LlmVocab *v, const char *text, size_t len, LlmStr *out)
 {
   static const char space[] = "\xe2\x96\x81";
   bool prepend = v->flags[LLM_VOCAB_FLAG_ADD_SPACE_PREFIX];
@@ -163,18 +137,18 @@ normalize (const LlmVocab *v, const char *text, size_t len, Str *out)
                   in_word = true;
                   if ((prepend && !prepended) || merge)
                     {
-                      if (!str_add (out, space, 3))
+                      if (!llm_str_add (out, space, 3))
                         return false;
                       prepended = true;
                     }
                 }
-              if (!str_add (out, piece + i, 1))
+              if (!llm_str_add (out, piece + i, 1))
                 return false;
             }
           else
             {
               in_word = false;
-              if (!merge && !str_add (out, space, 3))
+              if (!merge && !llm_str_add (out, space, 3))
                 return false;
             }
         }
@@ -193,7 +167,7 @@ void
 llm_tokenize_ugm (const LlmVocab *v, const char *text, size_t len, LlmTokBuf *out)
 {
   LlmToken unk = v->special[LLM_SPECIAL_UNK];
-  Str norm = { 0 };
+  LlmStr norm = { 0 };
   Best *best = NULL;
   size_t n, mark;
   bool prev_unk = false;

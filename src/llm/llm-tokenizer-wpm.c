@@ -27,35 +27,9 @@ is_bert_punct (uint32_t cp)
   return llm_cp_is_punctuation (cp) || (cp < 0x7F && llm_cp_is_symbol (cp));
 }
 
-typedef struct {
-  char  *data;
-  size_t len;
-  size_t cap;
-} Str;
-
-static bool
-str_add (Str *s, const char *p, size_t n)
-{
-  if (s->len + n > s->cap)
-    {
-      size_t cap = s->cap ? s->cap * 2 : 64;
-      char *d;
-      while (cap < s->len + n)
-        cap *= 2;
-      d = realloc (s->data, cap);
-      if (d == NULL)
-        return false;
-      s->data = d;
-      s->cap = cap;
-    }
-  memcpy (s->data + s->len, p, n);
-  s->len += n;
-  return true;
-}
-
 /* Greedy longest match of one word (without any prefix) at @out. */
 static void
-wordpiece (const LlmVocab *v, const char *word, size_t len, Str *scratch, LlmTokBuf *out)
+wordpiece (const LlmVocab *v, const char *word, size_t len, LlmStr *scratch, LlmTokBuf *out)
 {
   static const char phantom[] = "\xe2\x96\x81";
   size_t mark = out->len;
@@ -63,9 +37,9 @@ wordpiece (const LlmVocab *v, const char *word, size_t len, Str *scratch, LlmTok
 
   /* Lay the word out as the vocabulary spells word starts. */
   scratch->len = 0;
-  if (!v->wpm_hashes && !str_add (scratch, phantom, 3))
+  if (!v->wpm_hashes && !llm_str_add (scratch, phantom, 3))
     goto oom;
-  if (!str_add (scratch, word, len))
+  if (!llm_str_add (scratch, word, len))
     goto oom;
 
   for (size_t i = 0; i < scratch->len && ok;)
@@ -125,7 +99,7 @@ llm_tokenize_wpm (const LlmVocab *v, const char *text, size_t len, LlmTokBuf *ou
   bool lower = v->flags[LLM_VOCAB_FLAG_LOWERCASE];
   uint32_t *cps = NULL, *norm = NULL;
   size_t n_cps = 0, n_norm = 0;
-  Str word = { 0 }, scratch = { 0 };
+  LlmStr word = { 0 }, scratch = { 0 };
 
   if (len == 0)
     return;
@@ -182,7 +156,7 @@ llm_tokenize_wpm (const LlmVocab *v, const char *text, size_t len, LlmTokBuf *ou
           wordpiece (v, utf8, n, &scratch, out);
           word.len = 0;
         }
-      else if (!str_add (&word, utf8, n))
+      else if (!llm_str_add (&word, utf8, n))
         goto oom;
     }
   goto out;

@@ -32,6 +32,28 @@ llm_tokbuf_push (LlmTokBuf *buf, LlmToken id)
   buf->data[buf->len++] = id;
 }
 
+/* ---- byte string ---- */
+
+bool
+llm_str_add (LlmStr *s, const char *p, size_t n)
+{
+  if (s->len + n > s->cap)
+    {
+      size_t cap = s->cap ? s->cap * 2 : 64;
+      char *d;
+      while (cap < s->len + n)
+        cap *= 2;
+      d = realloc (s->data, cap);
+      if (d == NULL)
+        return false;
+      s->data = d;
+      s->cap = cap;
+    }
+  memcpy (s->data + s->len, p, n);
+  s->len += n;
+  return true;
+}
+
 /* ---- string map ---- */
 
 /* FNV-1a, computed a byte at a time so that callers trying every prefix of
