@@ -13,16 +13,6 @@
 /* `docent ask QUESTION`: with no language model configured, an extractive
  * answer — the library's own sentences with numbered citations. */
 
-static void
-add_int_or_null (JsonBuilder *b, const char *name, gint64 value, gboolean present)
-{
-  json_builder_set_member_name (b, name);
-  if (present)
-    json_builder_add_int_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
 int
 docent_cli_ask (DocentCliGlobal *global,
                 int              argc,
@@ -119,25 +109,13 @@ docent_cli_ask (DocentCliGlobal *global,
       for (guint i = 0; i < answer->citations->len; i++)
         {
           DocentCitation *c = answer->citations->pdata[i];
-          gboolean pdf = c->type == DOCENT_DOC_TYPE_PDF;
 
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "n");
           json_builder_add_int_value (b, c->n);
-          json_builder_set_member_name (b, "doc");
-          json_builder_add_string_value (b, c->doc);
-          json_builder_set_member_name (b, "doc_id");
-          json_builder_add_int_value (b, c->doc_id);
-          add_int_or_null (b, "page", c->page, pdf);
-          add_int_or_null (b, "page_end", c->page_end, pdf);
-          json_builder_set_member_name (b, "page_label");
-          json_builder_add_string_value (b, pdf ? c->page_label : NULL);
-          add_int_or_null (b, "line", c->line, !pdf);
-          add_int_or_null (b, "line_end", c->line_end, !pdf);
-          json_builder_set_member_name (b, "char_start");
-          json_builder_add_int_value (b, c->char_start);
-          json_builder_set_member_name (b, "char_end");
-          json_builder_add_int_value (b, c->char_end);
+          docent_cli_json_add_location (b, c->doc, c->doc_id, c->type, c->page,
+                                        c->page_end, c->page_label, c->line,
+                                        c->line_end, c->char_start, c->char_end);
           json_builder_set_member_name (b, "text");
           json_builder_add_string_value (b, c->text);
           json_builder_end_object (b);

@@ -395,19 +395,6 @@ format_snippet (const DocentSearchResult *r,
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
-static void
-add_int_or_null (JsonBuilder *b,
-                 const char  *name,
-                 gint64       value,
-                 gboolean     present)
-{
-  json_builder_set_member_name (b, name);
-  if (present)
-    json_builder_add_int_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
 int
 docent_cli_search (DocentCliGlobal *global,
                    int              argc,
@@ -495,25 +482,13 @@ docent_cli_search (DocentCliGlobal *global,
       for (guint i = 0; i < results->len; i++)
         {
           DocentSearchResult *r = results->pdata[i];
-          gboolean pdf = r->type == DOCENT_DOC_TYPE_PDF;
 
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "rank");
           json_builder_add_int_value (b, r->rank);
-          json_builder_set_member_name (b, "doc");
-          json_builder_add_string_value (b, r->doc);
-          json_builder_set_member_name (b, "doc_id");
-          json_builder_add_int_value (b, r->doc_id);
-          add_int_or_null (b, "page", r->page, pdf);
-          add_int_or_null (b, "page_end", r->page_end, pdf);
-          json_builder_set_member_name (b, "page_label");
-          json_builder_add_string_value (b, pdf ? r->page_label : NULL);
-          add_int_or_null (b, "line", r->line, !pdf);
-          add_int_or_null (b, "line_end", r->line_end, !pdf);
-          json_builder_set_member_name (b, "char_start");
-          json_builder_add_int_value (b, r->char_start);
-          json_builder_set_member_name (b, "char_end");
-          json_builder_add_int_value (b, r->char_end);
+          docent_cli_json_add_location (b, r->doc, r->doc_id, r->type, r->page,
+                                        r->page_end, r->page_label, r->line,
+                                        r->line_end, r->char_start, r->char_end);
           json_builder_set_member_name (b, "score");
           json_builder_add_double_value (b, r->score);
           json_builder_set_member_name (b, "text");

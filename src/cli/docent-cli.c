@@ -150,6 +150,51 @@ docent_cli_print_json (gpointer json_node)
   fflush (stdout);
 }
 
+static void
+add_int_or_null (JsonBuilder *b,
+                 const char  *name,
+                 gint64       value,
+                 gboolean     present)
+{
+  json_builder_set_member_name (b, name);
+  if (present)
+    json_builder_add_int_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+void
+docent_cli_json_add_location (gpointer       json_builder,
+                              const char    *doc,
+                              gint64         doc_id,
+                              DocentDocType  type,
+                              guint          page,
+                              guint          page_end,
+                              const char    *page_label,
+                              guint          line,
+                              guint          line_end,
+                              gint64         char_start,
+                              gint64         char_end)
+{
+  JsonBuilder *b = json_builder;
+  gboolean pdf = type == DOCENT_DOC_TYPE_PDF;
+
+  json_builder_set_member_name (b, "doc");
+  json_builder_add_string_value (b, doc);
+  json_builder_set_member_name (b, "doc_id");
+  json_builder_add_int_value (b, doc_id);
+  add_int_or_null (b, "page", page, pdf);
+  add_int_or_null (b, "page_end", page_end, pdf);
+  json_builder_set_member_name (b, "page_label");
+  json_builder_add_string_value (b, pdf ? page_label : NULL);
+  add_int_or_null (b, "line", line, !pdf);
+  add_int_or_null (b, "line_end", line_end, !pdf);
+  json_builder_set_member_name (b, "char_start");
+  json_builder_add_int_value (b, char_start);
+  json_builder_set_member_name (b, "char_end");
+  json_builder_add_int_value (b, char_end);
+}
+
 int
 docent_cli_run (int argc, char **argv)
 {

@@ -38,6 +38,13 @@ gboolean docent_cli_parse (DocentCliGlobal *global, const char *command,
                            int *argc, char ***argv);
 /* Prints a JSON node to stdout as exactly one line. */
 void     docent_cli_print_json (gpointer json_node);
+/* Adds the members that place a passage, as search and ask print them:
+ * doc, doc_id, page/page_end/page_label (null for text files),
+ * line/line_end (null for PDFs), char_start, char_end. */
+void     docent_cli_json_add_location (gpointer json_builder, const char *doc, gint64 doc_id,
+                                       DocentDocType type, guint page, guint page_end,
+                                       const char *page_label, guint line, guint line_end,
+                                       gint64 char_start, gint64 char_end);
 
 /* Subcommands, one file each group. */
 int docent_cli_import (DocentCliGlobal *global, int argc, char **argv);
