@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "docent-cli.h"
+#include "docent-model-manager.h"
 #include "llm-gguf.h"
 #include "llm-matmul.h"
 #include "llm-quant.h"
@@ -34,29 +35,6 @@ arch_uint (const llm_gguf *g, const char *arch, const char *suffix, guint64 fall
   g_autofree char *key = g_strdup_printf ("%s.%s", arch ? arch : "", suffix);
   uint64_t v;
   return llm_gguf_get_uint (g, key, &v) ? v : fallback;
-}
-
-/* Weights, plus a KV cache in F16 at the full context, plus work buffers for
- * a 512-token prompt batch (logits and a few activations per token). */
-static guint64
-estimate_ram (const llm_gguf *g, const char *arch, guint64 weights)
-{
-  guint64 n_layer = arch_uint (g, arch, "block_count", 0);
-  guint64 n_ctx = arch_uint (g, arch, "context_length", 0);
-  guint64 n_embd = arch_uint (g, arch, "embedding_length", 0);
-  guint64 n_ff = arch_uint (g, arch, "feed_forward_length", 0);
-  guint64 n_head = arch_uint (g, arch, "attention.head_count", 1);
-  guint64 n_head_kv = arch_uint (g, arch, "attention.head_count_kv", n_head);
-  guint64 head_k = arch_uint (g, arch, "attention.key_length", n_head ? n_embd / n_head : 0);
-  guint64 head_v = arch_uint (g, arch, "attention.value_length", head_k);
-  guint64 n_vocab = 0;
-  llm_gguf_type et;
-  guint64 kv, scratch;
-
-  llm_gguf_get_array (g, "tokenizer.ggml.tokens", &et, &n_vocab);
-  kv = n_layer * n_ctx * n_head_kv * (head_k + head_v) * 2;
-  scratch = 512 * 4 * (n_vocab + 4 * n_embd + 2 * n_ff);
-  return weights + kv + scratch + 16 * 1024 * 1024;
 }
 
 int
@@ -100,7 +78,7 @@ docent_cli_info (DocentCliGlobal *global, int argc, char **argv)
       counts[t->type]++;
     }
   ctx = arch_uint (g, arch, "context_length", 0);
-  ram = estimate_ram (g, arch, weights);
+  ram = docent_model_estimate_ram (g, arch, weights);
 
   if (json)
     {

@@ -39,11 +39,8 @@ arch_uint (const llm_gguf *g, const char *arch, const char *suffix, guint64 fall
   return llm_gguf_get_uint (g, key, &v) ? v : fallback;
 }
 
-/* As `docent info`: weights, plus a KV cache in F16 at the full context,
- * plus work buffers for a 512-token prompt batch. Saturates on absurd
- * metadata rather than wrapping. */
-static guint64
-estimate_ram (const llm_gguf *g, const char *arch, guint64 weights)
+guint64
+docent_model_estimate_ram (const llm_gguf *g, const char *arch, guint64 weights)
 {
   guint64 n_layer = MIN (arch_uint (g, arch, "block_count", 0), 1u << 16);
   guint64 n_ctx = MIN (arch_uint (g, arch, "context_length", 0), 1u << 24);
@@ -123,7 +120,7 @@ docent_model_manager_describe (const char *path, const char *source, GError **er
   if (best >= 0 && llm_type_name (best) != NULL)
     info->quantization = g_strdup (llm_type_name (best));
   info->file_size = llm_gguf_file_size (g);
-  info->ram_estimate = estimate_ram (g, info->architecture, weights);
+  info->ram_estimate = docent_model_estimate_ram (g, info->architecture, weights);
   info->is_embedding = is_encoder_arch (info->architecture);
   info->is_chat = info->architecture != NULL && !info->is_embedding;
   llm_gguf_close (g);

@@ -24,6 +24,11 @@ void docent_model_info_free (DocentModelInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DocentModelInfo, docent_model_info_free)
 
 /* Describes one GGUF file; NULL with an error if it cannot be read. */
+typedef struct llm_gguf llm_gguf;
+/* Bytes needed to run the model: @weights, plus a KV cache in F16 at the
+ * full context, plus work buffers for a 512-token prompt batch. Saturates on
+ * absurd metadata rather than wrapping. */
+guint64 docent_model_estimate_ram (const llm_gguf *gguf, const char *arch, guint64 weights);
 DocentModelInfo *docent_model_manager_describe (const char *path, const char *source,
                                                 GError **error);
 
