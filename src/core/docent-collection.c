@@ -6,6 +6,7 @@
 
 #include "docent-collection.h"
 #include "docent-error.h"
+#include "docent-vector-store.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 
@@ -31,21 +32,8 @@ gboolean
 docent_collection_ensure_schema (sqlite3  *db,
                                  GError  **error)
 {
-  if (sqlite3_exec (db,
-                    "CREATE TABLE IF NOT EXISTS collections ("
-                    "  id      INTEGER PRIMARY KEY,"
-                    "  name    TEXT NOT NULL UNIQUE,"
-                    "  created INTEGER NOT NULL"
-                    ");"
-                    "CREATE TABLE IF NOT EXISTS collection_docs ("
-                    "  collection_id INTEGER NOT NULL REFERENCES collections (id) ON DELETE CASCADE,"
-                    "  doc_id        INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,"
-                    "  PRIMARY KEY (collection_id, doc_id)"
-                    ") WITHOUT ROWID;"
-                    "CREATE INDEX IF NOT EXISTS collection_docs_by_doc ON collection_docs (doc_id);",
-                    NULL, NULL, NULL) != SQLITE_OK)
-    return sql_error (db, error, "creating the collection tables");
-  return TRUE;
+  /* The tables come with the store's migration 2, beside the vectors'. */
+  return docent_vector_store_ensure_schema (db, error);
 }
 
 static gboolean
@@ -76,7 +64,7 @@ docent_collection_add (DocentStore   *store,
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_USAGE, "A collection needs a name");
       return FALSE;
     }
-  if (!docent_collection_ensure_schema (db, error) || !run (db, "BEGIN IMMEDIATE", error))
+  if (!run (db, "BEGIN IMMEDIATE", error))
     return FALSE;
   if (sqlite3_prepare_v2 (db, "INSERT OR IGNORE INTO collections (name, created)"
                               " VALUES (?1, strftime ('%s', 'now'))", -1, &create, NULL) != SQLITE_OK ||
@@ -120,8 +108,6 @@ docent_collection_remove (DocentStore   *store,
   g_return_val_if_fail (name != NULL, FALSE);
 
   db = docent_store_get_db (store);
-  if (!docent_collection_ensure_schema (db, error))
-    return FALSE;
   if (sqlite3_prepare_v2 (db, "SELECT id FROM collections WHERE name = ?1", -1, &find, NULL) != SQLITE_OK)
     return sql_error (db, error, "reading collections");
   sqlite3_bind_text (find, 1, name, -1, SQLITE_TRANSIENT);
@@ -172,8 +158,6 @@ docent_collection_list (DocentStore  *store,
   g_return_val_if_fail (DOCENT_IS_STORE (store), NULL);
 
   db = docent_store_get_db (store);
-  if (!docent_collection_ensure_schema (db, error))
-    return NULL;
   if (sqlite3_prepare_v2 (db, "SELECT co.name, cd.doc_id FROM collections co"
                               " LEFT JOIN collection_docs cd ON cd.collection_id = co.id"
                               " ORDER BY co.name, cd.doc_id", -1, &stmt, NULL) != SQLITE_OK)

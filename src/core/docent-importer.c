@@ -11,7 +11,10 @@
 #include "docent-error.h"
 #include "docent-extract.h"
 #include "docent-importer.h"
+#include "docent-hash-embedder.h"
+#include "docent-rechunker.h"
 #include "docent-store-private.h"
+#include "docent-vector-store.h"
 
 /* How an import runs:
  *
@@ -29,6 +32,24 @@
 
 #define PENDING_LIMIT_BYTES (8 * 1024 * 1024)
 #define HASH_BLOCK (1024 * 1024)
+#define MAX_INLINE 2    /* embedders run on the workers: built-in, chosen model */
+#define BUILTIN_DIM DOCENT_HASH_EMBEDDER_DIM_DEFAULT
+
+/* A passage on its way to the writer, with its vectors (one per inline
+ * embedder) when embedding runs on the workers. */
+typedef struct {
+  DocentChunk *chunk;
+  float       *vec[MAX_INLINE];
+} Passage;
+
+static void
+passage_free (Passage *p)
+{
+  docent_chunk_free (p->chunk);
+  for (guint i = 0; i < MAX_INLINE; i++)
+    g_free (p->vec[i]);
+  g_free (p);
+}
 
 typedef struct _ImportRun ImportRun;
 
@@ -40,7 +61,9 @@ typedef struct {
 
   GMutex          lock;
   GCond           cond;
-  GQueue          pending;       /* DocentChunk* not yet written */
+  GQueue          pending;       /* Passage* not yet written */
+  GPtrArray      *unembedded;    /* DocentChunk* waiting for a full batch (worker only) */
+  GError         *embed_error;
   gsize           pending_bytes;
   gboolean        handed_off;
   gboolean        done;          /* extraction finished */
@@ -73,6 +96,13 @@ struct _ImportRun
   guint           n_workers;
   guint           chunk_size;
   guint           chunk_overlap;
+  gboolean        chunking_set;    /* else the library's own settings */
+  gboolean        embed;           /* the built-in embedder's vectors */
+  DocentEmbedder *extra;           /* the chosen embedding model, or NULL */
+  DocentEmbedder *inline_embedders[MAX_INLINE];  /* run on the workers */
+  DocentVectorWriter *writers[MAX_INLINE];       /* the writer thread's */
+  guint           n_inline;
+  guint           batch_size;
   GCancellable   *cancellable;
   GMainContext   *context;
 
@@ -94,6 +124,9 @@ struct _ImportRun
   guint64         bytes_done;
   gint64          start_us;
   char           *current;
+  DocentImportPhase phase;
+  guint           chunks_to_embed;
+  guint           chunks_embedded;
 };
 
 struct _DocentImporter
@@ -105,6 +138,9 @@ struct _DocentImporter
   guint    n_workers;
   guint    chunk_size;
   guint    chunk_overlap;
+  gboolean chunking_set;
+  gboolean embed;
+  DocentEmbedder *embedder;
 };
 
 G_DEFINE_FINAL_TYPE (DocentImporter, docent_importer, G_TYPE_OBJECT)
@@ -183,6 +219,9 @@ run_snapshot (ImportRun            *run,
   p->pages_done = run->pages_done;
   p->bytes_total = run->bytes_total;
   p->bytes_done = run->bytes_done;
+  p->phase = run->phase;
+  p->chunks_to_embed = run->chunks_to_embed;
+  p->chunks_embedded = run->chunks_embedded;
   *current = g_strdup (run->current);
   g_mutex_unlock (&run->lock);
 
@@ -227,7 +266,9 @@ run_add_result (ImportRun              *run,
 static void
 job_free (Job *job)
 {
-  g_queue_clear_full (&job->pending, (GDestroyNotify) docent_chunk_free);
+  g_queue_clear_full (&job->pending, (GDestroyNotify) passage_free);
+  g_clear_pointer (&job->unembedded, g_ptr_array_unref);
+  g_clear_error (&job->embed_error);
   g_clear_pointer (&job->doc, docent_document_free);
   g_clear_pointer (&job->chunker, docent_chunker_free);
   g_clear_pointer (&job->pages, g_array_unref);
@@ -268,24 +309,18 @@ push_skip (ImportRun              *run,
   g_async_queue_push (run->writer_ops, op);
 }
 
-/* Chunker callback on the worker thread. */
+/* Hands a passage to the writer's side, waiting while the job holds more
+ * than the memory bound. Returns FALSE when the writer failed. */
 static gboolean
-job_take_chunk (DocentChunk *chunk,
-                gpointer     user_data)
+job_push (Job     *job,
+          Passage *passage)
 {
-  Job *job = user_data;
   ImportRun *run = job->run;
   gboolean go_on;
-  guint new_pages = 0;
 
   g_mutex_lock (&job->lock);
-  if (chunk->page_last > job->pages_seen)
-    {
-      new_pages = chunk->page_last - job->pages_seen;
-      job->pages_seen = chunk->page_last;
-    }
-  job->pending_bytes += strlen (chunk->text) + 64;
-  g_queue_push_tail (&job->pending, chunk);
+  job->pending_bytes += strlen (passage->chunk->text) + 64 + 4 * 384 * run->n_inline;
+  g_queue_push_tail (&job->pending, passage);
   g_cond_broadcast (&job->cond);
 
   if (job->pending_bytes > PENDING_LIMIT_BYTES && !job->handed_off)
@@ -298,6 +333,88 @@ job_take_chunk (DocentChunk *chunk,
     g_cond_wait_until (&job->cond, &job->lock, g_get_monotonic_time () + G_TIME_SPAN_SECOND / 4);
   go_on = !job->stop;
   g_mutex_unlock (&job->lock);
+  return go_on;
+}
+
+/* Embeds the passages waiting for a batch (on this worker), then hands
+ * them on with their vectors. */
+static gboolean
+job_embed_pending (Job *job)
+{
+  ImportRun *run = job->run;
+  GPtrArray *chunks = job->unembedded;
+  guint n = chunks != NULL ? chunks->len : 0;
+  g_autofree const char **texts = NULL;
+  float *vecs[MAX_INLINE] = { NULL };
+  gboolean ok = TRUE;
+
+  if (n == 0)
+    return TRUE;
+  texts = g_new (const char *, n);
+  for (guint i = 0; i < n; i++)
+    texts[i] = ((DocentChunk *) chunks->pdata[i])->text;
+  for (guint e = 0; e < run->n_inline && ok; e++)
+    {
+      guint dim = docent_embedder_get_dim (run->inline_embedders[e]);
+      vecs[e] = g_new (float, (gsize) n * dim);
+      ok = docent_embedder_embed (run->inline_embedders[e], DOCENT_EMBED_PASSAGE, texts, n,
+                                  vecs[e], run->cancellable, &job->embed_error);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      Passage *p = g_new0 (Passage, 1);
+      p->chunk = chunks->pdata[i];
+      chunks->pdata[i] = NULL;
+      for (guint e = 0; e < run->n_inline && ok; e++)
+        {
+          guint dim = docent_embedder_get_dim (run->inline_embedders[e]);
+          p->vec[e] = g_memdup2 (vecs[e] + (gsize) i * dim, sizeof (float) * dim);
+        }
+      if (!ok)
+        passage_free (p);
+      else if (!job_push (job, p))   /* the queue owns @p either way */
+        ok = FALSE;
+    }
+  g_ptr_array_set_size (chunks, 0);
+  for (guint e = 0; e < MAX_INLINE; e++)
+    g_free (vecs[e]);
+  g_mutex_lock (&run->lock);
+  run->chunks_embedded += n;
+  g_mutex_unlock (&run->lock);
+  return ok;
+}
+
+/* Chunker callback on the worker thread. */
+static gboolean
+job_take_chunk (DocentChunk *chunk,
+                gpointer     user_data)
+{
+  Job *job = user_data;
+  ImportRun *run = job->run;
+  gboolean go_on;
+  guint new_pages = 0;
+
+  if (chunk->page_last > job->pages_seen)
+    {
+      g_mutex_lock (&job->lock);
+      new_pages = chunk->page_last - job->pages_seen;
+      job->pages_seen = chunk->page_last;
+      g_mutex_unlock (&job->lock);
+    }
+
+  if (run->n_inline == 0)
+    {
+      Passage *p = g_new0 (Passage, 1);
+      p->chunk = chunk;
+      go_on = job_push (job, p);
+    }
+  else
+    {
+      if (job->unembedded == NULL)
+        job->unembedded = g_ptr_array_new_with_free_func ((GDestroyNotify) docent_chunk_free);
+      g_ptr_array_add (job->unembedded, chunk);
+      go_on = job->unembedded->len < run->batch_size || job_embed_pending (job);
+    }
 
   if (new_pages > 0)
     {
@@ -488,13 +605,25 @@ worker_file (ImportRun *run,
   g_mutex_unlock (&run->lock);
   ok = docent_extract_file_full (path, run->password, n_threads, job->chunker, &info,
                                  run->cancellable, &error);
-  if (ok && !docent_chunker_finish (job->chunker) && error == NULL)
+  if (ok && (!docent_chunker_finish (job->chunker) || !job_embed_pending (job)) && error == NULL)
     {
-      if (g_cancellable_is_cancelled (run->cancellable))
+      if (job->embed_error != NULL)
+        {
+          error = g_steal_pointer (&job->embed_error);
+          g_prefix_error (&error, "Could not embed the passages of %s: ", path);
+        }
+      else if (g_cancellable_is_cancelled (run->cancellable))
         g_set_error (&error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED, "Import of %s was cancelled", path);
       else
         g_set_error (&error, DOCENT_ERROR, DOCENT_ERROR_STORE, "Could not save %s", path);
       ok = FALSE;
+    }
+  if (!ok && job->embed_error != NULL)
+    {
+      /* The chunker stopped because embedding failed: say that. */
+      g_clear_error (&error);
+      error = g_steal_pointer (&job->embed_error);
+      g_prefix_error (&error, "Could not embed the passages of %s: ", path);
     }
   if (!ok && error == NULL)
     g_set_error (&error, DOCENT_ERROR, DOCENT_ERROR_FAILED, "Could not import %s", path);
@@ -557,7 +686,7 @@ writer_write_job (ImportRun    *run,
 
       if (job->error != NULL && finished)
         {
-          g_queue_clear_full (&batch, (GDestroyNotify) docent_chunk_free);
+          g_queue_clear_full (&batch, (GDestroyNotify) passage_free);
           if (began)
             _docent_store_rollback (store);
           return TRUE;   /* an extraction failure: recorded by the caller */
@@ -568,19 +697,33 @@ writer_write_job (ImportRun    *run,
           if (!_docent_store_begin (store, error) ||
               !_docent_store_put_document (store, job->doc, error))
             {
-              g_queue_clear_full (&batch, (GDestroyNotify) docent_chunk_free);
+              g_queue_clear_full (&batch, (GDestroyNotify) passage_free);
               goto fail;
             }
           began = TRUE;
         }
 
       for (GList *l = batch.head; l != NULL; l = l->next)
-        if (!_docent_store_add_chunk (store, job->doc->id, l->data, error))
-          {
-            g_queue_clear_full (&batch, (GDestroyNotify) docent_chunk_free);
-            goto fail;
-          }
-      g_queue_clear_full (&batch, (GDestroyNotify) docent_chunk_free);
+        {
+          Passage *p = l->data;
+          gint64 chunk_id;
+
+          if (!_docent_store_add_chunk (store, job->doc->id, p->chunk, error))
+            {
+              g_queue_clear_full (&batch, (GDestroyNotify) passage_free);
+              goto fail;
+            }
+          /* Vectors in the passage's own transaction: never one without the other. */
+          chunk_id = sqlite3_last_insert_rowid (docent_store_get_db (store));
+          for (guint e = 0; e < run->n_inline; e++)
+            if (p->vec[e] != NULL &&
+                !docent_vector_writer_put (run->writers[e], chunk_id, p->vec[e], error))
+              {
+                g_queue_clear_full (&batch, (GDestroyNotify) passage_free);
+                goto fail;
+              }
+        }
+      g_queue_clear_full (&batch, (GDestroyNotify) passage_free);
 
       if (finished)
         break;
@@ -588,6 +731,8 @@ writer_write_job (ImportRun    *run,
 
   if ((job->pages != NULL && !_docent_store_add_pages (store, job->doc->id, job->pages, error)) ||
       !_docent_store_finish_document (store, job->doc, error) ||
+      !_docent_store_set_document_chunking (store, job->doc->id, run->chunk_size,
+                                            run->chunk_overlap, error) ||
       !_docent_store_queue_remove (store, job->path, error) ||
       !_docent_store_commit (store, error))
     goto fail;
@@ -601,7 +746,7 @@ fail:
   g_cond_broadcast (&job->cond);
   while (!job->done)
     {
-      g_queue_clear_full (&job->pending, (GDestroyNotify) docent_chunk_free);
+      g_queue_clear_full (&job->pending, (GDestroyNotify) passage_free);
       job->pending_bytes = 0;
       g_cond_broadcast (&job->cond);
       g_cond_wait (&job->cond, &job->lock);
@@ -662,7 +807,7 @@ writer_handle_job (ImportRun   *run,
       g_cond_broadcast (&job->cond);
       while (!job->done)
         {
-          g_queue_clear_full (&job->pending, (GDestroyNotify) docent_chunk_free);
+          g_queue_clear_full (&job->pending, (GDestroyNotify) passage_free);
           job->pending_bytes = 0;
           g_cond_broadcast (&job->cond);
           g_cond_wait (&job->cond, &job->lock);
@@ -733,6 +878,17 @@ writer_thread (gpointer data)
       run->fatal = g_steal_pointer (&error);
       g_mutex_unlock (&run->lock);
     }
+  for (guint e = 0; store != NULL && e < run->n_inline; e++)
+    if ((run->writers[e] = docent_vector_writer_new (docent_store_get_db (store),
+                                                     run->inline_embedders[e], &error)) == NULL)
+      {
+        g_mutex_lock (&run->lock);
+        if (run->fatal == NULL)
+          run->fatal = g_steal_pointer (&error);
+        g_mutex_unlock (&run->lock);
+        g_clear_error (&error);
+        break;
+      }
 
   for (;;)
     {
@@ -786,6 +942,8 @@ writer_thread (gpointer data)
       if (kind == OP_QUIT)
         break;
     }
+  for (guint e = 0; e < MAX_INLINE; e++)
+    g_clear_pointer (&run->writers[e], docent_vector_writer_free);
   return NULL;
 }
 
@@ -957,9 +1115,25 @@ walker_add (Walker     *w,
 }
 
 static void
+embed_progress (guint    done,
+                guint    total,
+                gpointer user_data)
+{
+  ImportRun *run = user_data;
+
+  g_mutex_lock (&run->lock);
+  run->chunks_to_embed = total;
+  run->chunks_embedded = done;
+  g_mutex_unlock (&run->lock);
+}
+
+static void
 run_free (ImportRun *run)
 {
   g_clear_object (&run->importer);
+  g_clear_object (&run->extra);
+  for (guint e = 0; e < run->n_inline; e++)
+    g_clear_object (&run->inline_embedders[e]);
   g_clear_object (&run->cancellable);
   g_clear_pointer (&run->context, g_main_context_unref);
   g_clear_pointer (&run->writer_ops, g_async_queue_unref);
@@ -1017,6 +1191,34 @@ import_thread (GTask        *task,
       }
     /* Files a killed process left unfinished are imported again. */
     resume = _docent_store_queue_list (store, NULL);
+    /* New documents are cut like the library's others. */
+    if (!run->chunking_set &&
+        !docent_chunking_get (store, &run->chunk_size, &run->chunk_overlap, &error))
+      {
+        g_task_return_error (task, g_steal_pointer (&error));
+        return;
+      }
+    /* Embedding on the workers: the chosen model's vectors, and the
+     * built-in embedder's while its statistics stay valid (frozen per id;
+     * otherwise they are counted over all passages after the run). */
+    if (run->embed)
+      {
+        DocentEmbedder *builtin = docent_vector_store_dup_builtin_frozen (docent_store_get_db (store),
+                                                                          BUILTIN_DIM, &error);
+        if (error != NULL)
+          {
+            g_task_return_error (task, g_steal_pointer (&error));
+            return;
+          }
+        if (builtin != NULL)
+          run->inline_embedders[run->n_inline++] = builtin;
+      }
+    if (run->extra != NULL)
+      run->inline_embedders[run->n_inline++] = g_object_ref (run->extra);
+    run->batch_size = 32;
+    for (guint e = 0; e < run->n_inline; e++)
+      if (docent_embedder_get_batch_size (run->inline_embedders[e]) > 0)
+        run->batch_size = MIN (run->batch_size, docent_embedder_get_batch_size (run->inline_embedders[e]));
   }
 
   writer = g_thread_new ("docent-writer", writer_thread, run);
@@ -1035,6 +1237,38 @@ import_thread (GTask        *task,
   g_thread_join (writer);
   g_hash_table_unref (w.visited_dirs);
   g_ptr_array_unref (w.batch);
+
+  /* The vectors' catch-up, on a pool of the same size: the first import
+   * into a library (statistics counted over all its passages), statistics
+   * re-counted after the library grew or shrank by half (all vectors anew
+   * under a new id, the old ones dropped after), a model just chosen, or
+   * passages an earlier import left without vectors. */
+  if (run->fatal == NULL && !g_cancellable_is_cancelled (cancellable) &&
+      (run->embed || run->extra != NULL))
+    {
+      g_autoptr(DocentStore) store = docent_store_open (run->library_path, &error);
+      guint n = 0;
+
+      g_mutex_lock (&run->lock);
+      run->phase = DOCENT_IMPORT_PHASE_EMBED;
+      g_clear_pointer (&run->current, g_free);
+      g_mutex_unlock (&run->lock);
+      if (store == NULL ||
+          (run->embed &&
+           !docent_vector_store_update_builtin (docent_store_get_db (store), BUILTIN_DIM,
+                                                run->n_workers, cancellable, embed_progress,
+                                                run, &n, &error)) ||
+          (run->extra != NULL &&
+           !docent_vector_store_embed_missing_full (docent_store_get_db (store), run->extra,
+                                                    run->n_workers, cancellable, embed_progress,
+                                                    run, &n, &error)))
+        {
+          /* The documents are in; only their vectors wait for the next run. */
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            g_message ("Could not embed the new passages of %s: %s", run->library_path, error->message);
+          g_clear_error (&error);
+        }
+    }
 
   if (run->fatal != NULL && run->results->len == 0)
     {
@@ -1064,6 +1298,9 @@ docent_importer_import_async (DocentImporter      *self,
   run->n_workers = self->n_workers;
   run->chunk_size = self->chunk_size;
   run->chunk_overlap = self->chunk_overlap;
+  run->chunking_set = self->chunking_set;
+  run->embed = self->embed;
+  run->extra = self->embedder ? g_object_ref (self->embedder) : NULL;
   run->cancellable = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
   run->context = g_main_context_ref_thread_default ();
   run->writer_ops = g_async_queue_new ();
@@ -1141,6 +1378,7 @@ docent_importer_finalize (GObject *object)
 
   g_free (self->library_path);
   g_free (self->password);
+  g_clear_object (&self->embedder);
   G_OBJECT_CLASS (docent_importer_parent_class)->finalize (object);
 }
 
@@ -1163,6 +1401,7 @@ docent_importer_init (DocentImporter *self)
   self->n_workers = MAX (1, g_get_num_processors ());
   self->chunk_size = DOCENT_CHUNK_SIZE_DEFAULT;
   self->chunk_overlap = DOCENT_CHUNK_OVERLAP_DEFAULT;
+  self->embed = TRUE;
 }
 
 DocentImporter *
@@ -1199,4 +1438,22 @@ docent_importer_set_chunking (DocentImporter *self,
   g_return_if_fail (DOCENT_IS_IMPORTER (self));
   self->chunk_size = size;
   self->chunk_overlap = overlap;
+  self->chunking_set = TRUE;
+}
+
+void
+docent_importer_set_embed (DocentImporter *self,
+                           gboolean        embed)
+{
+  g_return_if_fail (DOCENT_IS_IMPORTER (self));
+  self->embed = embed;
+}
+
+void
+docent_importer_set_embedder (DocentImporter *self,
+                              DocentEmbedder *embedder)
+{
+  g_return_if_fail (DOCENT_IS_IMPORTER (self));
+  g_return_if_fail (embedder == NULL || DOCENT_IS_EMBEDDER (embedder));
+  g_set_object (&self->embedder, embedder);
 }

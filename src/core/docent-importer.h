@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "docent-document.h"
+#include "docent-embedder.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +26,11 @@ typedef struct {
   int                 error_code; /* DocentError code when failed */
 } DocentImportFileResult;
 
+typedef enum {
+  DOCENT_IMPORT_PHASE_FILES,   /* reading, cutting, embedding, writing files */
+  DOCENT_IMPORT_PHASE_EMBED,   /* after the files: the vectors' catch-up */
+} DocentImportPhase;
+
 /* A snapshot of progress, delivered on the main context. */
 typedef struct {
   guint   files_total;     /* known so far (folders are walked as we go) */
@@ -36,6 +42,9 @@ typedef struct {
   double  bytes_per_s;
   double  eta_s;           /* < 0 when unknown */
   const char *current;     /* a file in flight, or NULL */
+  DocentImportPhase phase;
+  guint   chunks_to_embed; /* EMBED phase: passages to embed */
+  guint   chunks_embedded; /* passages embedded (on the workers, then the catch-up) */
 } DocentImportProgress;
 
 #define DOCENT_TYPE_IMPORTER (docent_importer_get_type ())
@@ -50,9 +59,24 @@ void            docent_importer_set_password (DocentImporter      *self,
                                               const char          *password);
 void            docent_importer_set_n_workers (DocentImporter     *self,
                                                guint               n_workers);
+/* Overrides the library's own passage settings (docent_chunking_get) for
+ * this importer's runs; the documents remember what they were cut with. */
 void            docent_importer_set_chunking (DocentImporter      *self,
                                               guint                size,
                                               guint                overlap);
+/* Vectors are made on the worker pool, in batches, and written in each
+ * document's transaction: the built-in embedder's (default TRUE; while the
+ * library has no statistics yet, or is about to re-count them, they are
+ * made after the files, over all passages, still on a pool) and, when set,
+ * the chosen embedding model's (NULL: none). After the files the run embeds
+ * any passage still lacking a vector of either, so choosing a new model
+ * and importing (even nothing) re-embeds the library in the background;
+ * a DocentRechunker does the same without importing. Dimensions never mix:
+ * vectors are stored per (passage, embedder id). */
+void            docent_importer_set_embed    (DocentImporter      *self,
+                                              gboolean             embed);
+void            docent_importer_set_embedder (DocentImporter      *self,
+                                              DocentEmbedder      *embedder);
 /* Imports files and folders (recursively: .pdf, .txt, .md). */
 void            docent_importer_import_async (DocentImporter      *self,
                                               const char * const  *paths,

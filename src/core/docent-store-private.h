@@ -38,6 +38,15 @@ gboolean _docent_store_queue_add    (DocentStore *self, const char *path, GError
 gboolean _docent_store_queue_remove (DocentStore *self, const char *path, GError **error);
 GPtrArray *_docent_store_queue_list (DocentStore *self, GError **error);
 
+/* Per-library settings (the settings table); *value is NULL when unset. */
+gboolean _docent_store_get_setting (DocentStore *self, const char *key, char **value,
+                                    GError **error);
+gboolean _docent_store_set_setting (DocentStore *self, const char *key, const char *value,
+                                    GError **error);
+/* Records the passage size and overlap a document was cut with. */
+gboolean _docent_store_set_document_chunking (DocentStore *self, gint64 doc_id, guint size,
+                                              guint overlap, GError **error);
+
 /* The FTS5 MATCH expression for a person's query (NULL if it has no term);
  * adds the normalized terms to @terms for highlighting. */
 char    *_docent_store_build_match (DocentStore *self, const char *query,

@@ -71,6 +71,48 @@ static const char *migrations[] = {
   "  key   TEXT PRIMARY KEY,"
   "  value TEXT"
   ");",
+
+  /* 2: passage vectors and collections (libraries of schema 1 may already
+   * hold these tables, created on first use by older Docent: IF NOT EXISTS
+   * keeps their rows), and the passage size each document was cut with,
+   * so a change of the library's chunk settings can re-cut only what
+   * differs and resume after an interruption. Schema-1 documents were cut
+   * with the defaults, the only ones the window offered. */
+  "CREATE TABLE IF NOT EXISTS embedders ("
+  "  id           TEXT PRIMARY KEY,"
+  "  dim          INTEGER NOT NULL CHECK (dim > 0),"
+  "  params       BLOB,"
+  "  n_chunks_fit INTEGER NOT NULL DEFAULT 0,"
+  "  created      INTEGER NOT NULL"
+  ");"
+  "CREATE TABLE IF NOT EXISTS chunk_vectors ("
+  "  embedder TEXT NOT NULL REFERENCES embedders (id) ON DELETE CASCADE,"
+  "  chunk_id INTEGER NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,"
+  "  vec      BLOB NOT NULL,"
+  "  PRIMARY KEY (embedder, chunk_id)"
+  ") WITHOUT ROWID;"
+  "CREATE INDEX IF NOT EXISTS chunk_vectors_by_chunk ON chunk_vectors (chunk_id);"
+  /* float32 little-endian, exactly dim of them: nothing else gets in */
+  "CREATE TRIGGER IF NOT EXISTS chunk_vectors_dim_insert BEFORE INSERT ON chunk_vectors"
+  " WHEN length (new.vec) IS NOT 4 * (SELECT dim FROM embedders WHERE id = new.embedder)"
+  " BEGIN SELECT RAISE (ABORT, 'vector length does not match its embedder''s dimension'); END;"
+  "CREATE TRIGGER IF NOT EXISTS chunk_vectors_dim_update BEFORE UPDATE ON chunk_vectors"
+  " WHEN length (new.vec) IS NOT 4 * (SELECT dim FROM embedders WHERE id = new.embedder)"
+  " BEGIN SELECT RAISE (ABORT, 'vector length does not match its embedder''s dimension'); END;"
+  "CREATE TABLE IF NOT EXISTS collections ("
+  "  id      INTEGER PRIMARY KEY,"
+  "  name    TEXT NOT NULL UNIQUE,"
+  "  created INTEGER NOT NULL"
+  ");"
+  "CREATE TABLE IF NOT EXISTS collection_docs ("
+  "  collection_id INTEGER NOT NULL REFERENCES collections (id) ON DELETE CASCADE,"
+  "  doc_id        INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,"
+  "  PRIMARY KEY (collection_id, doc_id)"
+  ") WITHOUT ROWID;"
+  "CREATE INDEX IF NOT EXISTS collection_docs_by_doc ON collection_docs (doc_id);"
+  "ALTER TABLE documents ADD COLUMN chunk_size INTEGER;"
+  "ALTER TABLE documents ADD COLUMN chunk_overlap INTEGER;"
+  "UPDATE documents SET chunk_size = 1000, chunk_overlap = 150;",
 };
 
 struct _DocentStore
@@ -763,6 +805,67 @@ _docent_store_add_pages (DocentStore *self,
         return FALSE;
     }
   return TRUE;
+}
+
+/* ---- per-library settings ---- */
+
+gboolean
+_docent_store_get_setting (DocentStore  *self,
+                           const char   *key,
+                           char        **value,
+                           GError      **error)
+{
+  sqlite3_stmt *stmt = get_stmt (self, "SELECT value FROM settings WHERE key = ?1", error);
+  int rc;
+
+  *value = NULL;
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *value = dup_column_text (stmt, 0);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      _docent_store_set_error (self, rc, error, "reading a setting");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+_docent_store_set_setting (DocentStore *self,
+                           const char  *key,
+                           const char  *value,
+                           GError     **error)
+{
+  sqlite3_stmt *stmt = get_stmt (self, "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)",
+                                 error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
+  bind_text_or_null (stmt, 2, value);
+  return step_done (self, stmt, "saving a setting", error);
+}
+
+gboolean
+_docent_store_set_document_chunking (DocentStore *self,
+                                     gint64       doc_id,
+                                     guint        size,
+                                     guint        overlap,
+                                     GError     **error)
+{
+  sqlite3_stmt *stmt = get_stmt (self, "UPDATE documents SET chunk_size = ?2, chunk_overlap = ?3"
+                                       " WHERE id = ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, doc_id);
+  sqlite3_bind_int (stmt, 2, size);
+  sqlite3_bind_int (stmt, 3, overlap);
+  return step_done (self, stmt, "saving a document's passage size", error);
 }
 
 static void

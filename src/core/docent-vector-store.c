@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "docent-vector-store"
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "docent-error.h"
@@ -14,35 +15,39 @@
  * find the main directions, bounded so a huge library fits in memory. */
 #define FIT_SAMPLE_MAX 8000
 #define BUILTIN_BASE_DIM 4096
-
-static const char schema_sql[] =
-  "CREATE TABLE IF NOT EXISTS embedders ("
-  "  id           TEXT PRIMARY KEY,"
-  "  dim          INTEGER NOT NULL CHECK (dim > 0),"
-  "  params       BLOB,"
-  "  n_chunks_fit INTEGER NOT NULL DEFAULT 0,"
-  "  created      INTEGER NOT NULL"
-  ");"
-  "CREATE TABLE IF NOT EXISTS chunk_vectors ("
-  "  embedder TEXT NOT NULL REFERENCES embedders (id) ON DELETE CASCADE,"
-  "  chunk_id INTEGER NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,"
-  "  vec      BLOB NOT NULL,"
-  "  PRIMARY KEY (embedder, chunk_id)"
-  ") WITHOUT ROWID;"
-  "CREATE INDEX IF NOT EXISTS chunk_vectors_by_chunk ON chunk_vectors (chunk_id);"
-  /* float32 little-endian, exactly dim of them: nothing else gets in */
-  "CREATE TRIGGER IF NOT EXISTS chunk_vectors_dim_insert BEFORE INSERT ON chunk_vectors"
-  " WHEN length (new.vec) IS NOT 4 * (SELECT dim FROM embedders WHERE id = new.embedder)"
-  " BEGIN SELECT RAISE (ABORT, 'vector length does not match its embedder''s dimension'); END;"
-  "CREATE TRIGGER IF NOT EXISTS chunk_vectors_dim_update BEFORE UPDATE ON chunk_vectors"
-  " WHEN length (new.vec) IS NOT 4 * (SELECT dim FROM embedders WHERE id = new.embedder)"
-  " BEGIN SELECT RAISE (ABORT, 'vector length does not match its embedder''s dimension'); END;";
+#define BUILTIN_PREFIX "hash-ngram-"   /* every built-in id, whatever its statistics */
 
 static gboolean
 set_sql_error (sqlite3     *db,
                GError     **error,
                const char  *what)
 {
+  int saved = errno;
+
+  /* The same few causes a person can act on as the store's own errors. */
+  switch (sqlite3_errcode (db) & 0xff)
+    {
+    case SQLITE_FULL:
+      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_DISK_FULL,
+                   "The disk holding the library is full (%s). Free some space and try again; "
+                   "nothing already in the library was lost", what);
+      return FALSE;
+    case SQLITE_READONLY:
+      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_READ_ONLY,
+                   "The library is read-only (%s). Check the file's permissions", what);
+      return FALSE;
+    case SQLITE_IOERR:
+      if (saved == EFBIG || saved == ENOSPC)
+        {
+          g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_DISK_FULL,
+                       "The disk holding the library is full (%s). Free some space and try "
+                       "again; nothing already in the library was lost", what);
+          return FALSE;
+        }
+      break;
+    default:
+      break;
+    }
   g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
                "Library error while %s: %s", what, sqlite3_errmsg (db));
   return FALSE;
@@ -80,8 +85,22 @@ gboolean
 docent_vector_store_ensure_schema (sqlite3  *db,
                                    GError  **error)
 {
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
   g_return_val_if_fail (db != NULL, FALSE);
-  return exec (db, schema_sql, "creating the vector tables", error);
+  /* The store's migration 2 creates the tables; a connection that did not
+   * come through docent_store_open may predate it. */
+  stmt = prepare (db, "PRAGMA user_version", error);
+  if (stmt == NULL)
+    return FALSE;
+  if (sqlite3_step (stmt) != SQLITE_ROW || sqlite3_column_int (stmt, 0) < 2)
+    {
+      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
+                   "The library has no vector tables yet; open it with docent_store_open, "
+                   "which upgrades it");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* ---- vectors as blobs -------------------------------------------------- */
@@ -135,8 +154,6 @@ register_full (sqlite3        *db,
   const char *id = docent_embedder_get_model_id (embedder);
   guint dim = docent_embedder_get_dim (embedder);
 
-  if (!docent_vector_store_ensure_schema (db, error))
-    return FALSE;
   check = prepare (db, "SELECT dim FROM embedders WHERE id = ?1", error);
   if (check == NULL)
     return FALSE;
@@ -302,8 +319,6 @@ docent_vector_store_dup_builtin (sqlite3  *db,
   g_return_val_if_fail (db != NULL, NULL);
   g_return_val_if_fail (dim > 0, NULL);
 
-  if (!docent_vector_store_ensure_schema (db, error))
-    return NULL;
   n_chunks = count_chunks (db, error);
   if (n_chunks < 0)
     return NULL;
@@ -403,8 +418,6 @@ docent_vector_store_drop_others (sqlite3     *db,
 
   g_return_val_if_fail (db != NULL && prefix != NULL && keep_id != NULL, FALSE);
 
-  if (!docent_vector_store_ensure_schema (db, error))
-    return FALSE;
   pattern = g_strdup_printf ("%s*", prefix);
   vecs = prepare (db, "DELETE FROM chunk_vectors WHERE embedder GLOB ?1 AND embedder != ?2", error);
   rows = prepare (db, "DELETE FROM embedders WHERE id GLOB ?1 AND id != ?2", error);
@@ -465,6 +478,41 @@ docent_vector_store_embed_missing (sqlite3        *db,
                                    guint          *n_done,
                                    GError        **error)
 {
+  return docent_vector_store_embed_missing_full (db, embedder, n_workers, cancellable,
+                                                 NULL, NULL, n_done, error);
+}
+
+static gint64
+count_missing (sqlite3    *db,
+               const char *id,
+               GError    **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = prepare (db, "SELECT count(*) FROM chunks c"
+                                              " WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v"
+                                              "                   WHERE v.embedder = ?1 AND v.chunk_id = c.id)",
+                                          error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      set_sql_error (db, error, "counting passages to embed");
+      return -1;
+    }
+  return sqlite3_column_int64 (stmt, 0);
+}
+
+gboolean
+docent_vector_store_embed_missing_full (sqlite3                 *db,
+                                        DocentEmbedder          *embedder,
+                                        guint                    n_workers,
+                                        GCancellable            *cancellable,
+                                        DocentEmbedProgressFunc  progress,
+                                        gpointer                 user_data,
+                                        guint                   *n_done,
+                                        GError                 **error)
+{
+  gint64 total = 0;
   g_autoptr(sqlite3_stmt) select = NULL;
   g_autoptr(sqlite3_stmt) insert = NULL;
   GThreadPool *pool = NULL;
@@ -486,6 +534,13 @@ docent_vector_store_embed_missing (sqlite3        *db,
 
   if (!register_full (db, embedder, NULL, 0, error))
     return FALSE;
+  if (progress != NULL)
+    {
+      total = count_missing (db, id, error);
+      if (total < 0)
+        return FALSE;
+      progress (0, (guint) total, user_data);
+    }
   select = prepare (db, "SELECT c.id, c.text FROM chunks c"
                         " WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v"
                         "                   WHERE v.embedder = ?1 AND v.chunk_id = c.id)"
@@ -580,6 +635,10 @@ docent_vector_store_embed_missing (sqlite3        *db,
           goto out;
         }
       done += ids->len;
+      if (progress != NULL)
+        progress (done, (guint) MAX (total, (gint64) done), user_data);
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        goto out;
     }
   ok = TRUE;
 
@@ -592,6 +651,137 @@ out:
   if (n_done != NULL)
     *n_done = done;
   return ok;
+}
+
+/* ---- vectors written beside their passages ----------------------------- */
+
+struct _DocentVectorWriter
+{
+  sqlite3      *db;
+  char         *id;
+  guint         dim;
+  sqlite3_stmt *insert;
+  float        *le;
+};
+
+DocentVectorWriter *
+docent_vector_writer_new (sqlite3        *db,
+                          DocentEmbedder *embedder,
+                          GError        **error)
+{
+  DocentVectorWriter *w;
+  sqlite3_stmt *insert;
+
+  g_return_val_if_fail (db != NULL && DOCENT_IS_EMBEDDER (embedder), NULL);
+
+  if (!register_full (db, embedder, NULL, 0, error))
+    return NULL;
+  insert = prepare (db, "INSERT OR REPLACE INTO chunk_vectors (embedder, chunk_id, vec)"
+                        " VALUES (?1, ?2, ?3)", error);
+  if (insert == NULL)
+    return NULL;
+  w = g_new0 (DocentVectorWriter, 1);
+  w->db = db;
+  w->id = g_strdup (docent_embedder_get_model_id (embedder));
+  w->dim = docent_embedder_get_dim (embedder);
+  w->insert = insert;
+  w->le = g_new (float, w->dim);
+  return w;
+}
+
+const char *
+docent_vector_writer_get_model_id (DocentVectorWriter *w)
+{
+  return w->id;
+}
+
+gboolean
+docent_vector_writer_put (DocentVectorWriter  *w,
+                          gint64               chunk_id,
+                          const float         *vec,
+                          GError             **error)
+{
+  int rc;
+
+  vec_to_le (vec, w->dim, w->le);
+  sqlite3_reset (w->insert);
+  sqlite3_bind_text (w->insert, 1, w->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (w->insert, 2, chunk_id);
+  sqlite3_bind_blob (w->insert, 3, w->le, (int) (sizeof (float) * w->dim), SQLITE_STATIC);
+  rc = sqlite3_step (w->insert);
+  sqlite3_reset (w->insert);
+  if (rc != SQLITE_DONE)
+    return set_sql_error (w->db, error, "writing vectors");
+  return TRUE;
+}
+
+void
+docent_vector_writer_free (DocentVectorWriter *w)
+{
+  if (w == NULL)
+    return;
+  sqlite3_finalize (w->insert);
+  g_free (w->id);
+  g_free (w->le);
+  g_free (w);
+}
+
+DocentEmbedder *
+docent_vector_store_dup_builtin_frozen (sqlite3  *db,
+                                        guint     dim,
+                                        GError  **error)
+{
+  g_autoptr(DocentHashEmbedder) plain = docent_hash_embedder_new (dim);
+  g_autoptr(DocentEmbedder) e = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint64 n_fit, n_chunks;
+
+  e = docent_vector_store_dup_builtin (db, dim, FALSE, error);
+  if (e == NULL)
+    return NULL;
+  if (g_strcmp0 (docent_embedder_get_model_id (e),
+                 docent_embedder_get_model_id (DOCENT_EMBEDDER (plain))) == 0)
+    return NULL;   /* no statistics yet */
+  stmt = prepare (db, "SELECT n_chunks_fit FROM embedders WHERE id = ?1", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, docent_embedder_get_model_id (e), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    return NULL;
+  n_fit = sqlite3_column_int64 (stmt, 0);
+  n_chunks = count_chunks (db, error);
+  if (n_chunks < 0)
+    return NULL;
+  /* Statistics about to be re-counted would make these vectors wasted
+   * work: the catch-up after the run embeds everything under the new id. */
+  if (n_fit <= 0 || n_chunks > n_fit * 3 / 2 || n_chunks < n_fit / 2)
+    return NULL;
+  return g_steal_pointer (&e);
+}
+
+gboolean
+docent_vector_store_update_builtin (sqlite3                 *db,
+                                    guint                    dim,
+                                    guint                    n_workers,
+                                    GCancellable            *cancellable,
+                                    DocentEmbedProgressFunc  progress,
+                                    gpointer                 user_data,
+                                    guint                   *n_done,
+                                    GError                 **error)
+{
+  g_autoptr(DocentEmbedder) embedder = NULL;
+
+  if (n_done != NULL)
+    *n_done = 0;
+  embedder = docent_vector_store_dup_builtin (db, dim, TRUE, error);
+  if (embedder == NULL)
+    return FALSE;
+  if (!docent_vector_store_embed_missing_full (db, embedder, n_workers, cancellable,
+                                               progress, user_data, n_done, error))
+    return FALSE;
+  /* Only once the new vectors are all there do the old ones go. */
+  return docent_vector_store_drop_others (db, BUILTIN_PREFIX, docent_embedder_get_model_id (embedder),
+                                          error);
 }
 
 /* ---- loading into the matrix ------------------------------------------- */
@@ -626,8 +816,6 @@ docent_vector_store_load_index (sqlite3            *db,
 
   g_return_val_if_fail (db != NULL && model_id != NULL, NULL);
 
-  if (!docent_vector_store_ensure_schema (db, error))
-    return NULL;
   dim = embedder_dim (db, model_id, error);
   if (dim <= 0)
     return NULL;

@@ -14,8 +14,8 @@ G_BEGIN_DECLS
  *   embedders     (id TEXT PRIMARY KEY, dim, params BLOB, n_chunks_fit, created)
  *   chunk_vectors (embedder, chunk_id → chunks ON DELETE CASCADE, vec BLOB)
  *
- * The tables are created on first use (idempotently), beside the store's own
- * schema. A vector's length is checked against its embedder's dimension by a
+ * The tables belong to the store's schema (migration 2 in docent-store.c);
+ * ensure_schema only checks that the library was upgraded. A vector's length is checked against its embedder's dimension by a
  * trigger, so a library cannot hold vectors of the wrong size; and an
  * embedder id names everything that changes its vectors (see
  * docent-embedder.h), so switching embedders only means embedding again
@@ -48,6 +48,9 @@ DocentEmbedder *docent_vector_store_dup_builtin (sqlite3   *db,
 char           *docent_vector_store_dup_builtin_id (sqlite3  *db,
                                                     guint     dim);
 
+/* Called from the embedding thread after each round: @done of @total. */
+typedef void (*DocentEmbedProgressFunc) (guint done, guint total, gpointer user_data);
+
 /* Passages without a vector for @embedder, embedded in batches on a pool of
  * @n_workers threads and written from the calling thread, in transactions
  * of a few thousand. @n_done, when given, receives how many were embedded.
@@ -58,6 +61,54 @@ gboolean docent_vector_store_embed_missing (sqlite3        *db,
                                             GCancellable   *cancellable,
                                             guint          *n_done,
                                             GError        **error);
+
+/* The same with progress after each round (and cancellation checked
+ * between rounds: what was written stays, the next call goes on). */
+gboolean docent_vector_store_embed_missing_full (sqlite3                 *db,
+                                                 DocentEmbedder          *embedder,
+                                                 guint                    n_workers,
+                                                 GCancellable            *cancellable,
+                                                 DocentEmbedProgressFunc  progress,
+                                                 gpointer                 user_data,
+                                                 guint                   *n_done,
+                                                 GError                 **error);
+
+/* The built-in embedder with the library's fitted statistics, for
+ * embedding passages as they are written (the import's and re-chunker's
+ * workers); NULL (and no error) when there are none yet, or when the
+ * library has grown or shrunk enough that the next update re-counts them:
+ * then the vectors are made by docent_vector_store_update_builtin after the
+ * run. Statistics are frozen per embedder id, so vectors of one id always
+ * agree with each other. */
+DocentEmbedder *docent_vector_store_dup_builtin_frozen (sqlite3  *db,
+                                                        guint     dim,
+                                                        GError  **error);
+
+/* The built-in embedder's catch-up: statistics (re)counted when needed (a
+ * new id), passages lacking a vector of the current id embedded, vectors of
+ * older ids dropped once the new ones are all written. */
+gboolean docent_vector_store_update_builtin (sqlite3                 *db,
+                                             guint                    dim,
+                                             guint                    n_workers,
+                                             GCancellable            *cancellable,
+                                             DocentEmbedProgressFunc  progress,
+                                             gpointer                 user_data,
+                                             guint                   *n_done,
+                                             GError                 **error);
+
+/* Writes vectors on the writer's connection, inside its transaction (the
+ * one that writes their passages). Registers the embedder on creation. */
+typedef struct _DocentVectorWriter DocentVectorWriter;
+DocentVectorWriter *docent_vector_writer_new  (sqlite3             *db,
+                                               DocentEmbedder      *embedder,
+                                               GError             **error);
+const char *docent_vector_writer_get_model_id (DocentVectorWriter  *w);
+gboolean    docent_vector_writer_put          (DocentVectorWriter  *w,
+                                               gint64               chunk_id,
+                                               const float         *vec,
+                                               GError             **error);
+void        docent_vector_writer_free         (DocentVectorWriter  *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DocentVectorWriter, docent_vector_writer_free)
 
 /* Drops the vectors (and the record) of every embedder whose id starts with
  * @prefix except @keep_id: the built-in embedder after re-fitting. */

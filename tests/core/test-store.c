@@ -206,7 +206,7 @@ test_schema_and_backup (void)
   g_assert_cmpuint (count_hits (copy, "worth"), ==, 1);
   sqlite3_prepare_v2 (docent_store_get_db (copy), "PRAGMA user_version", -1, &stmt, NULL);
   sqlite3_step (stmt);
-  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 1);
+  g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 2);
   sqlite3_finalize (stmt);
   sqlite3_prepare_v2 (docent_store_get_db (store), "PRAGMA journal_mode", -1, &stmt, NULL);
   sqlite3_step (stmt);
