@@ -10,7 +10,9 @@
 
 #include "docent-cli.h"
 #include "docent-error.h"
+#include "docent-gguf-embedder.h"
 #include "docent-importer.h"
+#include "docent-rechunker.h"
 #include "docent-retriever.h"
 #include "docent-store-private.h"
 
@@ -75,6 +77,14 @@ on_progress (DocentImporter             *importer,
 
   if (!ui->tty)
     return;
+  if (p->phase == DOCENT_IMPORT_PHASE_EMBED)
+    {
+      fprintf (stderr, "\r\033[K");
+      fprintf (stderr, _("%u files · embedding %u/%u passages"),
+               p->files_done, p->chunks_embedded, p->chunks_to_embed);
+      ui->line_shown = TRUE;
+      return;
+    }
   eta = format_duration (p->eta_s);
   name = p->current ? g_path_get_basename (p->current) : g_strdup ("");
   fprintf (stderr, "\r\033[K%s",
@@ -121,16 +131,21 @@ docent_cli_import (DocentCliGlobal *global,
   gboolean json = FALSE;
   gboolean no_embed = FALSE;
   int workers = 0;
-  int chunk_size = DOCENT_CHUNK_SIZE_DEFAULT;
-  int chunk_overlap = DOCENT_CHUNK_OVERLAP_DEFAULT;
+  int chunk_size = 0;
+  int chunk_overlap = -1;
+  g_autofree char *model = NULL;
   const GOptionEntry entries[] = {
     { "password", 0, 0, G_OPTION_ARG_STRING, &password, N_("Password for encrypted PDFs"), N_("PW") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the outcome as JSON"), NULL },
     { "no-embed", 0, 0, G_OPTION_ARG_NONE, &no_embed,
       N_("Only index for keyword search; vectors are computed by the next import"), NULL },
+    { "embedder-model", 0, 0, G_OPTION_ARG_FILENAME, &model,
+      N_("Also embed with this GGUF embedding model (any passage lacking its vector)"), N_("FILE") },
     { "workers", 0, 0, G_OPTION_ARG_INT, &workers, N_("Worker threads (default: one per core)"), N_("N") },
-    { "chunk-size", 0, 0, G_OPTION_ARG_INT, &chunk_size, N_("Passage size in characters"), N_("N") },
-    { "chunk-overlap", 0, 0, G_OPTION_ARG_INT, &chunk_overlap, N_("Passage overlap in characters"), N_("N") },
+    { "chunk-size", 0, 0, G_OPTION_ARG_INT, &chunk_size,
+      N_("Passage size in characters for these files (default: the library's)"), N_("N") },
+    { "chunk-overlap", 0, 0, G_OPTION_ARG_INT, &chunk_overlap,
+      N_("Passage overlap in characters for these files (default: the library's)"), N_("N") },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(DocentImporter) importer = NULL;
@@ -141,12 +156,29 @@ docent_cli_import (DocentCliGlobal *global,
 
   if (!docent_cli_parse (global, "import", _("PATH…"), entries, &argc, &argv))
     return DOCENT_EXIT_USAGE;
-  if (chunk_size < 100 || chunk_overlap < 0 || chunk_overlap >= chunk_size)
-    {
-      g_printerr (_("docent import: --chunk-size must be at least 100 and --chunk-overlap below it\n"));
-      return DOCENT_EXIT_USAGE;
-    }
   library = docent_cli_dup_library_path (global);
+  if (chunk_size != 0 || chunk_overlap >= 0)
+    {
+      /* One of them alone keeps the library's other one. */
+      guint size = DOCENT_CHUNK_SIZE_DEFAULT, overlap = DOCENT_CHUNK_OVERLAP_DEFAULT;
+      g_autoptr(DocentStore) store = open_library (global);
+
+      if (store == NULL || !docent_chunking_get (store, &size, &overlap, &error))
+        {
+          if (error != NULL)
+            g_printerr ("docent import: %s\n", error->message);
+          return DOCENT_EXIT_PARTIAL;
+        }
+      if (chunk_size < 0 || (chunk_size != 0 && chunk_size < DOCENT_CHUNK_SIZE_MIN) ||
+          !docent_chunking_validate (chunk_size != 0 ? (guint) chunk_size : size,
+                                     chunk_overlap >= 0 ? (guint) chunk_overlap : overlap, &error))
+        {
+          g_printerr ("docent import: %s\n", error != NULL ? error->message : _("--chunk-size is out of range"));
+          return DOCENT_EXIT_USAGE;
+        }
+      chunk_size = chunk_size != 0 ? chunk_size : (int) size;
+      chunk_overlap = chunk_overlap >= 0 ? chunk_overlap : (int) overlap;
+    }
 
   if (argc < 2)
     {
@@ -168,7 +200,20 @@ docent_cli_import (DocentCliGlobal *global,
     docent_importer_set_password (importer, password);
   if (workers > 0)
     docent_importer_set_n_workers (importer, workers);
-  docent_importer_set_chunking (importer, chunk_size, chunk_overlap);
+  if (chunk_size != 0)
+    docent_importer_set_chunking (importer, chunk_size, chunk_overlap);
+  /* Vectors on the import's workers, written with their passages. */
+  docent_importer_set_embed (importer, !no_embed);
+  if (model != NULL)
+    {
+      g_autoptr(DocentGgufEmbedder) gguf = docent_gguf_embedder_new (model, &error);
+      if (gguf == NULL)
+        {
+          g_printerr ("docent import: %s\n", error->message);
+          return DOCENT_EXIT_USAGE;
+        }
+      docent_importer_set_embedder (importer, DOCENT_EMBEDDER (gguf));
+    }
   g_signal_connect (importer, "progress", G_CALLBACK (on_progress), &ui);
   g_signal_connect (importer, "file-done", G_CALLBACK (on_file_done), &ui);
 
@@ -179,18 +224,6 @@ docent_cli_import (DocentCliGlobal *global,
       g_printerr ("docent import: %s\n", error->message);
       return DOCENT_EXIT_PARTIAL;
     }
-
-  /* Vectors of the built-in embedder for the new passages (dense, hybrid). */
-  if (!no_embed)
-  {
-    g_autoptr(DocentStore) store = docent_store_open (library, &error);
-    if (store == NULL ||
-        !docent_retriever_update_builtin (store, workers > 0 ? (guint) workers : 0, NULL, NULL, &error))
-      {
-        g_printerr ("docent import: %s\n", error->message);
-        return DOCENT_EXIT_PARTIAL;
-      }
-  }
 
   for (guint i = 0; i < results->len; i++)
     if (((DocentImportFileResult *) results->pdata[i])->outcome == DOCENT_IMPORT_FAILED)

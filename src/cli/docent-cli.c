@@ -21,6 +21,7 @@ static const DocentCliCommand commands[] = {
   { "bench",  docent_cli_bench,  N_("Measure performance: bench import|query|kernels") },
   { "eval",   docent_cli_eval,   N_("Measure retrieval quality on a question set") },
   { "collection", docent_cli_collection, N_("Group documents: collection add|remove|list") },
+  { "library", docent_cli_library, N_("Library settings: library show|set|rechunk") },
   { "generate", docent_cli_generate, N_("Generate text with a GGUF chat model") },
   { "perplexity", docent_cli_perplexity, N_("Score a text file with a GGUF model (perplexity)") },
   { "info",   docent_cli_info,   N_("Describe a GGUF model file") },

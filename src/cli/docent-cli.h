@@ -61,6 +61,7 @@ int docent_cli_perplexity (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_eval   (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_collection (DocentCliGlobal *global, int argc, char **argv);
 int docent_cli_ask (DocentCliGlobal *global, int argc, char **argv);
+int docent_cli_library (DocentCliGlobal *global, int argc, char **argv);
 
 /* Filter flags shared by search and ask: add DOCENT_CLI_FILTER_ENTRIES (args)
  * to the GOptionEntry list, then resolve. */

@@ -629,13 +629,18 @@ set_phase (Run                *run,
   g_mutex_unlock (&run->lock);
 }
 
+typedef struct {
+  Run     *run;
+  GSource *progress_source;
+} TaskData;
+
 static void
 run_thread (GTask        *task,
             gpointer      source_object,
             gpointer      task_data,
             GCancellable *cancellable)
 {
-  Run *run = task_data;
+  Run *run = ((TaskData *) task_data)->run;
   g_autoptr(GError) error = NULL;
   g_autoptr(DocentStore) store = NULL;
   g_autoptr(sqlite3_stmt) list = NULL;
@@ -766,11 +771,6 @@ out:
   else
     g_task_return_boolean (task, TRUE);
 }
-
-typedef struct {
-  Run     *run;
-  GSource *progress_source;
-} TaskData;
 
 static void
 task_data_free (TaskData *td)
