@@ -2,12 +2,18 @@
 #define G_LOG_DOMAIN "docent-preferences-window"
 #include "config.h"
 
+#include <errno.h>
+#include <string.h>
+
 #include <glib/gi18n.h>
 
 #include "docent-application.h"
 #include "docent-model-manager.h"
 #include "docent-preferences-window.h"
 #include "docent-store.h"
+#include "llm-gguf.h"
+#include "llm-quant.h"
+#include "llm-quantize.h"
 
 struct _DocentPreferencesWindow
 {
@@ -19,8 +25,14 @@ struct _DocentPreferencesWindow
   AdwActionRow      *model_row;
   GtkWidget         *model_clear_button;
   AdwComboRow       *quantization_row;
+  AdwActionRow      *quantize_row;
+  GtkWidget         *quantize_button;
+  GtkWidget         *quantize_cancel_button;
+  GtkProgressBar    *quantize_progress;
   AdwPreferencesGroup *discovered_group;
   GtkWidget         *discovered_placeholder;
+  GPtrArray         *discovered_rows;    /* the rows added, to refresh them */
+  GPtrArray         *discovered_paths;   /* their models' paths */
   AdwActionRow      *embedding_row;
   GtkWidget         *embedding_clear_button;
   GtkSpinButton     *threads_spin;
@@ -33,6 +45,10 @@ struct _DocentPreferencesWindow
   GtkWidget         *library_reset_button;
   GtkWidget         *backup_button;
   GCancellable      *cancellable;
+  GCancellable      *estimate_cancellable;
+  GCancellable      *quantize_cancellable;   /* non-NULL while a copy is made */
+  char              *quantize_out;
+  gboolean           disposed;
 };
 
 G_DEFINE_FINAL_TYPE (DocentPreferencesWindow, docent_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -46,6 +62,10 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static const char * const quantization_nicks[] = { "keep", "q8_0", "q6_k", "q4_k_m", "q4_0" };
+static const char * const quantization_types[] = { NULL, "Q8_0", "Q6_K", "Q4_K_M", "Q4_0" };
+
+static void update_quantize_row (DocentPreferencesWindow *self);
+static void discover_models (DocentPreferencesWindow *self);
 
 static gboolean
 quantization_get_mapping (GValue   *value,
@@ -106,7 +126,9 @@ update_rows (DocentPreferencesWindow *self)
                                model[0] ? model : _("None: answers quote the best passages"));
   gtk_widget_set_visible (self->model_clear_button, model[0] != '\0');
   /* Quantizing needs a model to start from. */
-  gtk_widget_set_sensitive (GTK_WIDGET (self->quantization_row), model[0] != '\0');
+  gtk_widget_set_sensitive (GTK_WIDGET (self->quantization_row),
+                            model[0] != '\0' && self->quantize_cancellable == NULL);
+  update_quantize_row (self);
 
   adw_action_row_set_subtitle (self->embedding_row,
                                embedding[0] ? embedding : _("Built-in"));
@@ -307,6 +329,297 @@ backup_cb (DocentPreferencesWindow *self)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
+/* ---- quantized copy of the chat model ------------------------------------ */
+
+/* Docent's own models folder, where copies go (discovery lists it). */
+static char *
+dup_models_dir (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "docent", "models", NULL);
+}
+
+/* NAME-Q4_K_M.gguf in the models folder, numbered when taken. */
+static char *
+dup_copy_path (const char *model,
+               const char *type)
+{
+  g_autofree char *dir = dup_models_dir ();
+  g_autofree char *base = g_path_get_basename (model);
+  g_autofree char *lower = g_ascii_strdown (base, -1);
+  char *path = NULL;
+
+  if (g_str_has_suffix (lower, ".gguf"))
+    base[strlen (base) - 5] = '\0';
+  for (guint n = 1; n < 1000; n++)
+    {
+      g_autofree char *name = n == 1 ? g_strdup_printf ("%s-%s.gguf", base, type)
+                                     : g_strdup_printf ("%s-%s-%u.gguf", base, type, n);
+      g_free (path);
+      path = g_build_filename (dir, name, NULL);
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        break;
+    }
+  return path;
+}
+
+typedef struct {
+  char    *model;
+  char    *type;
+  guint64  size;    /* expected file size of the copy */
+  guint64  ram;     /* and the memory it needs */
+} Estimate;
+
+static void
+estimate_free (Estimate *e)
+{
+  g_free (e->model);
+  g_free (e->type);
+  g_free (e);
+}
+
+/* The quantizer's own plan gives every tensor's output type: the copy's
+ * weights are exact, the rest of the file (metadata, padding) is kept. */
+static void
+estimate_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  Estimate *e = task_data;
+  g_autoptr(DocentModelInfo) info = NULL;
+  g_autofree llm_type *types = NULL;
+  GError *error = NULL;
+  llm_gguf_error gerr;
+  llm_gguf *g;
+  guint64 weights_in = 0, weights_out = 0;
+  char err[256] = "";
+
+  info = docent_model_manager_describe (e->model, NULL, &error);
+  if (info == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g = llm_gguf_open (e->model, &gerr);
+  if (g == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", gerr.message);
+      return;
+    }
+  types = g_new0 (llm_type, MAX (llm_gguf_n_tensors (g), 1));
+  if (!llm_quantize_plan (g, llm_ftype_from_name (e->type), types, err, sizeof err))
+    {
+      llm_gguf_close (g);
+      /* Translators: %s says why, e.g. a tensor is already quantized */
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("This model cannot be quantized: %s"), err);
+      return;
+    }
+  for (size_t i = 0; i < llm_gguf_n_tensors (g); i++)
+    {
+      const llm_gguf_tensor *t = llm_gguf_get_tensor (g, i);
+      guint64 rows = t->ne[0] > 0 ? (guint64) t->n_elements / (guint64) t->ne[0] : 0;
+
+      weights_in += t->size;
+      weights_out += types[i] == t->type ? t->size : rows * llm_row_size (types[i], t->ne[0]);
+    }
+  llm_gguf_close (g);
+  e->size = info->file_size - MIN (weights_in, info->file_size) + weights_out;
+  e->ram = info->ram_estimate - MIN (weights_in, info->ram_estimate) + weights_out;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+estimate_done_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  DocentPreferencesWindow *self = DOCENT_PREFERENCES_WINDOW (object);
+  Estimate *e = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL, *markup = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->disposed)
+        return;
+      text = g_strdup (error->message);
+      gtk_widget_set_sensitive (self->quantize_button, FALSE);
+    }
+  else
+    {
+      g_autofree char *size = g_format_size_full (e->size, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *ram = g_format_size_full (e->ram, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *dir = dup_models_dir ();
+      g_autofree char *display = g_filename_display_name (dir);
+
+      /* Translators: expected file size and memory of the copy; the folder */
+      text = g_strdup_printf (_("About %s on disk and %s of memory; saved in %s"), size, ram, display);
+      gtk_widget_set_sensitive (self->quantize_button, TRUE);
+    }
+  markup = g_markup_escape_text (text, -1);
+  adw_action_row_set_subtitle (self->quantize_row, markup);
+}
+
+/* The row under the choice: what the copy will cost, then Make Copy. */
+static void
+update_quantize_row (DocentPreferencesWindow *self)
+{
+  g_autofree char *model = g_settings_get_string (self->settings, "model-path");
+  guint choice = adw_combo_row_get_selected (self->quantization_row);
+  const char *type = choice < G_N_ELEMENTS (quantization_types) ? quantization_types[choice] : NULL;
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *title = NULL;
+  Estimate *e;
+
+  if (self->quantize_cancellable != NULL)   /* a copy is being made */
+    return;
+  g_cancellable_cancel (self->estimate_cancellable);
+  g_clear_object (&self->estimate_cancellable);
+  gtk_widget_set_visible (GTK_WIDGET (self->quantize_row), model[0] != '\0' && type != NULL);
+  gtk_widget_set_sensitive (self->quantize_button, FALSE);
+  if (model[0] == '\0' || type == NULL)
+    return;
+
+  /* Translators: title of the row making a copy; %s is e.g. Q4_K_M */
+  title = g_strdup_printf (_("%s Copy"), type);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->quantize_row), title);
+  adw_action_row_set_subtitle (self->quantize_row, _("Estimating size…"));
+
+  e = g_new0 (Estimate, 1);
+  e->model = g_steal_pointer (&model);
+  e->type = g_strdup (type);
+  self->estimate_cancellable = g_cancellable_new ();
+  task = g_task_new (self, self->estimate_cancellable, estimate_done_cb, NULL);
+  g_task_set_source_tag (task, update_quantize_row);
+  g_task_set_task_data (task, e, (GDestroyNotify) estimate_free);
+  g_task_run_in_thread (task, estimate_thread);
+}
+
+static void
+quantize_progress_cb (double      fraction,
+                      const char *tensor_name,
+                      gpointer    user_data)
+{
+  DocentPreferencesWindow *self = user_data;
+
+  if (self->disposed)
+    return;
+  gtk_progress_bar_set_fraction (self->quantize_progress, fraction);
+}
+
+static void
+set_quantizing (DocentPreferencesWindow *self,
+                gboolean                 running)
+{
+  gtk_widget_set_visible (self->quantize_button, !running);
+  gtk_widget_set_visible (self->quantize_cancel_button, running);
+  gtk_widget_set_visible (GTK_WIDGET (self->quantize_progress), running);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->quantization_row), !running);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->model_row), !running);
+}
+
+static void
+quantize_done_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(DocentPreferencesWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = g_steal_pointer (&self->quantize_out);
+  gboolean ok = docent_model_manager_quantize_finish (result, &error);
+
+  g_clear_object (&self->quantize_cancellable);
+  if (self->disposed)
+    return;
+  set_quantizing (self, FALSE);
+  if (ok)
+    {
+      /* The copy is what the choice was for: answer with it from now on.
+       * The original stays listed below to go back to. */
+      g_settings_set_string (self->settings, "model-path", out);
+      g_settings_set_string (self->settings, "quantization", "keep");
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                        adw_toast_new (_("Copy made; answers now use it")));
+      discover_models (self);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                        adw_toast_new (_("Copy stopped")));
+      update_quantize_row (self);
+    }
+  else
+    {
+      g_autofree char *markup = g_markup_escape_text (error->message, -1);
+      /* The reason stays on the row; Make Copy tries again. */
+      adw_action_row_set_subtitle (self->quantize_row, markup);
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                        adw_toast_new (_("Could not make the copy")));
+      gtk_widget_set_sensitive (self->quantize_button, TRUE);
+    }
+}
+
+static void
+quantize_start_cb (DocentPreferencesWindow *self)
+{
+  g_autofree char *model = g_settings_get_string (self->settings, "model-path");
+  guint choice = adw_combo_row_get_selected (self->quantization_row);
+  g_autofree char *dir = dup_models_dir ();
+  const char *type;
+
+  if (self->quantize_cancellable != NULL || model[0] == '\0' ||
+      choice == 0 || choice >= G_N_ELEMENTS (quantization_types))
+    return;
+  type = quantization_types[choice];
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      int saved = errno;
+      g_autofree char *text = g_strdup_printf (_("Cannot create the folder %s: %s"), dir, g_strerror (saved));
+      g_autofree char *markup = g_markup_escape_text (text, -1);
+      adw_action_row_set_subtitle (self->quantize_row, markup);
+      return;
+    }
+  g_free (self->quantize_out);
+  self->quantize_out = dup_copy_path (model, type);
+  self->quantize_cancellable = g_cancellable_new ();
+  gtk_progress_bar_set_fraction (self->quantize_progress, 0);
+  set_quantizing (self, TRUE);
+  {
+    g_autofree char *display = g_filename_display_name (self->quantize_out);
+    /* Translators: %s is the file being written */
+    g_autofree char *text = g_strdup_printf (_("Writing %s"), display);
+    g_autofree char *markup = g_markup_escape_text (text, -1);
+    adw_action_row_set_subtitle (self->quantize_row, markup);
+  }
+  docent_model_manager_quantize_async (model, self->quantize_out, type, self->quantize_cancellable,
+                                       quantize_progress_cb, self,
+                                       quantize_done_cb, g_object_ref (self));
+}
+
+static void
+quantize_cancel_cb (DocentPreferencesWindow *self)
+{
+  if (self->quantize_cancellable != NULL)
+    g_cancellable_cancel (self->quantize_cancellable);
+}
+
+gboolean
+_docent_preferences_window_get_quantizing (DocentPreferencesWindow *self)
+{
+  return self->quantize_cancellable != NULL;
+}
+
+gboolean
+_docent_preferences_window_lists_model (DocentPreferencesWindow *self,
+                                        const char              *path)
+{
+  for (guint i = 0; self->discovered_paths && i < self->discovered_paths->len; i++)
+    if (g_strcmp0 (self->discovered_paths->pdata[i], path) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 /* ---- models on this computer ------------------------------------------- */
 
 static void
@@ -315,8 +628,11 @@ discover_thread (GTask        *task,
                  gpointer      task_data,
                  GCancellable *cancellable)
 {
+  g_autofree char *own = dup_models_dir ();
+  const char *extra[] = { own, NULL };   /* where copies go, whatever DOCENT_MODEL_DIRS says */
+
   /* reads every candidate file's header: off the main thread */
-  g_task_return_pointer (task, docent_model_manager_discover (NULL, NULL),
+  g_task_return_pointer (task, docent_model_manager_discover (extra, NULL),
                          (GDestroyNotify) g_ptr_array_unref);
 }
 
@@ -375,11 +691,21 @@ discover_done_cb (GObject      *object,
   DocentPreferencesWindow *self = DOCENT_PREFERENCES_WINDOW (object);
   g_autoptr(GPtrArray) models = g_task_propagate_pointer (G_TASK (result), NULL);
 
-  if (models == NULL)   /* cancelled: the window is going away */
+  if (models == NULL || self->disposed)   /* cancelled: the window is going away */
     return;
+  for (guint i = 0; i < self->discovered_rows->len; i++)
+    adw_preferences_group_remove (self->discovered_group, self->discovered_rows->pdata[i]);
+  g_ptr_array_set_size (self->discovered_rows, 0);
+  g_ptr_array_set_size (self->discovered_paths, 0);
   for (guint i = 0; i < models->len; i++)
-    adw_preferences_group_add (self->discovered_group,
-                               discovered_row_new (self, models->pdata[i]));
+    {
+      const DocentModelInfo *m = models->pdata[i];
+      GtkWidget *row = discovered_row_new (self, m);
+
+      adw_preferences_group_add (self->discovered_group, row);
+      g_ptr_array_add (self->discovered_rows, row);
+      g_ptr_array_add (self->discovered_paths, g_strdup (m->path));
+    }
   gtk_widget_set_visible (self->discovered_placeholder, models->len == 0);
 }
 
@@ -413,6 +739,8 @@ docent_preferences_window_constructed (GObject *object)
                                 quantization_get_mapping, quantization_set_mapping,
                                 NULL, NULL);
 
+  g_signal_connect_object (self->quantization_row, "notify::selected",
+                           G_CALLBACK (update_quantize_row), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::model-path",
                            G_CALLBACK (update_rows), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::embedding-model-path",
@@ -431,8 +759,16 @@ docent_preferences_window_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  self->disposed = TRUE;
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_cancellable_cancel (self->estimate_cancellable);
+  g_clear_object (&self->estimate_cancellable);
+  /* The job holds a reference and clears its own cancellable when done. */
+  if (self->quantize_cancellable != NULL)
+    g_cancellable_cancel (self->quantize_cancellable);
+  g_clear_pointer (&self->discovered_rows, g_ptr_array_unref);
+  g_clear_pointer (&self->discovered_paths, g_ptr_array_unref);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (docent_preferences_window_parent_class)->dispose (object);
@@ -476,6 +812,10 @@ docent_preferences_window_class_init (DocentPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, model_row);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, model_clear_button);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, quantization_row);
+  gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, quantize_row);
+  gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, quantize_button);
+  gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, quantize_cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, quantize_progress);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, discovered_group);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, discovered_placeholder);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, embedding_row);
@@ -490,6 +830,8 @@ docent_preferences_window_class_init (DocentPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, library_reset_button);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, backup_button);
   gtk_widget_class_bind_template_callback (widget_class, backup_cb);
+  gtk_widget_class_bind_template_callback (widget_class, quantize_start_cb);
+  gtk_widget_class_bind_template_callback (widget_class, quantize_cancel_cb);
   gtk_widget_class_bind_template_callback (widget_class, model_choose_cb);
   gtk_widget_class_bind_template_callback (widget_class, model_clear_cb);
   gtk_widget_class_bind_template_callback (widget_class, embedding_choose_cb);
@@ -503,6 +845,8 @@ docent_preferences_window_init (DocentPreferencesWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
+  self->discovered_rows = g_ptr_array_new ();
+  self->discovered_paths = g_ptr_array_new_with_free_func (g_free);
 }
 
 GtkWidget *

@@ -8,12 +8,18 @@ G_BEGIN_DECLS
 #define DOCENT_TYPE_PREFERENCES_WINDOW (docent_preferences_window_get_type ())
 G_DECLARE_FINAL_TYPE (DocentPreferencesWindow, docent_preferences_window, DOCENT, PREFERENCES_WINDOW, AdwPreferencesWindow)
 
-/* Per-user choices, every row bound to GSettings. The models page has room
- * for the model manager (discovered models, quantization jobs). */
+/* Per-user choices, every row bound to GSettings, and the model manager:
+ * models found on this computer, quantized copies made in the background. */
 GtkWidget *docent_preferences_window_new (GtkWindow *parent,
                                           GSettings *settings);
 /* What the Back Up… button does once a file is chosen (tests call it). */
 void       _docent_preferences_window_backup (DocentPreferencesWindow *self,
                                               const char              *dest);
+
+/* For tests: a quantized copy is being made; @path is in the list of
+ * models on this computer. */
+gboolean   _docent_preferences_window_get_quantizing (DocentPreferencesWindow *self);
+gboolean   _docent_preferences_window_lists_model    (DocentPreferencesWindow *self,
+                                                      const char              *path);
 
 G_END_DECLS

@@ -13,6 +13,7 @@
 #include "docent-application.h"
 #include "docent-citation-view.h"
 #include "docent-document-row.h"
+#include "docent-model-manager.h"
 #include "docent-preferences-window.h"
 #include "docent-result-row.h"
 #include "docent-test-pdf.h"
@@ -24,6 +25,11 @@ static GSettings *settings;
 /* --- helpers ------------------------------------------------------------- */
 
 typedef gboolean (*Condition) (gpointer data);
+
+/* How long to wait for work that only a very loaded machine makes slow (the
+ * password dialog waits for the importer's first look at the file): the
+ * tests wait on the condition itself; this bound only stops a hang. */
+#define PATIENCE_MS (240 * 1000)
 
 /* Runs the main loop until @cond holds; FALSE on timeout. */
 static gboolean
@@ -813,7 +819,7 @@ test_window_password (void)
 
   g_signal_connect (_docent_window_get_library (window), "import-file-done", G_CALLBACK (log_file_done), NULL);
   drop_files (window, paths);
-  g_assert_true (wait_for (dialog_shown, window, 60000));
+  g_assert_true (wait_for (dialog_shown, window, PATIENCE_MS));
   settle (200);
   save_screenshot (GTK_WIDGET (window->password_dialog), "09-password");
   /* A wrong password asks again. */
@@ -821,7 +827,7 @@ test_window_password (void)
   gtk_editable_set_text (GTK_EDITABLE (entry), "wrong");
   adw_message_dialog_response (window->password_dialog, "import");
   g_assert_null (window->password_dialog);
-  g_assert_true (wait_for (dialog_shown, window, 60000));
+  g_assert_true (wait_for (dialog_shown, window, PATIENCE_MS));
   if (g_getenv ("LANGUAGE") == NULL)
     g_assert_nonnull (strstr (adw_message_dialog_get_body (window->password_dialog), "Try again"));
   entry = g_object_get_data (G_OBJECT (window->password_dialog), "entry");
@@ -830,7 +836,7 @@ test_window_password (void)
 
   check.window = window;
   check.n_ready = 1;
-  g_assert_true (wait_for (documents_ready, &check, 30000));
+  g_assert_true (wait_for (documents_ready, &check, PATIENCE_MS));
 
   gtk_window_destroy (GTK_WINDOW (window));
   settle (100);
@@ -1015,6 +1021,104 @@ test_window_resume (void)
   settle (100);
 }
 
+static gboolean
+quantize_ready (gpointer data)
+{
+  GtkWidget *button = GTK_WIDGET (gtk_widget_get_template_child (data, DOCENT_TYPE_PREFERENCES_WINDOW, "quantize_button"));
+  return gtk_widget_get_sensitive (button) && gtk_widget_get_visible (button);
+}
+
+static gboolean
+quantize_refused (gpointer data)
+{
+  AdwActionRow *row = ADW_ACTION_ROW (gtk_widget_get_template_child (data, DOCENT_TYPE_PREFERENCES_WINDOW, "quantize_row"));
+  const char *subtitle = adw_action_row_get_subtitle (row);
+  /* the estimate came back with the quantizer's reason */
+  return !quantize_ready (data) && subtitle != NULL && strstr (subtitle, "Q8_0") != NULL;
+}
+
+typedef struct {
+  GtkWidget *prefs;
+  char      *path;
+} ListedCheck;
+
+static gboolean
+copy_listed (gpointer data)
+{
+  ListedCheck *c = data;
+  return !_docent_preferences_window_get_quantizing (DOCENT_PREFERENCES_WINDOW (c->prefs)) &&
+         _docent_preferences_window_lists_model (DOCENT_PREFERENCES_WINDOW (c->prefs), c->path);
+}
+
+/* Preferences → Quantization: the expected size shows first, Make Copy
+ * writes a Q8_0 copy in the background, which is listed and used; a copy
+ * of an already quantized model is refused with the reason. */
+static void
+test_preferences_quantize (void)
+{
+  const char *bin = g_getenv ("DOCENT_BIN");
+  g_autofree char *model = g_build_filename (tmpdir, "tiny-llama.gguf", NULL);
+  g_autofree char *expected = g_build_filename (g_get_user_data_dir (), "docent", "models",
+                                                "tiny-llama-Q8_0.gguf", NULL);
+  const char *argv[] = { bin, "bench", "make-model", "--vocab", "512", "--embd", "256", "--layers", "2",
+                         "--heads", "4", "--kv-heads", "2", "--ff", "512", model, NULL };
+  int status = -1;
+  GtkWidget *prefs;
+  AdwComboRow *quantization;
+  GtkWidget *button;
+  ListedCheck listed;
+
+  if (bin == NULL)
+    {
+      g_test_skip ("needs DOCENT_BIN to make a model");
+      return;
+    }
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL,
+                               G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_settings_set_string (settings, "model-path", model);
+
+  prefs = docent_preferences_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (prefs));
+  quantization = ADW_COMBO_ROW (gtk_widget_get_template_child (prefs, DOCENT_TYPE_PREFERENCES_WINDOW, "quantization_row"));
+  button = GTK_WIDGET (gtk_widget_get_template_child (prefs, DOCENT_TYPE_PREFERENCES_WINDOW, "quantize_button"));
+  g_assert_false (quantize_ready (prefs));
+  adw_combo_row_set_selected (quantization, 1);   /* Q8_0 */
+  g_assert_true (wait_for (quantize_ready, prefs, 60000));
+  settle (300);
+  save_screenshot (prefs, "08d-preferences-quantize");
+
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_true (_docent_preferences_window_get_quantizing (DOCENT_PREFERENCES_WINDOW (prefs)));
+  listed.prefs = prefs;
+  listed.path = expected;
+  /* a generous bound: the condition is the copy listed, not a time */
+  g_assert_true (wait_for (copy_listed, &listed, 240000));
+  g_assert_true (g_file_test (expected, G_FILE_TEST_IS_REGULAR));
+  {
+    g_autofree char *chat = g_settings_get_string (settings, "model-path");
+    g_autoptr(DocentModelInfo) info = docent_model_manager_describe (expected, NULL, NULL);
+
+    g_assert_cmpstr (chat, ==, expected);
+    g_assert_nonnull (info);
+    g_assert_cmpstr (info->quantization, ==, "Q8_0");
+  }
+  settle (300);
+  save_screenshot (prefs, "08e-preferences-quantized");
+
+  /* The copy is Q8_0 already: another copy of it is refused, with why. */
+  adw_combo_row_set_selected (quantization, 4);   /* Q4_0 */
+  g_assert_true (wait_for (quantize_refused, prefs, 60000));
+  settle (200);
+  save_screenshot (prefs, "08f-preferences-quantize-refused");
+
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  g_settings_reset (settings, "model-path");
+  g_settings_reset (settings, "quantization");
+  settle (100);
+}
+
 /* A manual check on real data: DOCENT_TEST_LIBRARY=FILE DOCENT_TEST_QUERY=TEXT
  * opens that library, searches, opens the first result and saves
  * real-search.png and real-citation.png. Skipped unless both are set. */
@@ -1076,6 +1180,15 @@ main (int argc, char **argv)
   int ret;
 
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  /* Copies of models go to the data folder: a temporary one, and model
+   * discovery looks nowhere else. Before anything reads the variable. */
+  tmpdir = docent_test_make_tmpdir ("docent-app");
+  {
+    g_autofree char *data = g_build_filename (tmpdir, "data", NULL);
+    g_autofree char *none = g_build_filename (tmpdir, "no-models", NULL);
+    g_setenv ("XDG_DATA_HOME", data, TRUE);
+    g_setenv ("DOCENT_MODEL_DIRS", none, TRUE);
+  }
   g_setenv ("GSK_RENDERER", "cairo", TRUE);
   g_setenv ("GTK_A11Y", "none", TRUE);
   g_setenv ("NO_AT_BRIDGE", "1", TRUE);
@@ -1113,7 +1226,6 @@ main (int argc, char **argv)
                                                 GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
   }
 
-  tmpdir = docent_test_make_tmpdir ("docent-app");
   {
     g_autofree char *library = g_build_filename (tmpdir, "library.db", NULL);
     settings = g_settings_new (APP_ID);
@@ -1122,6 +1234,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/app/window/story", test_window_story);
   g_test_add_func ("/app/window/password", test_window_password);
+  g_test_add_func ("/app/preferences/quantize", test_preferences_quantize);
   g_test_add_func ("/app/window/progress", test_window_progress);
   g_test_add_func ("/app/window/resume", test_window_resume);
   g_test_add_func ("/app/window/real", test_window_real);
