@@ -12,6 +12,8 @@ struct _DocentDocumentRow
 
   DocentDocumentItem *item;
   gulong              notify_id;
+  GtkWidget          *outer;     /* the group header above the row proper */
+  GtkLabel           *header;
   GtkWidget          *box;
   GtkImage           *icon;
   GtkLabel           *title;
@@ -140,7 +142,7 @@ docent_document_row_dispose (GObject *object)
   DocentDocumentRow *self = DOCENT_DOCUMENT_ROW (object);
 
   docent_document_row_set_item (self, NULL);
-  g_clear_pointer (&self->box, gtk_widget_unparent);
+  g_clear_pointer (&self->outer, gtk_widget_unparent);
   G_OBJECT_CLASS (docent_document_row_parent_class)->dispose (object);
 }
 
@@ -230,7 +232,19 @@ docent_document_row_init (DocentDocumentRow *self)
   gtk_widget_set_margin_top (box, 6);
   gtk_widget_set_margin_bottom (box, 6);
   self->box = box;
-  gtk_widget_set_parent (box, GTK_WIDGET (self));
+
+  /* GTK 4.8's list view has no section headers: the first row of each
+   * collection carries its group's name. */
+  self->outer = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  self->header = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_xalign (self->header, 0);
+  gtk_label_set_ellipsize (self->header, PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (GTK_WIDGET (self->header), "heading");
+  gtk_widget_add_css_class (GTK_WIDGET (self->header), "group-header");
+  gtk_widget_set_visible (GTK_WIDGET (self->header), FALSE);
+  gtk_box_append (GTK_BOX (self->outer), GTK_WIDGET (self->header));
+  gtk_box_append (GTK_BOX (self->outer), box);
+  gtk_widget_set_parent (self->outer, GTK_WIDGET (self));
 }
 
 GtkWidget *
@@ -263,4 +277,21 @@ docent_document_row_get_item (DocentDocumentRow *self)
 {
   g_return_val_if_fail (DOCENT_IS_DOCUMENT_ROW (self), NULL);
   return self->item;
+}
+
+void
+docent_document_row_set_header (DocentDocumentRow *self,
+                                const char        *header)
+{
+  g_return_if_fail (DOCENT_IS_DOCUMENT_ROW (self));
+
+  gtk_label_set_label (self->header, header ? header : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->header), header != NULL);
+}
+
+const char *
+docent_document_row_get_header (DocentDocumentRow *self)
+{
+  g_return_val_if_fail (DOCENT_IS_DOCUMENT_ROW (self), NULL);
+  return gtk_widget_get_visible (GTK_WIDGET (self->header)) ? gtk_label_get_label (self->header) : NULL;
 }

@@ -18,4 +18,9 @@ DocentDocumentItem *docent_document_row_get_item (DocentDocumentRow  *self);
 void                docent_document_row_set_item (DocentDocumentRow  *self,
                                                   DocentDocumentItem *item);
 
+/* The name of the collection group this row starts, or NULL. */
+void                docent_document_row_set_header (DocentDocumentRow  *self,
+                                                    const char         *header);
+const char         *docent_document_row_get_header (DocentDocumentRow  *self);
+
 G_END_DECLS

@@ -509,13 +509,83 @@ setup_document_row (GtkSignalListItemFactory *factory,
   gtk_list_item_set_child (list_item, row);
 }
 
+/* ---- grouping by collection ---------------------------------------------- */
+
+/* A document's group: its first collection, "" for none. */
+static char *
+dup_group (DocentDocumentItem *item)
+{
+  const char *all = docent_document_item_get_collections (item);
+  const char *comma = strstr (all, ", ");
+
+  return comma ? g_strndup (all, comma - all) : g_strdup (all);
+}
+
+/* The header the row at @position starts, or NULL: the first row of each
+ * group names it; a library without collections has no headers. */
+static char *
+dup_header_at (DocentWindow *self,
+               guint         position)
+{
+  GListModel *model = G_LIST_MODEL (self->documents_selection);
+  const char * const *collections = docent_library_get_collections (self->library);
+  g_autoptr(DocentDocumentItem) item = NULL;
+  g_autofree char *group = NULL;
+
+  if (collections == NULL || collections[0] == NULL || position == GTK_INVALID_LIST_POSITION)
+    return NULL;
+  item = g_list_model_get_item (model, position);
+  if (item == NULL)
+    return NULL;
+  group = dup_group (item);
+  if (position > 0)
+    {
+      g_autoptr(DocentDocumentItem) prev = g_list_model_get_item (model, position - 1);
+      g_autofree char *prev_group = prev ? dup_group (prev) : NULL;
+
+      if (g_strcmp0 (prev_group, group) == 0)
+        return NULL;
+    }
+  return group[0] ? g_steal_pointer (&group) : g_strdup (_("Other Documents"));
+}
+
+static void
+update_row_header (DocentWindow *self,
+                   GtkListItem  *list_item)
+{
+  g_autofree char *header = dup_header_at (self, gtk_list_item_get_position (list_item));
+
+  docent_document_row_set_header (DOCENT_DOCUMENT_ROW (gtk_list_item_get_child (list_item)), header);
+}
+
+/* Rows are bound once; a row whose neighbour changed needs its header
+ * looked at again. */
+static void
+refresh_headers (DocentWindow *self)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->documents_list));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *row = gtk_widget_get_first_child (child);
+      GtkListItem *list_item = row ? g_object_get_data (G_OBJECT (row), "list-item") : NULL;
+
+      if (DOCENT_IS_DOCUMENT_ROW (row) && list_item != NULL &&
+          docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row)) != NULL)
+        update_row_header (self, list_item);
+    }
+}
+
 static void
 bind_document_row (GtkSignalListItemFactory *factory,
                    GtkListItem              *list_item,
                    DocentWindow             *self)
 {
-  docent_document_row_set_item (DOCENT_DOCUMENT_ROW (gtk_list_item_get_child (list_item)),
-                                gtk_list_item_get_item (list_item));
+  GtkWidget *row = gtk_list_item_get_child (list_item);
+
+  docent_document_row_set_item (DOCENT_DOCUMENT_ROW (row), gtk_list_item_get_item (list_item));
+  g_object_set_data (G_OBJECT (row), "list-item", list_item);
+  update_row_header (self, list_item);
 }
 
 static void
@@ -524,6 +594,7 @@ unbind_document_row (GtkSignalListItemFactory *factory,
                      DocentWindow             *self)
 {
   docent_document_row_set_item (DOCENT_DOCUMENT_ROW (gtk_list_item_get_child (list_item)), NULL);
+  g_object_set_data (G_OBJECT (gtk_list_item_get_child (list_item)), "list-item", NULL);
 }
 
 static int
@@ -533,14 +604,60 @@ compare_documents (gconstpointer a,
 {
   DocentDocumentItem *x = (DocentDocumentItem *) a;
   DocentDocumentItem *y = (DocentDocumentItem *) b;
-  g_autofree char *kx = g_utf8_collate_key_for_filename (docent_document_item_get_title (x), -1);
-  g_autofree char *ky = g_utf8_collate_key_for_filename (docent_document_item_get_title (y), -1);
-  int c = strcmp (kx, ky);
+  g_autofree char *gx = dup_group (x);
+  g_autofree char *gy = dup_group (y);
+  g_autofree char *kx = NULL, *ky = NULL;
+  int c;
+
+  /* Collections by name, then the documents in none. */
+  if ((gx[0] == '\0') != (gy[0] == '\0'))
+    return gx[0] == '\0' ? 1 : -1;
+  if (strcmp (gx, gy) != 0)
+    {
+      g_autofree char *cx = g_utf8_collate_key (gx, -1);
+      g_autofree char *cy = g_utf8_collate_key (gy, -1);
+      c = strcmp (cx, cy);
+      if (c != 0)
+        return c;
+      return strcmp (gx, gy);
+    }
+  kx = g_utf8_collate_key_for_filename (docent_document_item_get_title (x), -1);
+  ky = g_utf8_collate_key_for_filename (docent_document_item_get_title (y), -1);
+  c = strcmp (kx, ky);
 
   if (c == 0)
     c = (docent_document_item_get_id (x) > docent_document_item_get_id (y)) -
         (docent_document_item_get_id (x) < docent_document_item_get_id (y));
   return c;
+}
+
+static void documents_changed_cb (DocentWindow *self);
+
+/* Collections are known after a listing: when a document changed group,
+ * sort again (the custom sorter cannot see it), keeping the selection. */
+static void
+documents_loaded_cb (DocentWindow *self)
+{
+  GListModel *docs = docent_library_get_documents (self->library);
+  g_autoptr(GString) signature = g_string_new (NULL);
+
+  for (guint i = 0; i < g_list_model_get_n_items (docs); i++)
+    {
+      g_autoptr(DocentDocumentItem) item = g_list_model_get_item (docs, i);
+      g_string_append_printf (signature, "%" G_GINT64_FORMAT ":%s\n",
+                              docent_document_item_get_id (item),
+                              docent_document_item_get_collections (item));
+    }
+  if (g_strcmp0 (signature->str, self->groups_signature) != 0)
+    {
+      g_free (self->groups_signature);
+      self->groups_signature = g_strdup (signature->str);
+      self->regrouping = TRUE;
+      gtk_sorter_changed (self->documents_sorter, GTK_SORTER_CHANGE_DIFFERENT);
+      self->regrouping = FALSE;
+      documents_changed_cb (self);
+    }
+  refresh_headers (self);
 }
 
 static void
@@ -561,6 +678,7 @@ documents_changed_cb (DocentWindow *self)
               !gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->documents_selection), i))
             gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->documents_selection), i, FALSE);
       }
+  refresh_headers (self);
   _docent_window_update_state (self);
 }
 
@@ -570,10 +688,14 @@ _docent_window_bind_library (DocentWindow *self)
   GListModel *docs = docent_library_get_documents (self->library);
 
   g_clear_object (&self->documents_selection);
+  g_clear_pointer (&self->groups_signature, g_free);
   {
-    /* By title, as a file manager sorts names (file2 before file10). */
+    /* By collection, then by title as a file manager sorts names (file2
+     * before file10). */
     GtkSorter *sorter = GTK_SORTER (gtk_custom_sorter_new (compare_documents, NULL, NULL));
     GtkSortListModel *sorted = gtk_sort_list_model_new (g_object_ref (docs), sorter);
+
+    self->documents_sorter = sorter;   /* owned by the model */
 
     self->documents_selection = gtk_multi_selection_new (G_LIST_MODEL (sorted));
   }
@@ -585,6 +707,8 @@ _docent_window_bind_library (DocentWindow *self)
   g_signal_connect_object (self->library, "notify::loaded", G_CALLBACK (_docent_window_update_state), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->library, "documents-loaded", G_CALLBACK (_docent_window_update_state), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->library, "documents-loaded", G_CALLBACK (documents_loaded_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->library, "import-started", G_CALLBACK (import_started_cb), self,
                            G_CONNECT_SWAPPED);

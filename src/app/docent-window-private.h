@@ -53,6 +53,9 @@ struct _DocentWindow
   GtkStack           *sidebar_stack;
   GtkListView        *documents_list;
   GtkMultiSelection  *documents_selection;
+  GtkSorter          *documents_sorter;   /* by collection group, then title */
+  char               *groups_signature;   /* what the groups were sorted by */
+  gboolean            regrouping;         /* re-sorting: keep filter_ids */
   GtkRevealer        *filter_revealer;
   GtkLabel           *filter_label;
   GtkRevealer        *import_revealer;

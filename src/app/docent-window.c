@@ -138,6 +138,7 @@ open_library (DocentWindow *self)
       g_signal_handlers_disconnect_by_data (self->library, self);
       gtk_list_view_set_model (self->documents_list, NULL);
       g_clear_object (&self->documents_selection);
+      self->documents_sorter = NULL;
       g_object_run_dispose (G_OBJECT (self->library));
       g_clear_object (&self->library);
     }
@@ -366,7 +367,7 @@ _docent_window_documents_selection_changed (DocentWindow *self)
 
   /* A refresh that replaces rows drops their selection; it is restored
    * from filter_ids afterwards (documents_changed_cb). */
-  if (self->library == NULL || docent_library_get_applying (self->library))
+  if (self->library == NULL || docent_library_get_applying (self->library) || self->regrouping)
     return;
 
   g_array_set_size (self->filter_ids, 0);
@@ -1201,6 +1202,8 @@ docent_window_finalize (GObject *object)
   g_clear_pointer (&self->filter_ids, g_array_unref);
   g_clear_object (&self->filter_type);
   g_clear_object (&self->documents_selection);
+  self->documents_sorter = NULL;
+  g_clear_pointer (&self->groups_signature, g_free);
   g_clear_object (&self->filter_added);
   g_clear_object (&self->filter_collection);
   g_clear_pointer (&self->query, g_free);

@@ -600,6 +600,18 @@ test_window_story (void)
       settle (200);
       g_assert_cmpstr (docent_document_item_get_collections (docent_document_row_get_item (DOCENT_DOCUMENT_ROW (document_row (window, "notes.md")))),
                        ==, "Harbour");
+      /* The sidebar groups by collection: Harbour first, then the rest. */
+      g_assert_cmpuint (document_position (window, "notes.md"), ==, 0);
+      g_assert_cmpstr (docent_document_row_get_header (DOCENT_DOCUMENT_ROW (document_row (window, "notes.md"))),
+                       ==, "Harbour");
+      {
+        GtkWidget *second = _docent_window_get_document_row (window, 1);
+        GtkWidget *third = _docent_window_get_document_row (window, 2);
+
+        g_assert_nonnull (second);
+        g_assert_cmpstr (docent_document_row_get_header (DOCENT_DOCUMENT_ROW (second)), ==, _("Other Documents"));
+        g_assert_null (docent_document_row_get_header (DOCENT_DOCUMENT_ROW (third)));
+      }
       save_screenshot (GTK_WIDGET (window), "05e-collection-row");
       g_action_group_change_action_state (G_ACTION_GROUP (window), "filter-collection", g_variant_new_string ("Harbour"));
       run_query (window, "search", "lamp wick");
