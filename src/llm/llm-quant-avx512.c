@@ -33,6 +33,14 @@ scale2 (uint16_t a, uint16_t b)
   return _mm256_mul_ps (_mm256_broadcast_ss (&llm_fp16_table[a]), _mm256_broadcast_ss (&llm_fp16_table[b]));
 }
 
+static inline float
+hsum128 (__m128 r)
+{
+  r = _mm_add_ps (r, _mm_movehl_ps (r, r));
+  r = _mm_add_ss (r, _mm_movehdup_ps (r));
+  return _mm_cvtss_f32 (r);
+}
+
 /* On this generation 512-bit integer work runs as two 256-bit halves, so
  * the quantized kernels stay 256 bits wide and use VNNI to fuse the
  * multiply, pairwise add and widening into one instruction. */
@@ -153,55 +161,77 @@ k_scales_mins (const uint8_t *scales)
   return _mm256_cvtepu8_epi16 (_mm_set_epi32 ((int) u[3], (int) u[2], (int) u[1], (int) u[0]));
 }
 
-/* Q4_K with VNNI: each half-chunk of 32 nibbles against 32 activations gives
- * 8 sums of four products (at most 4·15·127, so they fit int16); the two
- * halves are packed to int16 and multiplied by their 6-bit scales in one
- * madd. Exact integers, as the scalar path. */
+/* The 8 scales and 8 mins of a K block as 16 bytes, scales first, unpacked
+ * in vector registers. Reads 16 bytes from @scales (the 4 past the 12 are
+ * the block's own quants). Scales 0-3 and mins 0-3 are the low 6 bits of
+ * bytes 0-3 and 4-7; scales 4-7 and mins 4-7 the low and high nibbles of
+ * bytes 8-11 with, as bits 4-5, the top two bits of bytes 0-3 and 4-7. */
+static inline __m128i
+k_scales_mins8 (const uint8_t *scales)
+{
+  const __m128i s = _mm_loadu_si128 ((const __m128i *) scales);
+  const __m128i a = _mm_shuffle_epi8 (s, _mm_setr_epi8 (0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+  const __m128i b = _mm_shuffle_epi8 (s, _mm_setr_epi8 (-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+  const __m128i lo = _mm_mask_blend_epi8 (0xF000, a, _mm_srli_epi16 (a, 4));
+  const __m128i m_lo = _mm_setr_epi8 (63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15);
+  return _mm_or_si128 (_mm_and_si128 (lo, m_lo), _mm_and_si128 (_mm_srli_epi16 (b, 2), _mm_set1_epi8 (0x30)));
+}
+
+/* Scale indices for two slices packed by _mm512_packs_epi32: in each 128-bit
+ * lane, int16 0-3 come from the first slice, 4-7 from the second; lanes 0-1
+ * hold a slice's low nibbles, lanes 2-3 its high ones. So the pair of slices
+ * j, j+1 takes scales 2j, 2j+2 in lanes 0-1 and 2j+1, 2j+3 in lanes 2-3. */
+static inline __m512i
+k_scale_index (int j)
+{
+  const short a = (short) (2 * j), b = (short) (2 * j + 2), c = (short) (2 * j + 1), e = (short) (2 * j + 3);
+  return _mm512_set_epi16 (e, e, e, e, c, c, c, c, e, e, e, e, c, c, c, c,
+                           b, b, b, b, a, a, a, a, b, b, b, b, a, a, a, a);
+}
+
+/* Q4_K with VNNI, 512 bits wide (full-width units on this generation): a
+ * slice of 32 bytes is broadcast to both halves and shifted by 0 or 4, so
+ * one dpbusd takes its 64 nibbles against 64 contiguous activations; its
+ * sums of four products (at most 4·15·128, they fit int16) of two slices are
+ * packed to int16 and multiplied by their 6-bit scales in one madd. Exact
+ * integers, as the scalar path. */
 static float
 dot_q4_K (int64_t nb, const llm_block_q4_K *x, const llm_block_q8_K *y)
 {
-  const __m256i m4 = _mm256_set1_epi8 (0xF);
-  __m256 acc = _mm256_setzero_ps ();
+  const __m512i m4 = _mm512_set1_epi8 (0xF);
+  const __m512i shift = _mm512_setr_epi64 (0, 0, 0, 0, 4, 4, 4, 4);
+  const __m512i idx01 = k_scale_index (0), idx23 = k_scale_index (2);
+  __m512 acc = _mm512_setzero_ps ();
   __m128 acc_m = _mm_setzero_ps ();
 
   for (int64_t i = 0; i < nb; i++)
     {
+      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES, _MM_HINT_T0);
+      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
       const float d = y[i].d * llm_fp16_table[x[i].d];
       const float dmin = -y[i].d * llm_fp16_table[x[i].dmin];
-      const __m256i sm = k_scales_mins (x[i].scales);
+      const __m128i sm = k_scales_mins8 (x[i].scales);
       const __m256i bsums = _mm256_loadu_si256 ((const __m256i *) y[i].bsums);
       const __m128i q8s = _mm_hadd_epi16 (_mm256_castsi256_si128 (bsums), _mm256_extracti128_si256 (bsums, 1));
-      const __m128i prod = _mm_madd_epi16 (_mm256_extracti128_si256 (sm, 1), q8s);
+      const __m128i prod = _mm_madd_epi16 (_mm_cvtepu8_epi16 (_mm_srli_si128 (sm, 8)), q8s);
       acc_m = _mm_fmadd_ps (_mm_set1_ps (dmin), _mm_cvtepi32_ps (prod), acc_m);
 
-      const __m128i sc128 = _mm256_castsi256_si128 (sm);
+      const __m512i sc = _mm512_castsi256_si512 (_mm256_cvtepu8_epi16 (sm));
       const uint8_t *q4 = x[i].qs;
       const int8_t *q8 = y[i].qs;
-      __m256i sumi = _mm256_setzero_si256 ();
+      __m512i p[4];
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; j++, q4 += 32, q8 += 64)
+      for (int j = 0; j < 4; j++)
         {
-          /* int16 lanes 0-3 take scale 2j, lanes 4-7 scale 2j+1 (packs order) */
-          const __m128i idx = _mm_setr_epi8 (4 * j, 4 * j + 1, 4 * j, 4 * j + 1, 4 * j, 4 * j + 1, 4 * j, 4 * j + 1,
-                                             4 * j + 2, 4 * j + 3, 4 * j + 2, 4 * j + 3, 4 * j + 2, 4 * j + 3,
-                                             4 * j + 2, 4 * j + 3);
-          const __m128i s = _mm_shuffle_epi8 (sc128, idx);
-          const __m256i bits = _mm256_loadu_si256 ((const __m256i *) q4);
-          const __m256i ql = _mm256_and_si256 (bits, m4);
-          const __m256i qh = _mm256_and_si256 (_mm256_srli_epi16 (bits, 4), m4);
-          const __m256i a = _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), ql, _mm256_loadu_si256 ((const __m256i *) q8));
-          const __m256i b = _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), qh, _mm256_loadu_si256 ((const __m256i *) (q8 + 32)));
-          sumi = _mm256_add_epi32 (sumi, _mm256_madd_epi16 (_mm256_packs_epi32 (a, b), combine (s, s)));
+          const __m512i t = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (q4 + 32 * j)));
+          const __m512i q = _mm512_and_si512 (_mm512_srlv_epi64 (t, shift), m4);
+          p[j] = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), q, _mm512_loadu_si512 (q8 + 64 * j));
         }
-      acc = _mm256_fmadd_ps (_mm256_set1_ps (d), _mm256_cvtepi32_ps (sumi), acc);
+      const __m512i s01 = _mm512_madd_epi16 (_mm512_packs_epi32 (p[0], p[1]), _mm512_permutexvar_epi16 (idx01, sc));
+      const __m512i s23 = _mm512_madd_epi16 (_mm512_packs_epi32 (p[2], p[3]), _mm512_permutexvar_epi16 (idx23, sc));
+      acc = _mm512_fmadd_ps (_mm512_set1_ps (d), _mm512_cvtepi32_ps (_mm512_add_epi32 (s01, s23)), acc);
     }
-  {
-    __m128 r = _mm_add_ps (_mm256_castps256_ps128 (acc), _mm256_extractf128_ps (acc, 1));
-    r = _mm_add_ps (r, acc_m);
-    r = _mm_add_ps (r, _mm_movehl_ps (r, r));
-    r = _mm_add_ss (r, _mm_movehdup_ps (r));
-    return _mm_cvtss_f32 (r);
-  }
+  return _mm512_reduce_add_ps (acc) + hsum128 (acc_m);
 }
 
 /* Q5_K: as Q4_K with the fifth bit from qh (bit 2j for the low half of
