@@ -234,56 +234,52 @@ dot_q4_K (int64_t nb, const llm_block_q4_K *x, const llm_block_q8_K *y)
   return _mm512_reduce_add_ps (acc) + hsum128 (acc_m);
 }
 
-/* Q5_K: as Q4_K with the fifth bit from qh (bit 2j for the low half of
- * slice j, 2j+1 for the high half); sums of four stay below 4·31·127. */
+/* Q5_K: as Q4_K with the fifth bit from qh (bit 2j for the low nibbles of
+ * slice j, 2j+1 for the high ones), tested into a mask that adds 16; sums of
+ * four stay below 4·31·128. */
 static float
 dot_q5_K (int64_t nb, const llm_block_q5_K *x, const llm_block_q8_K *y)
 {
-  const __m256i m4 = _mm256_set1_epi8 (0xF);
-  const __m256i m16 = _mm256_set1_epi8 (16);
-  __m256 acc = _mm256_setzero_ps ();
+  const __m512i m4 = _mm512_set1_epi8 (0xF);
+  const __m512i m16 = _mm512_set1_epi8 (16);
+  const __m512i shift = _mm512_setr_epi64 (0, 0, 0, 0, 4, 4, 4, 4);
+  const __m512i idx01 = k_scale_index (0), idx23 = k_scale_index (2);
+  __m512 acc = _mm512_setzero_ps ();
   __m128 acc_m = _mm_setzero_ps ();
 
   for (int64_t i = 0; i < nb; i++)
     {
+      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES, _MM_HINT_T0);
+      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
+      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES + 128, _MM_HINT_T0);
       const float d = y[i].d * llm_fp16_table[x[i].d];
       const float dmin = -y[i].d * llm_fp16_table[x[i].dmin];
-      const __m256i sm = k_scales_mins (x[i].scales);
+      const __m128i sm = k_scales_mins8 (x[i].scales);
       const __m256i bsums = _mm256_loadu_si256 ((const __m256i *) y[i].bsums);
       const __m128i q8s = _mm_hadd_epi16 (_mm256_castsi256_si128 (bsums), _mm256_extracti128_si256 (bsums, 1));
-      const __m128i prod = _mm_madd_epi16 (_mm256_extracti128_si256 (sm, 1), q8s);
+      const __m128i prod = _mm_madd_epi16 (_mm_cvtepu8_epi16 (_mm_srli_si128 (sm, 8)), q8s);
       acc_m = _mm_fmadd_ps (_mm_set1_ps (dmin), _mm_cvtepi32_ps (prod), acc_m);
 
-      const __m128i sc128 = _mm256_castsi256_si128 (sm);
-      const __m256i hbits = _mm256_loadu_si256 ((const __m256i *) x[i].qh);
+      const __m512i sc = _mm512_castsi256_si512 (_mm256_cvtepu8_epi16 (sm));
+      const __m512i hz = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) x[i].qh));
       const uint8_t *q5 = x[i].qs;
       const int8_t *q8 = y[i].qs;
-      __m256i sumi = _mm256_setzero_si256 ();
+      __m512i p[4];
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; j++, q5 += 32, q8 += 64)
+      for (int j = 0; j < 4; j++)
         {
-          const __m128i idx = _mm_setr_epi8 (4 * j, 4 * j + 1, 4 * j, 4 * j + 1, 4 * j, 4 * j + 1, 4 * j, 4 * j + 1,
-                                             4 * j + 2, 4 * j + 3, 4 * j + 2, 4 * j + 3, 4 * j + 2, 4 * j + 3,
-                                             4 * j + 2, 4 * j + 3);
-          const __m128i s = _mm_shuffle_epi8 (sc128, idx);
-          const __m256i bits = _mm256_loadu_si256 ((const __m256i *) q5);
-          const __m256i hl = _mm256_and_si256 (_mm256_slli_epi16 (_mm256_srli_epi16 (hbits, 2 * j), 4), m16);
-          const __m256i hh = _mm256_and_si256 (_mm256_slli_epi16 (_mm256_srli_epi16 (hbits, 2 * j + 1), 4), m16);
-          const __m256i ql = _mm256_or_si256 (_mm256_and_si256 (bits, m4), hl);
-          const __m256i qh = _mm256_or_si256 (_mm256_and_si256 (_mm256_srli_epi16 (bits, 4), m4), hh);
-          const __m256i a = _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), ql, _mm256_loadu_si256 ((const __m256i *) q8));
-          const __m256i b = _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), qh, _mm256_loadu_si256 ((const __m256i *) (q8 + 32)));
-          sumi = _mm256_add_epi32 (sumi, _mm256_madd_epi16 (_mm256_packs_epi32 (a, b), combine (s, s)));
+          const __m512i bit = _mm512_inserti64x4 (_mm512_set1_epi8 ((char) (1 << (2 * j))),
+                                                  _mm256_set1_epi8 ((char) (1 << (2 * j + 1))), 1);
+          const __m512i t = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (q5 + 32 * j)));
+          const __m512i q4 = _mm512_and_si512 (_mm512_srlv_epi64 (t, shift), m4);
+          const __m512i q = _mm512_mask_add_epi8 (q4, _mm512_test_epi8_mask (hz, bit), q4, m16);
+          p[j] = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), q, _mm512_loadu_si512 (q8 + 64 * j));
         }
-      acc = _mm256_fmadd_ps (_mm256_set1_ps (d), _mm256_cvtepi32_ps (sumi), acc);
+      const __m512i s01 = _mm512_madd_epi16 (_mm512_packs_epi32 (p[0], p[1]), _mm512_permutexvar_epi16 (idx01, sc));
+      const __m512i s23 = _mm512_madd_epi16 (_mm512_packs_epi32 (p[2], p[3]), _mm512_permutexvar_epi16 (idx23, sc));
+      acc = _mm512_fmadd_ps (_mm512_set1_ps (d), _mm512_cvtepi32_ps (_mm512_add_epi32 (s01, s23)), acc);
     }
-  {
-    __m128 r = _mm_add_ps (_mm256_castps256_ps128 (acc), _mm256_extractf128_ps (acc, 1));
-    r = _mm_add_ps (r, acc_m);
-    r = _mm_add_ps (r, _mm_movehl_ps (r, r));
-    r = _mm_add_ss (r, _mm_movehdup_ps (r));
-    return _mm_cvtss_f32 (r);
-  }
+  return _mm512_reduce_add_ps (acc) + hsum128 (acc_m);
 }
 
 bool
