@@ -14,6 +14,7 @@
 #define HASH_EMBEDDER_VERSION 2
 #define MAX_TOKEN_CHARS 48     /* longer runs (hashes, base64) get no n-grams */
 #define BOUNDARY 0x02u
+#define PROJECT_ROWS 32     /* texts projected together by one sgemm */
 
 struct _DocentHashEmbedder
 {
@@ -292,12 +293,17 @@ docent_hash_embedder_embed (DocentEmbedder     *embedder,
 {
   DocentHashEmbedder *self = DOCENT_HASH_EMBEDDER (embedder);
   FeatureBag bag;
-  g_autofree float *base = self->proj != NULL ? g_new (float, self->base_dim) : NULL;
+  /* Projected: hashed vectors of up to PROJECT_ROWS texts, then one sgemm,
+   * so the 6 MB projection is read once per block, not once per text. */
+  guint rows = self->proj != NULL ? MIN (n_texts, PROJECT_ROWS) : 0;
+  g_autofree float *base = rows > 0 ? g_new (float, (gsize) rows * self->base_dim) : NULL;
+  guint first = 0;   /* first text of the current block */
 
   bag_init (&bag);
   for (guint t = 0; t < n_texts; t++)
     {
-      float *v = base != NULL ? base : out + (gsize) t * self->dim;
+      float *v = base != NULL ? base + (gsize) (t - first) * self->base_dim
+                              : out + (gsize) t * self->dim;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         {
@@ -325,13 +331,17 @@ docent_hash_embedder_embed (DocentEmbedder     *embedder,
           v[(guint) ((h >> 24) % self->base_dim)] += (h >> 63) ? -w : w;
         }
       docent_vector_normalize (v, self->base_dim);
-      if (self->proj != NULL)
+      if (base != NULL && (t - first + 1 == rows || t + 1 == n_texts))
         {
-          /* the library's own latent space: proj · x */
-          float *o = out + (gsize) t * self->dim;
-          cblas_sgemv (CblasRowMajor, CblasNoTrans, (int) self->dim, (int) self->base_dim, 1.0f,
-                       self->proj, (int) self->base_dim, v, 1, 0.0f, o, 1);
-          docent_vector_normalize (o, self->dim);
+          /* the library's own latent space: X · projᵀ */
+          guint n = t - first + 1;
+          float *o = out + (gsize) first * self->dim;
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) n, (int) self->dim,
+                       (int) self->base_dim, 1.0f, base, (int) self->base_dim,
+                       self->proj, (int) self->base_dim, 0.0f, o, (int) self->dim);
+          for (guint r = 0; r < n; r++)
+            docent_vector_normalize (o + (gsize) r * self->dim, self->dim);
+          first = t + 1;
         }
     }
   bag_clear (&bag);
@@ -458,11 +468,16 @@ docent_hash_embedder_new_projected (DocentHashEmbedder *base,
   g_checksum_update (sum, (const guchar *) self->model_id, -1);
   {
     gsize n = (gsize) dim * base->dim;
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+    /* already the bytes the id is defined over: no 6 MB copy */
+    g_checksum_update (sum, (const guchar *) self->proj, sizeof (float) * n);
+#else
     g_autofree guint32 *le = g_new (guint32, n);
     memcpy (le, proj, sizeof (float) * n);
     for (gsize i = 0; i < n; i++)
       le[i] = GUINT32_TO_LE (le[i]);
     g_checksum_update (sum, (const guchar *) le, sizeof (guint32) * n);
+#endif
   }
   g_free (self->model_id);
   self->model_id = g_strdup_printf ("hash-ngram-v%d-d%u-lsa%u-%.12s", HASH_EMBEDDER_VERSION,

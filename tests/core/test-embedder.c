@@ -299,6 +299,25 @@ test_hash_projection (void)
     g_autofree float *vc = embed (DOCENT_EMBEDDER (c), corpus[3]);
     g_assert_cmpmem (va, dim * sizeof (float), vc, dim * sizeof (float));
   }
+
+  /* texts are projected in blocks (one sgemm each): a batch spanning
+   * several blocks gives each text what it gets alone */
+  {
+    const guint n = 70;
+    g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+    g_autofree float *all = g_new (float, n * dim);
+
+    for (guint i = 0; i < n; i++)
+      g_ptr_array_add (texts, g_strdup_printf ("%s %u", corpus[i % G_N_ELEMENTS (corpus)], i));
+    g_assert_true (docent_embedder_embed (DOCENT_EMBEDDER (a), DOCENT_EMBED_PASSAGE,
+                                          (const char * const *) texts->pdata, n, all, NULL, &error));
+    for (guint i = 0; i < n; i++)
+      {
+        g_autofree float *alone = embed (DOCENT_EMBEDDER (a), texts->pdata[i]);
+        for (guint d = 0; d < dim; d++)
+          g_assert_cmpfloat_with_epsilon (all[i * dim + d], alone[d], 1e-5);
+      }
+  }
 }
 
 typedef struct {
