@@ -1253,11 +1253,18 @@ import_thread (GTask        *task,
       run->phase = DOCENT_IMPORT_PHASE_EMBED;
       g_clear_pointer (&run->current, g_free);
       g_mutex_unlock (&run->lock);
+      /* The workers' embedder when it still holds: no second load of its
+       * 7 MB of statistics. */
+      DocentEmbedder *frozen = run->embed && run->n_inline > 0 && run->inline_embedders[0] != run->extra
+                                 ? run->inline_embedders[0] : NULL;
       if (store == NULL ||
-          (run->embed &&
-           !docent_vector_store_update_builtin (docent_store_get_db (store), BUILTIN_DIM,
-                                                run->n_workers, cancellable, embed_progress,
-                                                run, &n, &error)) ||
+          (frozen != NULL && docent_vector_store_builtin_is_current (docent_store_get_db (store), frozen, NULL)
+             ? !docent_vector_store_embed_missing_full (docent_store_get_db (store), frozen, run->n_workers,
+                                                        cancellable, embed_progress, run, &n, &error)
+             : (run->embed &&
+                !docent_vector_store_update_builtin (docent_store_get_db (store), BUILTIN_DIM,
+                                                     run->n_workers, cancellable, embed_progress,
+                                                     run, &n, &error))) ||
           (run->extra != NULL &&
            !docent_vector_store_embed_missing_full (docent_store_get_db (store), run->extra,
                                                     run->n_workers, cancellable, embed_progress,

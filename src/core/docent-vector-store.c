@@ -284,6 +284,11 @@ builtin_from_params (const void *blob,
   base = docent_hash_embedder_new_with_df (base_dim, df, n_docs);
   if (n_proj == 0)
     return DOCENT_EMBEDDER (g_steal_pointer (&base));
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  if (((guintptr) p % G_ALIGNOF (float)) == 0)
+    /* the blob as it is: new_projected keeps its own copy */
+    return DOCENT_EMBEDDER (docent_hash_embedder_new_projected (base, dim, (const float *) p));
+#endif
   proj = g_new (float, n_proj);
   for (gsize i = 0; i < n_proj; i++, p += 4)
     {
@@ -726,6 +731,46 @@ docent_vector_writer_free (DocentVectorWriter *w)
   g_free (w);
 }
 
+/* Fitted statistics stored under @id that the next update keeps: 1 yes,
+ * 0 no, -1 error. */
+static int
+fit_still_valid (sqlite3     *db,
+                 const char  *id,
+                 GError     **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = prepare (db, "SELECT n_chunks_fit FROM embedders WHERE id = ?1", error);
+  gint64 n_fit, n_chunks;
+
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    return 0;
+  n_fit = sqlite3_column_int64 (stmt, 0);
+  n_chunks = count_chunks (db, error);
+  if (n_chunks < 0)
+    return -1;
+  /* the rule of docent_vector_store_dup_builtin (fit = TRUE) */
+  return n_fit > 0 && n_chunks <= n_fit * 3 / 2 && n_chunks >= n_fit / 2;
+}
+
+gboolean
+docent_vector_store_builtin_is_current (sqlite3         *db,
+                                        DocentEmbedder  *embedder,
+                                        GError         **error)
+{
+  g_autofree char *latest = NULL;
+  int valid;
+
+  g_return_val_if_fail (db != NULL && DOCENT_IS_EMBEDDER (embedder), FALSE);
+
+  latest = docent_vector_store_dup_builtin_id (db, docent_embedder_get_dim (embedder));
+  if (g_strcmp0 (latest, docent_embedder_get_model_id (embedder)) != 0)
+    return FALSE;
+  valid = fit_still_valid (db, latest, error);
+  return valid > 0;
+}
+
 DocentEmbedder *
 docent_vector_store_dup_builtin_frozen (sqlite3  *db,
                                         guint     dim,
@@ -733,8 +778,6 @@ docent_vector_store_dup_builtin_frozen (sqlite3  *db,
 {
   g_autoptr(DocentHashEmbedder) plain = docent_hash_embedder_new (dim);
   g_autoptr(DocentEmbedder) e = NULL;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  gint64 n_fit, n_chunks;
 
   e = docent_vector_store_dup_builtin (db, dim, FALSE, error);
   if (e == NULL)
@@ -742,19 +785,9 @@ docent_vector_store_dup_builtin_frozen (sqlite3  *db,
   if (g_strcmp0 (docent_embedder_get_model_id (e),
                  docent_embedder_get_model_id (DOCENT_EMBEDDER (plain))) == 0)
     return NULL;   /* no statistics yet */
-  stmt = prepare (db, "SELECT n_chunks_fit FROM embedders WHERE id = ?1", error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_text (stmt, 1, docent_embedder_get_model_id (e), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step (stmt) != SQLITE_ROW)
-    return NULL;
-  n_fit = sqlite3_column_int64 (stmt, 0);
-  n_chunks = count_chunks (db, error);
-  if (n_chunks < 0)
-    return NULL;
   /* Statistics about to be re-counted would make these vectors wasted
    * work: the catch-up after the run embeds everything under the new id. */
-  if (n_fit <= 0 || n_chunks > n_fit * 3 / 2 || n_chunks < n_fit / 2)
+  if (fit_still_valid (db, docent_embedder_get_model_id (e), error) <= 0)
     return NULL;
   return g_steal_pointer (&e);
 }

@@ -84,6 +84,13 @@ DocentEmbedder *docent_vector_store_dup_builtin_frozen (sqlite3  *db,
                                                         guint     dim,
                                                         GError  **error);
 
+/* TRUE when @embedder (one of docent_vector_store_dup_builtin_frozen) is
+ * still the library's latest built-in embedder and its statistics hold:
+ * the catch-up may embed with it rather than load them again. */
+gboolean docent_vector_store_builtin_is_current (sqlite3         *db,
+                                                 DocentEmbedder  *embedder,
+                                                 GError         **error);
+
 /* The built-in embedder's catch-up: statistics (re)counted when needed (a
  * new id), passages lacking a vector of the current id embedded, vectors of
  * older ids dropped once the new ones are all written. */
