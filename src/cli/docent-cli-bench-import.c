@@ -15,8 +15,12 @@
 
 /* `docent bench import`: pages per second importing the seven R manuals into
  * a fresh library, and peak memory importing fullrefman.pdf, each next to
- * serial pdftotext on the same files measured in the same run. Every import
- * runs as a child `docent import`, so its time and peak RSS are its own. */
+ * serial pdftotext on the same files measured in the same run; and adding
+ * one manual to a library that holds the six others (where the workers
+ * embed with the frozen statistics). Each import is measured with its
+ * vectors (what `docent import` does) and without (`--no-embed`, keyword
+ * search only). Every import runs as a child `docent import`, so its time
+ * and peak RSS are its own. */
 
 static void
 remove_tree (const char *path)
@@ -102,30 +106,41 @@ count_pages (GPtrArray *files)
 static gboolean import_child (const char *self_exe, const char *library, GPtrArray *files,
                               int workers, gboolean no_embed, ChildRun *out, GError **error);
 
-/* Imports @files into a fresh library in @dir in two steps, each a child:
- * extract, chunk and index (searchable by keywords), then the built-in
- * embedder's vectors (an import of the same files, all unchanged). Keeps
- * the run with the best total of @repeats. */
+/* Imports @files into fresh libraries in @dir, with vectors and without
+ * (--no-embed), or, with @base, into copies of that library; keeps the best
+ * of @repeats of each. */
 static gboolean
-bench_import (const char *self_exe, const char *dir, const char *tag, GPtrArray *files,
-              int workers, int repeats, ChildRun *best, ChildRun *best_embed, GError **error)
+copy_file (const char *from, const char *to, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+
+  return g_file_get_contents (from, &data, &len, error) &&
+         g_file_set_contents (to, data, len, error);
+}
+
+static gboolean
+bench_import (const char *self_exe, const char *dir, const char *tag, const char *base,
+              GPtrArray *files, int workers, int repeats, ChildRun *best, ChildRun *best_plain,
+              GError **error)
 {
   best->wall_s = G_MAXDOUBLE;
-  best_embed->wall_s = 0;
+  best_plain->wall_s = G_MAXDOUBLE;
   for (int r = 0; r < repeats; r++)
-    {
-      g_autofree char *library = g_strdup_printf ("%s/%s-%d.db", dir, tag, r);
-      ChildRun run, embed;
+    for (int plain = 0; plain <= 1; plain++)
+      {
+        g_autofree char *library = g_strdup_printf ("%s/%s-%d-%d.db", dir, tag, r, plain);
+        ChildRun run;
 
-      if (!import_child (self_exe, library, files, workers, TRUE, &run, error) ||
-          !import_child (self_exe, library, files, workers, FALSE, &embed, error))
-        return FALSE;
-      if (run.wall_s + embed.wall_s < best->wall_s + best_embed->wall_s)
-        {
+        if (base != NULL && !copy_file (base, library, error))
+          return FALSE;
+        if (!import_child (self_exe, library, files, workers, plain, &run, error))
+          return FALSE;
+        if (plain && run.wall_s < best_plain->wall_s)
+          *best_plain = run;
+        if (!plain && run.wall_s < best->wall_s)
           *best = run;
-          *best_embed = embed;
-        }
-    }
+      }
   return TRUE;
 }
 
@@ -182,10 +197,13 @@ docent_cli_bench_import (DocentCliGlobal *global, int argc, char **argv)
   g_autofree char *self_exe = NULL;
   g_autofree char *tmp = NULL;
   const char *dir;
-  ChildRun manuals_run = { 0 }, full_run = { 0 };
-  ChildRun manuals_embed = { 0 }, full_embed = { 0 };
-  double pdftotext_s = 0, full_pdftotext_s = 0;
-  int pages, full_pages = 0;
+  ChildRun manuals_run = { 0 }, full_run = { 0 }, add_run = { 0 };
+  ChildRun manuals_plain = { 0 }, full_plain = { 0 }, add_plain = { 0 };
+  double pdftotext_s = 0, full_pdftotext_s = 0, add_pdftotext_s = 0;
+  int pages, full_pages = 0, add_pages;
+  g_autoptr(GPtrArray) others = g_ptr_array_new ();
+  g_autoptr(GPtrArray) added = g_ptr_array_new ();
+  g_autofree char *base = NULL;
 
   if (!docent_cli_parse (global, "bench import", "", entries, &argc, &argv))
     return DOCENT_EXIT_USAGE;
@@ -220,7 +238,21 @@ docent_cli_bench_import (DocentCliGlobal *global, int argc, char **argv)
   pdftotext_s = G_MAXDOUBLE;
   for (int r = 0; r < repeats; r++)
     pdftotext_s = MIN (pdftotext_s, time_pdftotext (files, &error));
-  if (pdftotext_s < 0 || !bench_import (self_exe, tmp, "manuals", files, workers, repeats, &manuals_run, &manuals_embed, &error))
+  if (pdftotext_s < 0 ||
+      !bench_import (self_exe, tmp, "manuals", NULL, files, workers, repeats, &manuals_run, &manuals_plain, &error))
+    goto fail;
+
+  /* R-intro added to a library of the six others, vectors and all. */
+  for (guint i = 0; i < files->len; i++)
+    g_ptr_array_add (g_str_has_suffix (files->pdata[i], "/R-intro.pdf") ? added : others, files->pdata[i]);
+  add_pages = count_pages (added);
+  base = g_build_filename (tmp, "base.db", NULL);
+  add_pdftotext_s = G_MAXDOUBLE;
+  for (int r = 0; r < repeats; r++)
+    add_pdftotext_s = MIN (add_pdftotext_s, time_pdftotext (added, &error));
+  if (add_pdftotext_s < 0 ||
+      !import_child (self_exe, base, others, workers, FALSE, &add_run, &error) ||
+      !bench_import (self_exe, tmp, "added", base, added, workers, repeats, &add_run, &add_plain, &error))
     goto fail;
 
   if (!skip_full)
@@ -228,7 +260,7 @@ docent_cli_bench_import (DocentCliGlobal *global, int argc, char **argv)
       full_pages = count_pages (full);
       full_pdftotext_s = time_pdftotext (full, &error);
       if (full_pdftotext_s < 0 ||
-          !bench_import (self_exe, tmp, "fullrefman", full, workers, 1, &full_run, &full_embed, &error))
+          !bench_import (self_exe, tmp, "fullrefman", NULL, full, workers, 1, &full_run, &full_plain, &error))
         goto fail;
     }
 
@@ -246,8 +278,18 @@ docent_cli_bench_import (DocentCliGlobal *global, int argc, char **argv)
       json_builder_set_member_name (b, "pdftotext_serial_s"); json_builder_add_double_value (b, pdftotext_s);
       json_builder_set_member_name (b, "ratio_to_pdftotext"); json_builder_add_double_value (b, manuals_run.wall_s / pdftotext_s);
       json_builder_set_member_name (b, "peak_rss_mib"); json_builder_add_double_value (b, manuals_run.max_rss_mib);
-      json_builder_set_member_name (b, "embed_s"); json_builder_add_double_value (b, manuals_embed.wall_s);
-      json_builder_set_member_name (b, "embed_peak_rss_mib"); json_builder_add_double_value (b, manuals_embed.max_rss_mib);
+      json_builder_set_member_name (b, "no_embed_s"); json_builder_add_double_value (b, manuals_plain.wall_s);
+      json_builder_set_member_name (b, "no_embed_ratio_to_pdftotext"); json_builder_add_double_value (b, manuals_plain.wall_s / pdftotext_s);
+      json_builder_set_member_name (b, "no_embed_peak_rss_mib"); json_builder_add_double_value (b, manuals_plain.max_rss_mib);
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "added");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "pages"); json_builder_add_int_value (b, add_pages);
+      json_builder_set_member_name (b, "import_s"); json_builder_add_double_value (b, add_run.wall_s);
+      json_builder_set_member_name (b, "pdftotext_serial_s"); json_builder_add_double_value (b, add_pdftotext_s);
+      json_builder_set_member_name (b, "ratio_to_pdftotext"); json_builder_add_double_value (b, add_run.wall_s / add_pdftotext_s);
+      json_builder_set_member_name (b, "no_embed_s"); json_builder_add_double_value (b, add_plain.wall_s);
+      json_builder_set_member_name (b, "no_embed_ratio_to_pdftotext"); json_builder_add_double_value (b, add_plain.wall_s / add_pdftotext_s);
       json_builder_end_object (b);
       if (!skip_full)
         {
@@ -259,8 +301,9 @@ docent_cli_bench_import (DocentCliGlobal *global, int argc, char **argv)
           json_builder_set_member_name (b, "pdftotext_serial_s"); json_builder_add_double_value (b, full_pdftotext_s);
           json_builder_set_member_name (b, "ratio_to_pdftotext"); json_builder_add_double_value (b, full_run.wall_s / full_pdftotext_s);
           json_builder_set_member_name (b, "peak_rss_mib"); json_builder_add_double_value (b, full_run.max_rss_mib);
-          json_builder_set_member_name (b, "embed_s"); json_builder_add_double_value (b, full_embed.wall_s);
-          json_builder_set_member_name (b, "embed_peak_rss_mib"); json_builder_add_double_value (b, full_embed.max_rss_mib);
+          json_builder_set_member_name (b, "no_embed_s"); json_builder_add_double_value (b, full_plain.wall_s);
+          json_builder_set_member_name (b, "no_embed_ratio_to_pdftotext"); json_builder_add_double_value (b, full_plain.wall_s / full_pdftotext_s);
+          json_builder_set_member_name (b, "no_embed_peak_rss_mib"); json_builder_add_double_value (b, full_plain.max_rss_mib);
           json_builder_end_object (b);
         }
       json_builder_end_object (b);
@@ -270,20 +313,22 @@ docent_cli_bench_import (DocentCliGlobal *global, int argc, char **argv)
   else
     {
       g_print (_("Import benchmark (%u cores, best of %d)\n"), g_get_num_processors (), repeats);
-      g_print (_("  seven R manuals: %d pages in %.2f s = %.0f pages/s; serial pdftotext %.2f s; ratio %.2f×; peak RSS %.0f MiB\n"),
+      g_print (_("  seven R manuals: %d pages in %.2f s = %.0f pages/s with vectors; serial pdftotext %.2f s; ratio %.2f×; peak RSS %.0f MiB\n"),
                pages, manuals_run.wall_s, pages / manuals_run.wall_s, pdftotext_s,
                manuals_run.wall_s / pdftotext_s, manuals_run.max_rss_mib);
-      g_print (_("                   then built-in vectors %.2f s (peak RSS %.0f MiB); with them %.2f× pdftotext\n"),
-               manuals_embed.wall_s, manuals_embed.max_rss_mib,
-               (manuals_run.wall_s + manuals_embed.wall_s) / pdftotext_s);
+      g_print (_("                   keyword search only (--no-embed) %.2f s, ratio %.2f×, peak RSS %.0f MiB\n"),
+               manuals_plain.wall_s, manuals_plain.wall_s / pdftotext_s, manuals_plain.max_rss_mib);
+      g_print (_("  R-intro added to the six others: %d pages in %.2f s with vectors; serial pdftotext %.2f s; ratio %.2f× (--no-embed %.2f×)\n"),
+               add_pages, add_run.wall_s, add_pdftotext_s, add_run.wall_s / add_pdftotext_s,
+               add_plain.wall_s / add_pdftotext_s);
       if (!skip_full)
-        g_print (_("  fullrefman.pdf:  %d pages in %.2f s = %.0f pages/s; serial pdftotext %.2f s; ratio %.2f×; peak RSS %.0f MiB\n"),
-                 full_pages, full_run.wall_s, full_pages / full_run.wall_s, full_pdftotext_s,
-                 full_run.wall_s / full_pdftotext_s, full_run.max_rss_mib);
-      if (!skip_full)
-        g_print (_("                   then built-in vectors %.2f s (peak RSS %.0f MiB); with them %.2f× pdftotext\n"),
-                 full_embed.wall_s, full_embed.max_rss_mib,
-                 (full_run.wall_s + full_embed.wall_s) / full_pdftotext_s);
+        {
+          g_print (_("  fullrefman.pdf:  %d pages in %.2f s = %.0f pages/s with vectors; serial pdftotext %.2f s; ratio %.2f×; peak RSS %.0f MiB\n"),
+                   full_pages, full_run.wall_s, full_pages / full_run.wall_s, full_pdftotext_s,
+                   full_run.wall_s / full_pdftotext_s, full_run.max_rss_mib);
+          g_print (_("                   keyword search only (--no-embed) %.2f s, ratio %.2f×, peak RSS %.0f MiB\n"),
+                   full_plain.wall_s, full_plain.wall_s / full_pdftotext_s, full_plain.max_rss_mib);
+        }
     }
   remove_tree (tmp);
   return DOCENT_EXIT_OK;
