@@ -8,12 +8,15 @@
 #include "docent-error.h"
 #include "docent-library.h"
 #include "docent-gguf-embedder.h"
+#include "docent-rechunker.h"
 #include "docent-retriever.h"
 
 typedef struct {
   char    **paths;
   char     *password;
   gboolean  index_only;   /* no files: bring the vectors up to date */
+  gboolean  rechunk;      /* no files: save the passage settings, re-cut */
+  guint     chunk_size, chunk_overlap;
 } ImportJob;
 
 struct _DocentLibrary
@@ -52,6 +55,7 @@ struct _DocentLibrary
   GHashTable     *doc_collections;   /* gint64* id → "A, B" */
 
   DocentImporter *importer;
+  DocentRechunker *rechunker;
   GCancellable   *import_cancellable;  /* set while a job runs */
   GQueue          import_queue;      /* of ImportJob */
   char           *busy_path;
@@ -73,6 +77,8 @@ enum {
   IMPORT_FILE_DONE,
   IMPORT_INDEXING,
   IMPORT_FINISHED,
+  RECHUNK_STARTED,
+  RECHUNK_PROGRESS,
   PASSWORD_NEEDED,
   DOCUMENTS_LOADED,
   N_SIGNALS
@@ -889,6 +895,9 @@ finish_batch (DocentLibrary *self,
   if (self->importer != NULL)
     g_signal_handlers_disconnect_by_data (self->importer, self);
   g_clear_object (&self->importer);
+  if (self->rechunker != NULL)
+    g_signal_handlers_disconnect_by_data (self->rechunker, self);
+  g_clear_object (&self->rechunker);
   g_clear_object (&self->import_cancellable);
   set_busy_path (self, NULL);
   g_hash_table_remove_all (self->pending);
@@ -1010,6 +1019,60 @@ import_cb (GObject      *object,
 }
 
 static void
+rechunker_progress_cb (DocentRechunker             *rechunker,
+                       const DocentRechunkProgress *progress,
+                       DocentLibrary               *self)
+{
+  g_signal_emit (self, signals[RECHUNK_PROGRESS], 0, progress);
+}
+
+static void
+rechunk_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(DocentLibrary) self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = docent_rechunker_run_finish (DOCENT_RECHUNKER (object), result, NULL, NULL, &error);
+  if (DOCENT_RECHUNKER (object) != self->rechunker)
+    return;
+  /* The rechunker brought the built-in vectors up to date; a chosen
+   * embedding model's come next, as after an import. */
+  if (ok && self->embedding_path != NULL)
+    {
+      ImportJob *job = g_new0 (ImportJob, 1);
+      job->index_only = TRUE;
+      g_queue_push_head (&self->import_queue, job);
+    }
+  finish_batch (self, NULL, ok ? NULL : error);
+}
+
+/* Saves the passage settings (a small write, on a connection of its own)
+ * and re-cuts the documents in the background. */
+static void
+start_rechunk (DocentLibrary *self,
+               ImportJob     *job)
+{
+  g_autoptr(DocentStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_signal_emit (self, signals[IMPORT_STARTED], 0);
+  g_signal_emit (self, signals[RECHUNK_STARTED], 0);
+  store = docent_store_open (self->path, &error);
+  if (store == NULL || !docent_chunking_set (store, job->chunk_size, job->chunk_overlap, &error))
+    {
+      finish_batch (self, NULL, error);
+      return;
+    }
+  g_clear_object (&store);
+  self->rechunker = docent_rechunker_new (self->path);
+  g_signal_connect (self->rechunker, "progress", G_CALLBACK (rechunker_progress_cb), self);
+  docent_rechunker_run_async (self->rechunker, self->import_cancellable, rechunk_cb, g_object_ref (self));
+}
+
+static void
 start_next_import (DocentLibrary *self)
 {
   ImportJob *job;
@@ -1020,6 +1083,12 @@ start_next_import (DocentLibrary *self)
     return;
 
   self->import_cancellable = g_cancellable_new ();
+  if (job->rechunk)
+    {
+      start_rechunk (self, job);
+      import_job_free (job);
+      return;
+    }
   if (job->index_only)
     {
       g_signal_emit (self, signals[IMPORT_STARTED], 0);
@@ -1119,6 +1188,31 @@ docent_library_set_embedding_model (DocentLibrary *self,
   start_next_import (self);
   if (!was_importing)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+}
+
+gboolean
+docent_library_set_chunking (DocentLibrary *self,
+                             guint          size,
+                             guint          overlap,
+                             GError       **error)
+{
+  ImportJob *job;
+  gboolean was_importing;
+
+  g_return_val_if_fail (DOCENT_IS_LIBRARY (self), FALSE);
+
+  if (!docent_chunking_validate (size, overlap, error))
+    return FALSE;
+  was_importing = docent_library_get_importing (self);
+  job = g_new0 (ImportJob, 1);
+  job->rechunk = TRUE;
+  job->chunk_size = size;
+  job->chunk_overlap = overlap;
+  g_queue_push_tail (&self->import_queue, job);
+  start_next_import (self);
+  if (!was_importing)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+  return TRUE;
 }
 
 gboolean
@@ -1243,6 +1337,9 @@ docent_library_dispose (GObject *object)
   if (self->importer != NULL)
     g_signal_handlers_disconnect_by_data (self->importer, self);
   g_clear_object (&self->importer);
+  if (self->rechunker != NULL)
+    g_signal_handlers_disconnect_by_data (self->rechunker, self);
+  g_clear_object (&self->rechunker);
   g_clear_object (&self->import_cancellable);
   if (self->documents != NULL)
     g_list_store_remove_all (self->documents);
@@ -1351,6 +1448,12 @@ docent_library_class_init (DocentLibraryClass *klass)
   signals[IMPORT_FINISHED] =
     g_signal_new ("import-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_PTR_ARRAY, G_TYPE_ERROR);
+  signals[RECHUNK_STARTED] =
+    g_signal_new ("rechunk-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[RECHUNK_PROGRESS] =
+    g_signal_new ("rechunk-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
   signals[PASSWORD_NEEDED] =
     g_signal_new ("password-needed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);

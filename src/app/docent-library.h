@@ -24,6 +24,8 @@ G_DECLARE_FINAL_TYPE (DocentLibrary, docent_library, DOCENT, LIBRARY, GObject)
  *   "import-file-done" (const DocentImportFileResult *)
  *   "import-indexing"  () files are in; their vectors are being computed
  *   "import-finished"  (GPtrArray *results or NULL, const GError *error or NULL)
+ *   "rechunk-started"  () after "import-started", for a re-cut
+ *   "rechunk-progress" (const DocentRechunkProgress *)
  *   "password-needed"  (const char *path, const char *reason)
  *   "documents-loaded" () after each refresh */
 DocentLibrary *docent_library_new             (const char           *path);
@@ -57,6 +59,15 @@ void           docent_library_cancel_import   (DocentLibrary        *self);
  * import ("import-started", "import-indexing", "import-finished"). */
 void           docent_library_set_embedding_model (DocentLibrary    *self,
                                                    const char       *path);
+/* Validates the passage size and overlap (FALSE with the valid range), then
+ * in the import queue saves them in the library file and re-cuts the
+ * documents with a DocentRechunker, shown as an import ("import-started",
+ * "rechunk-started", "rechunk-progress", "import-finished"); Stop cancels
+ * between documents. */
+gboolean       docent_library_set_chunking    (DocentLibrary        *self,
+                                               guint                 size,
+                                               guint                 overlap,
+                                               GError              **error);
 void           docent_library_remove          (DocentLibrary        *self,
                                                gint64                id);
 /* Forgets a failure that never reached the store. */

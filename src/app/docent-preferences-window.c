@@ -10,7 +10,9 @@
 #include "docent-application.h"
 #include "docent-model-manager.h"
 #include "docent-preferences-window.h"
+#include "docent-rechunker.h"
 #include "docent-store.h"
+#include "docent-window-private.h"
 #include "llm-gguf.h"
 #include "llm-quant.h"
 #include "llm-quantize.h"
@@ -44,6 +46,12 @@ struct _DocentPreferencesWindow
   AdwActionRow      *library_row;
   GtkWidget         *library_reset_button;
   GtkWidget         *backup_button;
+  GtkWidget         *passages_group;
+  GtkSpinButton     *chunk_size_spin;
+  GtkSpinButton     *chunk_overlap_spin;
+  GtkWidget         *chunking_apply_button;
+  DocentLibrary     *library;          /* the parent window's, or NULL */
+  guint              chunk_size, chunk_overlap;   /* as stored */
   GCancellable      *cancellable;
   GCancellable      *estimate_cancellable;
   GCancellable      *quantize_cancellable;   /* non-NULL while a copy is made */
@@ -327,6 +335,99 @@ backup_cb (DocentPreferencesWindow *self)
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
   g_signal_connect (self->chooser, "response", G_CALLBACK (backup_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+/* ---- passages (per library, stored in the library file) ----------------- */
+
+static void
+chunking_changed_cb (DocentPreferencesWindow *self)
+{
+  guint size = gtk_spin_button_get_value_as_int (self->chunk_size_spin);
+  guint overlap = gtk_spin_button_get_value_as_int (self->chunk_overlap_spin);
+
+  /* The overlap runs up to half the size. */
+  gtk_spin_button_set_range (self->chunk_overlap_spin, 0, size / 2);
+  overlap = gtk_spin_button_get_value_as_int (self->chunk_overlap_spin);
+  gtk_widget_set_sensitive (self->chunking_apply_button,
+                            self->library != NULL && self->chunk_size > 0 &&
+                            (size != self->chunk_size || overlap != self->chunk_overlap));
+}
+
+static void
+chunking_apply_cb (DocentPreferencesWindow *self)
+{
+  guint size = gtk_spin_button_get_value_as_int (self->chunk_size_spin);
+  guint overlap = gtk_spin_button_get_value_as_int (self->chunk_overlap_spin);
+  g_autoptr(GError) error = NULL;
+
+  if (self->library == NULL)
+    return;
+  if (!docent_library_set_chunking (self->library, size, overlap, &error))
+    {
+      adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), adw_toast_new (error->message));
+      return;
+    }
+  self->chunk_size = size;
+  self->chunk_overlap = overlap;
+  chunking_changed_cb (self);
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                    adw_toast_new (_("Re-cutting the library in the background")));
+}
+
+static void
+chunking_read_thread (GTask        *task,
+                      gpointer      source_object,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  g_autoptr(DocentStore) store = NULL;
+  GError *error = NULL;
+  guint *values = g_new0 (guint, 2);
+
+  store = docent_store_open (task_data, &error);
+  if (store == NULL || !docent_chunking_get (store, &values[0], &values[1], &error))
+    {
+      g_free (values);
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, values, g_free);
+}
+
+static void
+chunking_read_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  DocentPreferencesWindow *self = DOCENT_PREFERENCES_WINDOW (object);
+  g_autofree guint *values = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  if (values == NULL || self->disposed)
+    return;
+  self->chunk_size = values[0];
+  self->chunk_overlap = values[1];
+  gtk_spin_button_set_range (self->chunk_overlap_spin, 0, values[0] / 2);
+  gtk_spin_button_set_value (self->chunk_size_spin, values[0]);
+  gtk_spin_button_set_value (self->chunk_overlap_spin, values[1]);
+  gtk_widget_set_sensitive (self->passages_group, TRUE);
+  chunking_changed_cb (self);
+}
+
+/* The passage settings of @library's file, read on a worker. */
+static void
+set_library (DocentPreferencesWindow *self,
+             DocentLibrary           *library)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_set_object (&self->library, library);
+  gtk_widget_set_sensitive (self->passages_group, FALSE);
+  if (library == NULL)
+    return;
+  task = g_task_new (self, self->cancellable, chunking_read_cb, NULL);
+  g_task_set_source_tag (task, set_library);
+  g_task_set_task_data (task, g_strdup (docent_library_get_path (library)), g_free);
+  g_task_run_in_thread (task, chunking_read_thread);
 }
 
 /* ---- quantized copy of the chat model ------------------------------------ */
@@ -770,6 +871,7 @@ docent_preferences_window_dispose (GObject *object)
   g_clear_pointer (&self->discovered_rows, g_ptr_array_unref);
   g_clear_pointer (&self->discovered_paths, g_ptr_array_unref);
   g_clear_object (&self->settings);
+  g_clear_object (&self->library);
 
   G_OBJECT_CLASS (docent_preferences_window_parent_class)->dispose (object);
 }
@@ -829,6 +931,12 @@ docent_preferences_window_class_init (DocentPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, library_row);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, library_reset_button);
   gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, backup_button);
+  gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, passages_group);
+  gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, chunk_size_spin);
+  gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, chunk_overlap_spin);
+  gtk_widget_class_bind_template_child (widget_class, DocentPreferencesWindow, chunking_apply_button);
+  gtk_widget_class_bind_template_callback (widget_class, chunking_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, chunking_apply_cb);
   gtk_widget_class_bind_template_callback (widget_class, backup_cb);
   gtk_widget_class_bind_template_callback (widget_class, quantize_start_cb);
   gtk_widget_class_bind_template_callback (widget_class, quantize_cancel_cb);
@@ -853,11 +961,17 @@ GtkWidget *
 docent_preferences_window_new (GtkWindow *parent,
                                GSettings *settings)
 {
+  GtkWidget *self;
+
   g_return_val_if_fail (G_IS_SETTINGS (settings), NULL);
 
-  return g_object_new (DOCENT_TYPE_PREFERENCES_WINDOW,
+  self = g_object_new (DOCENT_TYPE_PREFERENCES_WINDOW,
                        "settings", settings,
                        "transient-for", parent,
                        "modal", parent != NULL,
                        NULL);
+  /* Per-library settings are those of the window's library. */
+  if (DOCENT_IS_WINDOW (parent))
+    set_library (DOCENT_PREFERENCES_WINDOW (self), _docent_window_get_library (DOCENT_WINDOW (parent)));
+  return self;
 }

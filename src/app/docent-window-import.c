@@ -6,6 +6,7 @@
 
 #include "docent-document-row.h"
 #include "docent-error.h"
+#include "docent-rechunker.h"
 #include "docent-window-private.h"
 
 /* Everything that brings documents in or takes them out: drops, file
@@ -231,6 +232,45 @@ import_indexing_cb (DocentWindow *self)
 }
 
 static void
+rechunk_started_cb (DocentWindow *self)
+{
+  self->rechunking = TRUE;
+  gtk_label_set_label (self->import_title, _("Re-cutting passages…"));
+  gtk_label_set_label (self->import_detail, "");
+}
+
+static void
+rechunk_progress_cb (DocentWindow                *self,
+                     const DocentRechunkProgress *progress)
+{
+  g_autofree char *title = NULL;
+  g_autofree char *eta = format_eta (progress->eta_s);
+  double fraction = 0;
+
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
+  if (progress->phase == DOCENT_RECHUNK_PHASE_SPLIT)
+    {
+      /* Translators: documents cut again with the new passage settings */
+      title = g_strdup_printf (ngettext ("Re-cutting passages: %u of %u document done",
+                                         "Re-cutting passages: %u of %u documents done", progress->docs_total),
+                               progress->docs_done, progress->docs_total);
+      if (progress->docs_total > 0)
+        fraction = (double) progress->docs_done / progress->docs_total;
+    }
+  else
+    {
+      title = g_strdup_printf (ngettext ("Indexing passages: %u of %u done",
+                                         "Indexing passages: %u of %u done", progress->chunks_total),
+                               progress->chunks_done, progress->chunks_total);
+      if (progress->chunks_total > 0)
+        fraction = (double) progress->chunks_done / progress->chunks_total;
+    }
+  gtk_label_set_label (self->import_title, title);
+  gtk_label_set_label (self->import_detail, eta ? eta : "");
+  gtk_progress_bar_set_fraction (self->import_progress, CLAMP (fraction, 0, 1));
+}
+
+static void
 import_file_done_cb (DocentWindow                 *self,
                      const DocentImportFileResult *result)
 {
@@ -255,6 +295,23 @@ import_finished_cb (DocentWindow *self,
 
   gtk_revealer_set_reveal_child (self->import_revealer, FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-import", FALSE);
+
+  if (self->rechunking)
+    {
+      gboolean stopped = error != NULL && (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+                                           g_error_matches (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED));
+
+      self->rechunking = FALSE;
+      if (stopped)
+        message = g_strdup (_("Re-cutting stopped; the rest keeps its old passages until you apply again"));
+      else if (error != NULL)
+        message = g_strdup_printf (_("Re-cutting failed: %s"), error->message);
+      else
+        message = g_strdup (_("Passages re-cut"));
+      _docent_window_toast (self, message);
+      _docent_window_update_state (self);
+      return;
+    }
 
   if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
       !g_error_matches (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED))
@@ -719,6 +776,10 @@ _docent_window_bind_library (DocentWindow *self)
   g_signal_connect_object (self->library, "import-indexing", G_CALLBACK (import_indexing_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->library, "import-finished", G_CALLBACK (import_finished_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->library, "rechunk-started", G_CALLBACK (rechunk_started_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->library, "rechunk-progress", G_CALLBACK (rechunk_progress_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->library, "password-needed", G_CALLBACK (password_needed_cb), self,
                            G_CONNECT_SWAPPED);

@@ -39,6 +39,7 @@ struct _DocentWindow
   AdwMessageDialog   *collection_dialog;  /* weak */
   GHashTable         *password_tried;   /* paths a password was given for */
   guint               import_failed;
+  gboolean            rechunking;     /* the import box shows a re-cut */
   guint               import_imported;
   guint               import_skipped;
   gboolean            first_frame_seen;

@@ -15,6 +15,7 @@
 #include "docent-document-row.h"
 #include "docent-model-manager.h"
 #include "docent-preferences-window.h"
+#include "docent-rechunker.h"
 #include "docent-result-row.h"
 #include "docent-test-pdf.h"
 #include "docent-window-private.h"
@@ -269,6 +270,12 @@ has_collection (gpointer data)
 }
 
 static gboolean importing (gpointer data);
+
+static gboolean
+passages_loaded (gpointer data)
+{
+  return gtk_widget_get_sensitive (GTK_WIDGET (gtk_widget_get_template_child (data, DOCENT_TYPE_PREFERENCES_WINDOW, "passages_group")));
+}
 static gboolean not_importing (gpointer data);
 
 static gboolean
@@ -753,8 +760,41 @@ test_window_story (void)
       g_assert_nonnull (docs);
       g_assert_cmpuint (docs->len, ==, 4);
     }
+
+    /* Passage size and overlap: read from the library file, applied by
+     * re-cutting it in the background (progress in the window). */
+    {
+      GtkSpinButton *size = GTK_SPIN_BUTTON (gtk_widget_get_template_child (prefs, DOCENT_TYPE_PREFERENCES_WINDOW, "chunk_size_spin"));
+      GtkSpinButton *overlap = GTK_SPIN_BUTTON (gtk_widget_get_template_child (prefs, DOCENT_TYPE_PREFERENCES_WINDOW, "chunk_overlap_spin"));
+      GtkWidget *apply = GTK_WIDGET (gtk_widget_get_template_child (prefs, DOCENT_TYPE_PREFERENCES_WINDOW, "chunking_apply_button"));
+      g_autoptr(DocentStore) store = NULL;
+      guint stored_size = 0, stored_overlap = 0;
+
+      g_assert_true (wait_for (passages_loaded, prefs, PATIENCE_MS));
+      g_assert_cmpint (gtk_spin_button_get_value_as_int (size), ==, 1000);
+      g_assert_cmpint (gtk_spin_button_get_value_as_int (overlap), ==, 150);
+      g_assert_false (gtk_widget_get_sensitive (apply));
+      gtk_spin_button_set_value (size, 400);
+      gtk_spin_button_set_value (overlap, 50);
+      g_assert_true (gtk_widget_get_sensitive (apply));
+      settle (200);
+      save_screenshot (prefs, "08g-preferences-passages");
+      g_signal_emit_by_name (apply, "clicked");
+      g_assert_true (importing (window));
+      g_assert_true (wait_for (not_importing, window, PATIENCE_MS));
+      store = docent_store_open (docent_library_get_path (_docent_window_get_library (window)), NULL);
+      g_assert_nonnull (store);
+      g_assert_true (docent_chunking_get (store, &stored_size, &stored_overlap, NULL));
+      g_assert_cmpuint (stored_size, ==, 400);
+      g_assert_cmpuint (stored_overlap, ==, 50);
+      g_assert_cmpint (docent_rechunker_count_pending (store, NULL), ==, 0);
+      g_assert_false (gtk_widget_get_sensitive (apply));
+    }
   }
   gtk_window_destroy (GTK_WINDOW (prefs));
+  /* Searches find the re-cut passages. */
+  run_query (window, "search", "zebrafish calibration");
+  g_assert_true (g_str_has_suffix (docent_result_row_get_result (DOCENT_RESULT_ROW (first_result_row (window)))->path, "alpha.pdf"));
 
   /* Another library location opens that library (empty here). */
   {
