@@ -266,6 +266,16 @@ count_unfinished_thread (GTask        *task,
       return;
     }
   n = docent_store_count_unfinished_imports (store, &error);
+  /* A re-cut that was interrupted: documents cut otherwise than the
+   * library's settings say. */
+  if (n >= 0)
+    {
+      guint *rechunk = task_data;
+      gint64 pending = docent_rechunker_count_pending (store, NULL);
+
+      if (pending > 0 && docent_chunking_get (store, &rechunk[1], &rechunk[2], NULL))
+        rechunk[0] = (guint) MIN (pending, G_MAXUINT);
+    }
   unlock_reader (self);
 
   if (n < 0)
@@ -296,6 +306,15 @@ count_unfinished_cb (GObject      *object,
       g_debug ("Resuming %" G_GSSIZE_FORMAT " unfinished imports", n);
       queue_import (self, none, NULL);
     }
+  {
+    guint *rechunk = g_task_get_task_data (G_TASK (result));
+
+    if (rechunk[0] > 0)
+      {
+        g_debug ("Finishing the re-cut of %u documents", rechunk[0]);
+        docent_library_set_chunking (self, rechunk[1], rechunk[2], NULL);
+      }
+  }
 }
 
 static void
@@ -304,6 +323,8 @@ check_unfinished (DocentLibrary *self)
   g_autoptr(GTask) task = g_task_new (self, self->cancellable, count_unfinished_cb, NULL);
 
   g_task_set_source_tag (task, check_unfinished);
+  /* documents to re-cut, size, overlap */
+  g_task_set_task_data (task, g_new0 (guint, 3), g_free);
   g_task_run_in_thread (task, count_unfinished_thread);
 }
 

@@ -1171,6 +1171,37 @@ test_preferences_quantize (void)
   settle (100);
 }
 
+/* A re-cut interrupted (the settings saved, documents still cut the old
+ * way) is finished by the window when it opens the library. */
+static void
+test_window_rechunk_resume (void)
+{
+  g_autofree char *library = g_build_filename (tmpdir, "library.db", NULL);
+  g_autoptr(DocentStore) store = NULL;
+  DocentWindow *window;
+
+  if (!g_file_test (library, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("needs the story's library");
+      return;
+    }
+  store = docent_store_open (library, NULL);
+  g_assert_nonnull (store);
+  g_assert_true (docent_chunking_set (store, 600, 100, NULL));
+  g_assert_cmpint (docent_rechunker_count_pending (store, NULL), >, 0);
+  g_clear_object (&store);
+
+  g_settings_set_string (settings, "library-path", library);
+  window = docent_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (wait_for (importing, window, PATIENCE_MS));
+  g_assert_true (wait_for (not_importing, window, PATIENCE_MS));
+  store = docent_store_open (library, NULL);
+  g_assert_cmpint (docent_rechunker_count_pending (store, NULL), ==, 0);
+  gtk_window_destroy (GTK_WINDOW (window));
+  settle (100);
+}
+
 /* A manual check on real data: DOCENT_TEST_LIBRARY=FILE DOCENT_TEST_QUERY=TEXT
  * opens that library, searches, opens the first result and saves
  * real-search.png and real-citation.png. Skipped unless both are set. */
@@ -1285,6 +1316,7 @@ main (int argc, char **argv)
   }
 
   g_test_add_func ("/app/window/story", test_window_story);
+  g_test_add_func ("/app/window/rechunk-resume", test_window_rechunk_resume);
   g_test_add_func ("/app/window/password", test_window_password);
   g_test_add_func ("/app/preferences/quantize", test_preferences_quantize);
   g_test_add_func ("/app/window/progress", test_window_progress);
