@@ -20,6 +20,8 @@
 
 #include "docent-test-util.h"
 
+#include <sqlite3.h>
+
 static gboolean
 set_errno_error (GError    **error,
                  int         errsv,
@@ -204,4 +206,18 @@ docent_test_limit_file_size (guint64  bytes,
   if (setrlimit (RLIMIT_FSIZE, &rl) != 0)
     return set_errno_error (error, errno, "setrlimit(RLIMIT_FSIZE)");
   return TRUE;
+}
+
+gint64
+docent_test_query_int (DocentStore *store,
+                       const char  *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  gint64 v;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (docent_store_get_db (store), sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  v = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return v;
 }

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "docent-store.h"
+
 G_BEGIN_DECLS
 
 /* Making the file system fail on purpose, even as root.
@@ -87,5 +89,10 @@ gboolean docent_test_mount_small_tmpfs    (const char  *dir,
  * EFBIG instead of killing the process). */
 gboolean docent_test_limit_file_size      (guint64      bytes,
                                            GError     **error);
+
+/* The first column of the one row @sql returns, asserting the statement
+ * prepares and yields a row. */
+gint64   docent_test_query_int            (DocentStore *store,
+                                           const char  *sql);
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 #include "docent-importer.h"
 #include "docent-store-private.h"
 #include "docent-test-pdf.h"
+#include "docent-test-util.h"
 
 /* The import pipeline end to end: real files, real threads, a real SQLite
  * library, and the bad inputs a person will feed it. */
@@ -49,19 +50,6 @@ find_result (GPtrArray *results, const char *basename)
   return NULL;
 }
 
-static gint64
-query_int (DocentStore *store, const char *sql)
-{
-  sqlite3_stmt *stmt = NULL;
-  gint64 v;
-
-  g_assert_cmpint (sqlite3_prepare_v2 (docent_store_get_db (store), sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  v = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  return v;
-}
-
 /* integrity_check, FTS5's own check, and every document's passages
  * numbered 0..n-1 exactly once with documents.chunks agreeing. */
 static void
@@ -79,13 +67,13 @@ assert_library_sound (const char *library)
   g_assert_cmpint (sqlite3_exec (docent_store_get_db (store),
                                  "INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')",
                                  NULL, NULL, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (query_int (store,
+  g_assert_cmpint (docent_test_query_int (store,
                               "SELECT count(*) FROM documents d WHERE d.chunks != "
                               "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.id)"), ==, 0);
-  g_assert_cmpint (query_int (store,
+  g_assert_cmpint (docent_test_query_int (store,
                               "SELECT count(*) FROM documents d WHERE d.chunks > 0 AND "
                               "(SELECT max(ordinal) + 1 FROM chunks c WHERE c.doc_id = d.id) != d.chunks"), ==, 0);
-  g_assert_cmpint (query_int (store,
+  g_assert_cmpint (docent_test_query_int (store,
                               "SELECT count(*) FROM (SELECT sha256 FROM documents WHERE status = 'ready' "
                               "GROUP BY sha256 HAVING count(*) > 1)"), ==, 0);
 }
@@ -248,7 +236,7 @@ test_unchanged_changed_duplicate (void)
   store = docent_store_open (library, &error);
   g_assert_cmpuint (search_count (store, "pelicans", NULL), ==, 0);
   g_assert_cmpuint (search_count (store, "flamingos", NULL), ==, 1);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM documents"), ==, 1);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM documents"), ==, 1);
   assert_library_sound (library);
 }
 
@@ -331,8 +319,8 @@ test_bad_inputs (void)
 
   store = docent_store_open (library, &error);
   g_assert_cmpuint (search_count (store, "penguins", NULL), ==, 1);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM documents WHERE status = 'no-text-layer'"), ==, 1);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM documents WHERE status = 'failed' AND error IS NOT NULL"), ==, 6);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM documents WHERE status = 'no-text-layer'"), ==, 1);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM documents WHERE status = 'failed' AND error IS NOT NULL"), ==, 6);
   g_clear_pointer (&results, g_ptr_array_unref);
 
   /* With the password the encrypted PDF imports, replacing its failure. */
@@ -342,7 +330,7 @@ test_bad_inputs (void)
   results = import_paths (library, locked_only, "secret", &error);
   r = find_result (results, "locked.pdf");
   g_assert_cmpint (r->outcome, ==, DOCENT_IMPORT_IMPORTED);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM documents WHERE status = 'failed'"), ==, 5);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM documents WHERE status = 'failed'"), ==, 5);
   assert_library_sound (library);
 }
 
@@ -709,7 +697,7 @@ test_kill_and_resume (void)
       probe = docent_store_open (library, NULL);
       if (probe == NULL)
         continue;
-      ready = query_int (probe, "SELECT count(*) FROM documents WHERE status = 'ready'");
+      ready = docent_test_query_int (probe, "SELECT count(*) FROM documents WHERE status = 'ready'");
       if (ready >= 1)
         break;
     }
@@ -738,10 +726,10 @@ test_kill_and_resume (void)
     g_assert_true (g_spawn_check_wait_status (wait_status, NULL));
   }
   store = docent_store_open (library, &error);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM documents WHERE status = 'ready'"), ==, 7);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM documents"), ==, 7);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM import_queue"), ==, 0);
-  g_assert_cmpint (query_int (store, "SELECT sum(pages) FROM documents"), ==, 677);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM documents WHERE status = 'ready'"), ==, 7);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM documents"), ==, 7);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM import_queue"), ==, 0);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT sum(pages) FROM documents"), ==, 677);
   assert_library_sound (library);
 
   /* Known passages on known pages (gold pages of the evaluation set). */

@@ -14,6 +14,7 @@
 #include "docent-rechunker.h"
 #include "docent-store-private.h"
 #include "docent-test-pdf.h"
+#include "docent-test-util.h"
 #include "docent-vector-store.h"
 
 /* The library's own settings, re-cutting, embedding on the import's
@@ -26,19 +27,6 @@ static char *
 tmp_path (const char *name)
 {
   return g_build_filename (tmpdir, name, NULL);
-}
-
-static gint64
-query_int (DocentStore *store, const char *sql)
-{
-  sqlite3_stmt *stmt = NULL;
-  gint64 v;
-
-  g_assert_cmpint (sqlite3_prepare_v2 (docent_store_get_db (store), sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  v = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  return v;
 }
 
 static void
@@ -54,9 +42,9 @@ assert_sound (DocentStore *store)
                                  "INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')",
                                  NULL, NULL, NULL), ==, SQLITE_OK);
   /* documents.chunks agrees, ordinals 0..n-1 */
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM documents d WHERE chunks !="
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM documents d WHERE chunks !="
                                      " (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id)"), ==, 0);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM documents d WHERE chunks > 0 AND chunks !="
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM documents d WHERE chunks > 0 AND chunks !="
                                      " (SELECT max(ordinal) + 1 FROM chunks c WHERE c.doc_id = d.id)"), ==, 0);
 }
 
@@ -239,11 +227,11 @@ test_rechunk_matches_fresh_import (void)
   after = dump_chunks (store, TRUE);
   g_assert_cmpstr (before, !=, after);
   /* every passage has exactly one built-in vector, of one embedder */
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunks c WHERE NOT EXISTS"
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunks c WHERE NOT EXISTS"
                                      " (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id)"), ==, 0);
-  g_assert_cmpint (query_int (store, "SELECT count(DISTINCT embedder) FROM chunk_vectors"), ==, 1);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunk_vectors"), ==,
-                   query_int (store, "SELECT count(*) FROM chunks"));
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(DISTINCT embedder) FROM chunk_vectors"), ==, 1);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunk_vectors"), ==,
+                   docent_test_query_int (store, "SELECT count(*) FROM chunks"));
 
   /* The same passages as importing the files with those settings. */
   g_clear_pointer (&paths, g_ptr_array_unref);
@@ -281,7 +269,7 @@ test_rechunk_cancel_and_kill_resume (void)
 
   import_into (library, (const char * const *) paths->pdata, 0, 0, TRUE);
   store = docent_store_open (library, &error);
-  total = query_int (store, "SELECT count(*) FROM documents");
+  total = docent_test_query_int (store, "SELECT count(*) FROM documents");
   g_assert_true (docent_chunking_set (store, 200, 20, &error));
 
   /* Cancelled: whatever was done is whole, the rest waits. */
@@ -325,8 +313,8 @@ test_rechunk_cancel_and_kill_resume (void)
   g_assert_no_error (error);
   g_assert_cmpint (docent_rechunker_count_pending (store, &error), ==, 0);
   assert_sound (store);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM documents WHERE chunk_size != 200"), ==, 0);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunks c WHERE NOT EXISTS"
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM documents WHERE chunk_size != 200"), ==, 0);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunks c WHERE NOT EXISTS"
                                      " (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id)"), ==, 0);
 }
 
@@ -391,11 +379,11 @@ test_import_embeds_on_workers (void)
   /* built-in: counted after the first import, over all passages */
   builtin_id = docent_vector_store_dup_builtin_id (docent_store_get_db (store), DOCENT_HASH_EMBEDDER_DIM_DEFAULT);
   g_assert_nonnull (builtin_id);
-  g_assert_cmpint (query_int (store, "SELECT count(DISTINCT embedder) FROM chunk_vectors"), ==, 2);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunk_vectors"), ==,
-                   2 * query_int (store, "SELECT count(*) FROM chunks"));
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(DISTINCT embedder) FROM chunk_vectors"), ==, 2);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunk_vectors"), ==,
+                   2 * docent_test_query_int (store, "SELECT count(*) FROM chunks"));
   /* dimensions never mix: each vector has its own embedder's length */
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunk_vectors v JOIN embedders e"
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunk_vectors v JOIN embedders e"
                                      " ON e.id = v.embedder WHERE length (v.vec) != 4 * e.dim"), ==, 0);
   g_assert_cmpint (sqlite3_exec (docent_store_get_db (store),
                                  "INSERT INTO chunk_vectors (embedder, chunk_id, vec)"
@@ -413,7 +401,7 @@ test_import_embeds_on_workers (void)
   results = docent_importer_import_sync (importer, more, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (check.checked, ==, 1);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunks c WHERE NOT EXISTS"
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunks c WHERE NOT EXISTS"
                                      " (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id"
                                      "  AND v.embedder LIKE 'hash-ngram-v2-d384-%')"), ==, 0);
   {
@@ -440,8 +428,8 @@ test_switch_embedder (void)
 
   import_into (library, (const char * const *) paths->pdata, 0, 0, TRUE);
   store = docent_store_open (library, &error);
-  n_chunks = query_int (store, "SELECT count(*) FROM chunks");
-  builtin_before = query_int (store, "SELECT count(*) FROM chunk_vectors");
+  n_chunks = docent_test_query_int (store, "SELECT count(*) FROM chunks");
+  builtin_before = docent_test_query_int (store, "SELECT count(*) FROM chunk_vectors");
 
   docent_rechunker_set_embedder (rechunker, DOCENT_EMBEDDER (model));
   g_signal_connect (rechunker, "progress", G_CALLBACK (on_progress), &max_done);
@@ -449,8 +437,8 @@ test_switch_embedder (void)
   g_assert_no_error (error);
   g_assert_cmpuint (n_docs, ==, 0);
   g_assert_cmpuint (n_embedded, ==, n_chunks);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunk_vectors"), ==, builtin_before + n_chunks);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunk_vectors v JOIN embedders e"
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunk_vectors"), ==, builtin_before + n_chunks);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunk_vectors v JOIN embedders e"
                                      " ON e.id = v.embedder WHERE length (v.vec) != 4 * e.dim"), ==, 0);
 }
 
@@ -532,17 +520,17 @@ test_migrate_v1 (void)
       write_v1 (library, first_use);
       store = docent_store_open (library, &error);
       g_assert_no_error (error);
-      g_assert_cmpint (query_int (store, "PRAGMA user_version"), ==, 2);
+      g_assert_cmpint (docent_test_query_int (store, "PRAGMA user_version"), ==, 2);
       assert_sound (store);
 
       /* the data survive */
-      g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunks"), ==, 2);
+      g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunks"), ==, 2);
       g_assert_cmpint (docent_store_count_unfinished_imports (store, NULL), ==, 1);
       hits = docent_store_search (store, "narwhal", &options, &error);
       g_assert_no_error (error);
       g_assert_cmpuint (hits->len, ==, 1);
       g_assert_cmpint (((DocentSearchResult *) hits->pdata[0])->chunk_id, ==, 11);
-      g_assert_cmpint (query_int (store, "SELECT count(*) FROM settings WHERE key = 'theme'"), ==, 1);
+      g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM settings WHERE key = 'theme'"), ==, 1);
       /* cut with the defaults, nothing to re-cut */
       g_assert_cmpint (docent_rechunker_count_pending (store, &error), ==, 0);
       g_assert_no_error (error);
@@ -564,8 +552,8 @@ test_migrate_v1 (void)
                                      NULL, NULL, NULL), !=, SQLITE_OK);
       /* removing the document takes its vectors and memberships */
       g_assert_true (docent_store_remove_document (store, 1, &error));
-      g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunk_vectors"), ==, 0);
-      g_assert_cmpint (query_int (store, "SELECT count(*) FROM collection_docs"), ==, 0);
+      g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunk_vectors"), ==, 0);
+      g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM collection_docs"), ==, 0);
     }
 }
 
