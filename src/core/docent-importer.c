@@ -790,6 +790,20 @@ fail:
   return FALSE;
 }
 
+
+/* Keeps the first error that stops the whole import (disk full, read-only
+ * library); later ones are consequences of it. Takes @error. */
+static void
+run_set_fatal (ImportRun  *run,
+               GError    **error)
+{
+  g_mutex_lock (&run->lock);
+  if (run->fatal == NULL)
+    run->fatal = g_steal_pointer (error);
+  g_mutex_unlock (&run->lock);
+  g_clear_error (error);
+}
+
 static void
 writer_handle_job (ImportRun   *run,
                    DocentStore *store,
@@ -821,10 +835,7 @@ writer_handle_job (ImportRun   *run,
       /* The library failed (disk full, read-only): stop the whole import. */
       r = file_result_new (job->path, DOCENT_IMPORT_FAILED, error->message);
       r->error_code = error->code;
-      g_mutex_lock (&run->lock);
-      if (run->fatal == NULL)
-        run->fatal = g_error_copy (error);
-      g_mutex_unlock (&run->lock);
+      run_set_fatal (run, &error);
     }
   else if (job->error != NULL)
     {
@@ -840,12 +851,7 @@ writer_handle_job (ImportRun   *run,
           r = file_result_new (job->path, DOCENT_IMPORT_FAILED, job->error->message);
           r->error_code = job->error->domain == DOCENT_ERROR ? job->error->code : DOCENT_ERROR_FAILED;
           if (!writer_record_failure (store, job, &error))
-            {
-              g_mutex_lock (&run->lock);
-              if (run->fatal == NULL)
-                run->fatal = g_error_copy (error);
-              g_mutex_unlock (&run->lock);
-            }
+            run_set_fatal (run, &error);
           r->doc_id = job->doc->id;
         }
     }
@@ -873,20 +879,12 @@ writer_thread (gpointer data)
   g_autoptr(DocentStore) store = docent_store_open (run->library_path, &error);
 
   if (store == NULL)
-    {
-      g_mutex_lock (&run->lock);
-      run->fatal = g_steal_pointer (&error);
-      g_mutex_unlock (&run->lock);
-    }
+    run_set_fatal (run, &error);
   for (guint e = 0; store != NULL && e < run->n_inline; e++)
     if ((run->writers[e] = docent_vector_writer_new (docent_store_get_db (store),
                                                      run->inline_embedders[e], &error)) == NULL)
       {
-        g_mutex_lock (&run->lock);
-        if (run->fatal == NULL)
-          run->fatal = g_steal_pointer (&error);
-        g_mutex_unlock (&run->lock);
-        g_clear_error (&error);
+        run_set_fatal (run, &error);
         break;
       }
 
@@ -911,11 +909,7 @@ writer_thread (gpointer data)
               break;
             queue_failed:
               _docent_store_rollback (store);
-              g_mutex_lock (&run->lock);
-              if (run->fatal == NULL)
-                run->fatal = g_steal_pointer (&error);
-              g_mutex_unlock (&run->lock);
-              g_clear_error (&error);
+              run_set_fatal (run, &error);
             }
           break;
 
