@@ -41,45 +41,109 @@ hsum128 (__m128 r)
   return _mm_cvtss_f32 (r);
 }
 
-/* On this generation 512-bit integer work runs as two 256-bit halves, so
- * the quantized kernels stay 256 bits wide and use VNNI to fuse the
- * multiply, pairwise add and widening into one instruction. */
+/* Q4_0 four blocks to a 512-bit register. Four blocks are 72 bytes: the d
+ * of block k is 16-bit word 9k, its 16 quant bytes words 9k+1 … 9k+8, so two
+ * overlapping loads (bytes 0-63 and 8-71) and one word permutation gather
+ * the 64 quant bytes, low nibbles in the low and high nibbles in the high
+ * halves of each 128-bit lane after a shift. The activations are rearranged
+ * to match once per group, shared by every row of a multi-row kernel, with
+ * -8·Σv per block as the starting value of the dpbusd: the weights go in as
+ * unsigned nibbles, and each block's integer sum is exactly the scalar one. */
+static const int16_t q4_0_qs_words[32] = {
+  1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17,
+  19, 20, 21, 22, 23, 24, 25, 26, 28, 29, 30, 31, 60, 61, 62, 63,
+};
+static const int16_t q4_0_d_words[32] = {
+  0, 0, 0, 0, 9, 9, 9, 9, 18, 18, 18, 18, 27, 27, 27, 27,
+};
+
+typedef struct {
+  __m512i lo, hi;     /* elements 0-15 / 16-31 of blocks 0-3, one per lane */
+  __m512i negcorr;    /* -8·Σv of block k in int32 lanes 4k … 4k+3 */
+  __m512  dy;         /* d of block k in float lanes 4k … 4k+3 */
+} q8_0_x4;
+
+static inline q8_0_x4
+q8_0_x4_load (const llm_block_q8_0 *y)
+{
+  const __m512i eight = _mm512_set1_epi8 (8);
+  const __m512i v01 = combine512 (_mm256_loadu_si256 ((const __m256i *) y[0].qs),
+                                  _mm256_loadu_si256 ((const __m256i *) y[1].qs));
+  const __m512i v23 = combine512 (_mm256_loadu_si256 ((const __m256i *) y[2].qs),
+                                  _mm256_loadu_si256 ((const __m256i *) y[3].qs));
+  const __m128 d4 = _mm_setr_ps (llm_fp16_table[y[0].d], llm_fp16_table[y[1].d],
+                                 llm_fp16_table[y[2].d], llm_fp16_table[y[3].d]);
+  q8_0_x4 a;
+
+  a.lo = _mm512_shuffle_i64x2 (v01, v23, 0x88);
+  a.hi = _mm512_shuffle_i64x2 (v01, v23, 0xDD);
+  a.negcorr = _mm512_sub_epi32 (_mm512_setzero_si512 (),
+                                _mm512_dpbusd_epi32 (_mm512_dpbusd_epi32 (_mm512_setzero_si512 (), eight, a.lo),
+                                                     eight, a.hi));
+  a.dy = _mm512_permutexvar_ps (_mm512_setr_epi32 (0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+                                _mm512_castps128_ps512 (d4));
+  return a;
+}
+
+/* acc + the four blocks at @p against @a, 16 float lanes */
+static inline __m512
+q4_0_x4_fma (const uint8_t *p, const q8_0_x4 *a, __m512 acc)
+{
+  const __m512i m4 = _mm512_set1_epi8 (0x0F);
+  const __m512i w0 = _mm512_loadu_si512 (p), w1 = _mm512_loadu_si512 (p + 8);
+  const __m512i q = _mm512_permutex2var_epi16 (w0, _mm512_loadu_si512 (q4_0_qs_words), w1);
+  const __m512 dx = _mm512_cvtph_ps (_mm512_castsi512_si256 (
+      _mm512_permutexvar_epi16 (_mm512_loadu_si512 (q4_0_d_words), w0)));
+  const __m512i s = _mm512_dpbusd_epi32 (_mm512_dpbusd_epi32 (a->negcorr, _mm512_and_si512 (q, m4), a->lo),
+                                         _mm512_and_si512 (_mm512_srli_epi16 (q, 4), m4), a->hi);
+  return _mm512_fmadd_ps (_mm512_mul_ps (dx, a->dy), _mm512_cvtepi32_ps (s), acc);
+}
+
+/* One block at a time, for the tail of a row that is not a multiple of four
+ * blocks. */
 static float
-dot_q4_0 (int64_t nb, const llm_block_q4_0 *x, const llm_block_q8_0 *y)
+dot_q4_0_blocks (int64_t nb, const llm_block_q4_0 *x, const llm_block_q8_0 *y)
 {
   const __m256i m4 = _mm256_set1_epi8 (0x0F);
   const __m256i eight = _mm256_set1_epi8 (8);
-  __m256 acc0 = _mm256_setzero_ps (), acc1 = _mm256_setzero_ps ();
-  int64_t i = 0;
-  float sum;
+  __m256 acc = _mm256_setzero_ps ();
 
-  for (; i + 1 < nb; i += 2)
-    #pragma GCC unroll 8
-    for (int k = 0; k < 2; k++)
-      {
-        if (k == 0)
-          _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES, _MM_HINT_T0);
-        const __m128i t = _mm_loadu_si128 ((const __m128i *) x[i + k].qs);
-        const __m256i q = _mm256_and_si256 (combine (t, _mm_srli_epi16 (t, 4)), m4);
-        const __m256i v = _mm256_loadu_si256 ((const __m256i *) y[i + k].qs);
-        /* Σ (q - 8)·v = Σ q·v - Σ 8·v */
-        const __m256i s = _mm256_sub_epi32 (_mm256_dpbusd_epi32 (_mm256_setzero_si256 (), q, v),
-                                            _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), eight, v));
-        if (k)
-          acc1 = _mm256_fmadd_ps (scale2 (x[i + k].d, y[i + k].d), _mm256_cvtepi32_ps (s), acc1);
-        else
-          acc0 = _mm256_fmadd_ps (scale2 (x[i + k].d, y[i + k].d), _mm256_cvtepi32_ps (s), acc0);
-      }
+  for (int64_t i = 0; i < nb; i++)
+    {
+      const __m128i t = _mm_loadu_si128 ((const __m128i *) x[i].qs);
+      const __m256i q = _mm256_and_si256 (combine (t, _mm_srli_epi16 (t, 4)), m4);
+      const __m256i v = _mm256_loadu_si256 ((const __m256i *) y[i].qs);
+      const __m256i s = _mm256_sub_epi32 (_mm256_dpbusd_epi32 (_mm256_setzero_si256 (), q, v),
+                                          _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), eight, v));
+      acc = _mm256_fmadd_ps (scale2 (x[i].d, y[i].d), _mm256_cvtepi32_ps (s), acc);
+    }
   {
-    __m256 a = _mm256_add_ps (acc0, acc1);
-    __m128 r = _mm_add_ps (_mm256_castps256_ps128 (a), _mm256_extractf128_ps (a, 1));
-    r = _mm_add_ps (r, _mm_movehl_ps (r, r));
-    r = _mm_add_ss (r, _mm_movehdup_ps (r));
-    sum = _mm_cvtss_f32 (r);
+    __m128 r = _mm_add_ps (_mm256_castps256_ps128 (acc), _mm256_extractf128_ps (acc, 1));
+    return hsum128 (r);
   }
-  if (i < nb)
-    sum += llm_vec_dot_scalar (LLM_TYPE_Q4_0, (nb - i) * LLM_QK, x + i, y + i);
-  return sum;
+}
+
+static float
+dot_q4_0 (int64_t nb, const llm_block_q4_0 *x, const llm_block_q8_0 *y)
+{
+  __m512 acc0 = _mm512_setzero_ps (), acc1 = _mm512_setzero_ps ();
+  int64_t i = 0;
+
+  for (; i + 8 <= nb; i += 8)
+    {
+      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES, _MM_HINT_T0);
+      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
+      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES + 128, _MM_HINT_T0);
+      const q8_0_x4 a0 = q8_0_x4_load (y + i), a1 = q8_0_x4_load (y + i + 4);
+      acc0 = q4_0_x4_fma ((const uint8_t *) (x + i), &a0, acc0);
+      acc1 = q4_0_x4_fma ((const uint8_t *) (x + i + 4), &a1, acc1);
+    }
+  for (; i + 4 <= nb; i += 4)
+    {
+      const q8_0_x4 a = q8_0_x4_load (y + i);
+      acc0 = q4_0_x4_fma ((const uint8_t *) (x + i), &a, acc0);
+    }
+  return _mm512_reduce_add_ps (_mm512_add_ps (acc0, acc1)) + (i < nb ? dot_q4_0_blocks (nb - i, x + i, y + i) : 0.0f);
 }
 
 static float
@@ -301,45 +365,31 @@ llm_vec_dot_avx512 (llm_type type, int64_t n, const void *x, const void *y, floa
 /* The four rows are a quarter of a chunk apart (llm-matmul.c), four
  * sequential streams; each also prefetches ahead in its own row. */
 
-static inline float
-hsum256 (__m256 a)
-{
-  __m128 r = _mm_add_ps (_mm256_castps256_ps128 (a), _mm256_extractf128_ps (a, 1));
-  r = _mm_add_ps (r, _mm_movehl_ps (r, r));
-  r = _mm_add_ss (r, _mm_movehdup_ps (r));
-  return _mm_cvtss_f32 (r);
-}
-
-/* As the AVX2 version, with VNNI: Σq·v in one instruction per row, 8·Σv once
- * for the four rows. */
+/* Q4_0: groups of four blocks (q4_0_x4_fma), the activations of a group
+ * loaded and rearranged once for the four rows. */
 static void
 dot4_q4_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y, float out[4])
 {
-  const __m256i m4 = _mm256_set1_epi8 (0x0F);
-  const __m256i eight = _mm256_set1_epi8 (8);
-  const __m256i shift = _mm256_setr_epi64x (0, 0, 4, 4);
-  __m256 acc[4] = { _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps (), _mm256_setzero_ps () };
+  __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps () };
+  int64_t i = 0;
 
-  for (int64_t i = 0; i < nb; i++)
+  for (; i + 4 <= nb; i += 4)
     {
-      const __m256i v = _mm256_loadu_si256 ((const __m256i *) y[i].qs);
-      const __m256i corr = _mm256_dpbusd_epi32 (_mm256_setzero_si256 (), eight, v);
-      const __m256 dy = _mm256_broadcast_ss (&llm_fp16_table[y[i].d]);
+      const q8_0_x4 a = q8_0_x4_load (y + i);
       #pragma GCC unroll 8
       for (int r = 0; r < 4; r++)
         {
-          const llm_block_q4_0 *b = (const llm_block_q4_0 *) (x + r * stride) + i;
-          _mm_prefetch ((const char *) b + LLM_PREFETCH_BYTES, _MM_HINT_T0);
-          const __m256i t = _mm256_broadcastsi128_si256 (_mm_loadu_si128 ((const __m128i *) b->qs));
-          const __m256i q = _mm256_and_si256 (_mm256_srlv_epi64 (t, shift), m4);
-          const __m256i s = _mm256_sub_epi32 (_mm256_dpbusd_epi32 (_mm256_setzero_si256 (), q, v), corr);
-          const __m256 d = _mm256_mul_ps (_mm256_broadcast_ss (&llm_fp16_table[b->d]), dy);
-          acc[r] = _mm256_fmadd_ps (d, _mm256_cvtepi32_ps (s), acc[r]);
+          const uint8_t *p = x + r * stride + (size_t) i * sizeof (llm_block_q4_0);
+          _mm_prefetch ((const char *) p + LLM_PREFETCH_BYTES, _MM_HINT_T0);
+          acc[r] = q4_0_x4_fma (p, &a, acc[r]);
         }
     }
   #pragma GCC unroll 8
   for (int r = 0; r < 4; r++)
-    out[r] = hsum256 (acc[r]);
+    {
+      const llm_block_q4_0 *row = (const llm_block_q4_0 *) (x + r * stride);
+      out[r] = _mm512_reduce_add_ps (acc[r]) + (i < nb ? dot_q4_0_blocks (nb - i, row + i, y + i) : 0.0f);
+    }
 }
 
 bool

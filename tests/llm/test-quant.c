@@ -254,9 +254,8 @@ test_simd_vs_scalar (void)
 
 /* Four-row kernels agree with the scalar path row by row. */
 static void
-test_dot4 (void)
+test_dot4_size (int64_t n)
 {
-  const int64_t n = 1024;
   GRand *r = g_rand_new_with_seed (5);
   float *x = g_new (float, 4 * n), *a = g_new (float, n);
   uint8_t *wq = g_malloc (4 * n * 4 + 64), *aq = g_malloc (n * 4);
@@ -271,6 +270,8 @@ test_dot4 (void)
       llm_type type = weight_types[t];
       size_t rs = llm_row_size (type, n) + 16;   /* a stride that is not the row size */
       float out[4], ref;
+      if (n % block_of (type) != 0)
+        continue;
       llm_quantize_row (llm_type_get_traits (type)->vec_dot_type, a, aq, n);
       for (int row = 0; row < 4; row++)
         llm_quantize_row (type, x + row * n, wq + row * rs, n);
@@ -294,6 +295,13 @@ test_dot4 (void)
   g_free (wq);
   g_free (aq);
   g_rand_free (r);
+}
+
+static void
+test_dot4 (void)
+{
+  test_dot4_size (1024);
+  test_dot4_size (1024 + 3 * 32);   /* tails for the kernels that take blocks in groups */
 }
 
 /* With unit scales the float result is the block's integer sum, so SIMD and
@@ -394,6 +402,18 @@ test_simd_integer_exact (void)
             g_error ("%s: avx2 %.9g != scalar %.9g", llm_type_name (type), simd, scalar);
           if (llm_cpu_has_avx512 () && llm_vec_dot_avx512 (type, n, w, a, &simd) && simd != scalar)
             g_error ("%s: avx512 %.9g != scalar %.9g", llm_type_name (type), simd, scalar);
+          /* the four-row kernels, the same row four times (stride 0) */
+          for (int isa = 1; isa < 3; isa++)
+            {
+              float out[4];
+              if (isa == 1 ? !llm_cpu_has_avx2 () || !llm_vec_dot4_avx2 (type, n, w, 0, a, out)
+                           : !llm_cpu_has_avx512 () || !llm_vec_dot4_avx512 (type, n, w, 0, a, out))
+                continue;
+              for (int row = 0; row < 4; row++)
+                if (out[row] != scalar)
+                  g_error ("%s: dot4 isa %d row %d %.9g != scalar %.9g", llm_type_name (type), isa, row,
+                           out[row], scalar);
+            }
         }
       }
   g_rand_free (r);
