@@ -146,6 +146,194 @@ dot_q4_0 (int64_t nb, const llm_block_q4_0 *x, const llm_block_q8_0 *y)
   return _mm512_reduce_add_ps (_mm512_add_ps (acc0, acc1)) + (i < nb ? dot_q4_0_blocks (nb - i, x + i, y + i) : 0.0f);
 }
 
+/* Q4_1, Q5_0 and Q5_1 the same way: four blocks per register, gathered by
+ * word permutations from two overlapping loads (every field of these
+ * blocks is at an even offset), the fifth bits tested into byte masks that
+ * add 16, and for the _1 types the m·s term of each block added once (lane
+ * 4k of the 16 float lanes of block k). */
+#define ALWAYS_INLINE inline __attribute__ ((always_inline))
+
+/* Word @w of four blocks from two loads: words 0-31, and 32-63 for words
+ * @o … o+31 (the second load starts at word o). */
+#define X4W(w, o) ((w) < 32 ? (w) : 32 + (w) - (o))
+/* Words of block k (of @bw words) from word @f: 8 quant words; qh words
+ * then 6 unused; d or m four times. */
+#define X4_QS8(bw, k, f) X4W ((bw) * (k) + (f), 4 * (bw) - 32), X4W ((bw) * (k) + (f) + 1, 4 * (bw) - 32), \
+    X4W ((bw) * (k) + (f) + 2, 4 * (bw) - 32), X4W ((bw) * (k) + (f) + 3, 4 * (bw) - 32),                  \
+    X4W ((bw) * (k) + (f) + 4, 4 * (bw) - 32), X4W ((bw) * (k) + (f) + 5, 4 * (bw) - 32),                  \
+    X4W ((bw) * (k) + (f) + 6, 4 * (bw) - 32), X4W ((bw) * (k) + (f) + 7, 4 * (bw) - 32)
+#define X4_QH8(bw, k, f) X4W ((bw) * (k) + (f), 4 * (bw) - 32), X4W ((bw) * (k) + (f) + 1, 4 * (bw) - 32), \
+    0, 0, 0, 0, 0, 0
+#define X4_D4(bw, k, f) X4W ((bw) * (k) + (f), 4 * (bw) - 32), X4W ((bw) * (k) + (f), 4 * (bw) - 32),     \
+    X4W ((bw) * (k) + (f), 4 * (bw) - 32), X4W ((bw) * (k) + (f), 4 * (bw) - 32)
+#define X4_ALL(M, bw, f) M (bw, 0, f), M (bw, 1, f), M (bw, 2, f), M (bw, 3, f)
+
+typedef struct {
+  int16_t qs_idx[32];   /* the 4 × 16 quant bytes, block k in 128-bit lane k */
+  int16_t d_idx[32];    /* d of block k in words 4k … 4k+3, m in words 16+4k … */
+  int16_t qh_idx[32];   /* the 32 fifth bits of block k in words 8k, 8k+1 */
+} x4_index;
+
+/* Block sizes and offsets in words: Q4_1 d, m, qs[16]; Q5_0 d, qh[4],
+ * qs[16]; Q5_1 d, m, qh[4], qs[16]. */
+static const x4_index x4_index_q4_1 = { { X4_ALL (X4_QS8, 10, 2) }, { X4_ALL (X4_D4, 10, 0), X4_ALL (X4_D4, 10, 1) }, { 0 } };
+static const x4_index x4_index_q5_0 = { { X4_ALL (X4_QS8, 11, 3) }, { X4_ALL (X4_D4, 11, 0) }, { X4_ALL (X4_QH8, 11, 1) } };
+static const x4_index x4_index_q5_1 = { { X4_ALL (X4_QS8, 12, 4) }, { X4_ALL (X4_D4, 12, 0), X4_ALL (X4_D4, 12, 1) }, { X4_ALL (X4_QH8, 12, 2) } };
+
+typedef struct {
+  __m512i qs_idx, d_idx, qh_idx;
+  int     off1;     /* byte offset of the second load */
+} x4_layout;
+
+static ALWAYS_INLINE x4_layout
+x4_layout_make (const x4_index *ix, int block)
+{
+  x4_layout l;
+
+  l.off1 = 4 * block - 64;
+  l.qs_idx = _mm512_loadu_si512 (ix->qs_idx);
+  l.d_idx = _mm512_loadu_si512 (ix->d_idx);
+  l.qh_idx = _mm512_loadu_si512 (ix->qh_idx);
+  return l;
+}
+
+typedef struct {
+  __m512i lo, hi;     /* elements 0-15 / 16-31 of blocks 0-3, one per lane */
+  __m512i init;       /* -bias·Σv of block k in int32 lanes 4k … 4k+3 */
+  __m512  dy;         /* d of block k in float lanes 4k … 4k+3 */
+  __m512  sy;         /* s of block k in float lane 4k, 0 elsewhere (Q8_1) */
+} act_x4;
+
+/* Four Q8_0 (size 34, quants at 2) or Q8_1 (36, at 4) blocks. */
+static ALWAYS_INLINE act_x4
+act_x4_load (const uint8_t *y, int size, int qs, int bias)
+{
+  const __m512i rep4 = _mm512_setr_epi32 (0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const __m512i v01 = combine512 (_mm256_loadu_si256 ((const __m256i *) (y + qs)),
+                                  _mm256_loadu_si256 ((const __m256i *) (y + size + qs)));
+  const __m512i v23 = combine512 (_mm256_loadu_si256 ((const __m256i *) (y + 2 * size + qs)),
+                                  _mm256_loadu_si256 ((const __m256i *) (y + 3 * size + qs)));
+  uint16_t h[8];
+  act_x4 a;
+
+  for (int k = 0; k < 4; k++)
+    {
+      memcpy (&h[k], y + k * size, 2);
+      memcpy (&h[4 + k], y + k * size + 2, 2);
+    }
+  a.lo = _mm512_shuffle_i64x2 (v01, v23, 0x88);
+  a.hi = _mm512_shuffle_i64x2 (v01, v23, 0xDD);
+  a.init = _mm512_setzero_si512 ();
+  if (bias)
+    a.init = _mm512_sub_epi32 (a.init, _mm512_dpbusd_epi32 (_mm512_dpbusd_epi32 (a.init, _mm512_set1_epi8 ((char) bias), a.lo),
+                                                            _mm512_set1_epi8 ((char) bias), a.hi));
+  a.dy = _mm512_permutexvar_ps (rep4, _mm512_castps128_ps512 (_mm_setr_ps (llm_fp16_table[h[0]], llm_fp16_table[h[1]],
+                                                                            llm_fp16_table[h[2]], llm_fp16_table[h[3]])));
+  a.sy = _mm512_maskz_permutexvar_ps (0x1111, rep4, _mm512_castps128_ps512 (_mm_setr_ps (
+      llm_fp16_table[h[4]], llm_fp16_table[h[5]], llm_fp16_table[h[6]], llm_fp16_table[h[7]])));
+  return a;
+}
+
+/* acc + four blocks at @p against @a. */
+static ALWAYS_INLINE __m512
+x4_fma (const uint8_t *p, const x4_layout *l, const act_x4 *a, bool has_qh, bool has_m, __m512 acc)
+{
+  const __m512i m4 = _mm512_set1_epi8 (0x0F);
+  const __m512i w0 = _mm512_loadu_si512 (p), w1 = _mm512_loadu_si512 (p + l->off1);
+  const __m512i q = _mm512_permutex2var_epi16 (w0, l->qs_idx, w1);
+  __m512i qlo = _mm512_and_si512 (q, m4), qhi = _mm512_and_si512 (_mm512_srli_epi16 (q, 4), m4);
+  if (has_qh)
+    {
+      const __m512i h = _mm512_permutex2var_epi16 (w0, l->qh_idx, w1);
+      const __m512i bits = _mm512_set1_epi64 ((long long) 0x8040201008040201ULL);
+      const __m512i hlo = _mm512_shuffle_epi8 (h, _mm512_broadcast_i32x4 (
+          _mm_setr_epi8 (0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)));
+      const __m512i hhi = _mm512_shuffle_epi8 (h, _mm512_broadcast_i32x4 (
+          _mm_setr_epi8 (2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3)));
+      qlo = _mm512_mask_add_epi8 (qlo, _mm512_test_epi8_mask (hlo, bits), qlo, _mm512_set1_epi8 (16));
+      qhi = _mm512_mask_add_epi8 (qhi, _mm512_test_epi8_mask (hhi, bits), qhi, _mm512_set1_epi8 (16));
+    }
+  const __m512i s = _mm512_dpbusd_epi32 (_mm512_dpbusd_epi32 (a->init, qlo, a->lo), qhi, a->hi);
+  const __m512i dm = _mm512_permutex2var_epi16 (w0, l->d_idx, w1);
+  const __m512 dx = _mm512_cvtph_ps (_mm512_castsi512_si256 (dm));
+  /* the m·s term first and off the chain of acc */
+  const __m512 t = _mm512_mul_ps (_mm512_mul_ps (dx, a->dy), _mm512_cvtepi32_ps (s));
+  if (has_m)
+    return _mm512_add_ps (acc, _mm512_fmadd_ps (_mm512_cvtph_ps (_mm512_extracti64x4_epi64 (dm, 1)), a->sy, t));
+  return _mm512_add_ps (acc, t);
+}
+
+typedef struct {
+  const x4_index *index;
+  int  block;                  /* bytes of a weight block */
+  bool has_qh, has_m;
+  int  act_size, act_qs, bias; /* the activation block; -bias·Σv per block */
+} x4_type;
+
+static const x4_type x4_q4_1 = { &x4_index_q4_1, 20, false, true, 36, 4, 0 };
+static const x4_type x4_q5_0 = { &x4_index_q5_0, 22, true, false, 34, 2, 16 };
+static const x4_type x4_q5_1 = { &x4_index_q5_1, 24, true, true, 36, 4, 0 };
+
+/* @nr rows (1 or 4) @stride apart, nb a multiple of 4 blocks. */
+static ALWAYS_INLINE void
+x4_rows (const x4_type *t, int nr, int64_t nb, const uint8_t *x, size_t stride, const uint8_t *y, __m512 acc[4])
+{
+  const x4_layout l = x4_layout_make (t->index, t->block);
+
+  for (int64_t i = 0; i < nb; i += 4)
+    {
+      const act_x4 a = act_x4_load (y + i * t->act_size, t->act_size, t->act_qs, t->bias);
+      #pragma GCC unroll 8
+      for (int r = 0; r < nr; r++)
+        {
+          const uint8_t *p = x + r * stride + (size_t) i * (size_t) t->block;
+          _mm_prefetch ((const char *) p + LLM_PREFETCH_BYTES, _MM_HINT_T0);
+          _mm_prefetch ((const char *) p + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
+          acc[r] = x4_fma (p, &l, &a, t->has_qh, t->has_m, acc[r]);
+        }
+    }
+}
+
+static ALWAYS_INLINE float
+dot_x4 (const x4_type *t, llm_type type, int64_t nb, const uint8_t *x, const uint8_t *y)
+{
+  __m512 acc[4] = { _mm512_setzero_ps () };
+  const int64_t nb4 = nb & ~(int64_t) 3;
+
+  x4_rows (t, 1, nb4, x, 0, y, acc);
+  return _mm512_reduce_add_ps (acc[0])
+      + (nb4 < nb ? llm_vec_dot_scalar (type, (nb - nb4) * LLM_QK, x + nb4 * t->block, y + nb4 * t->act_size) : 0.0f);
+}
+
+static ALWAYS_INLINE void
+dot4_x4 (const x4_type *t, llm_type type, int64_t nb, const uint8_t *x, size_t stride, const uint8_t *y,
+         float out[4])
+{
+  __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps () };
+  const int64_t nb4 = nb & ~(int64_t) 3;
+
+  x4_rows (t, 4, nb4, x, stride, y, acc);
+  for (int r = 0; r < 4; r++)
+    out[r] = _mm512_reduce_add_ps (acc[r])
+        + (nb4 < nb ? llm_vec_dot_scalar (type, (nb - nb4) * LLM_QK, x + r * stride + nb4 * t->block,
+                                          y + nb4 * t->act_size) : 0.0f);
+}
+
+#define X4_KERNELS(name, TYPE)                                                                      \
+  static float                                                                                    \
+  dot_##name (int64_t nb, const void *x, const void *y)                                          \
+  {                                                                                               \
+    return dot_x4 (&x4_##name, TYPE, nb, x, y);                                                   \
+  }                                                                                               \
+  static void                                                                                     \
+  dot4_##name (int64_t nb, const void *x, size_t stride, const void *y, float out[4])            \
+  {                                                                                               \
+    dot4_x4 (&x4_##name, TYPE, nb, x, stride, y, out);                                            \
+  }
+X4_KERNELS (q4_1, LLM_TYPE_Q4_1)
+X4_KERNELS (q5_0, LLM_TYPE_Q5_0)
+X4_KERNELS (q5_1, LLM_TYPE_Q5_1)
+
 static float
 dot_q8_0 (int64_t nb, const llm_block_q8_0 *x, const llm_block_q8_0 *y)
 {
@@ -354,6 +542,9 @@ llm_vec_dot_avx512 (llm_type type, int64_t n, const void *x, const void *y, floa
     case LLM_TYPE_F16:  *out = dot_f16 (n, x, y); return true;
     case LLM_TYPE_Q4_0: *out = dot_q4_0 (n / LLM_QK, x, y); return true;
     case LLM_TYPE_Q8_0: *out = dot_q8_0 (n / LLM_QK, x, y); return true;
+    case LLM_TYPE_Q4_1: *out = dot_q4_1 (n / LLM_QK, x, y); return true;
+    case LLM_TYPE_Q5_0: *out = dot_q5_0 (n / LLM_QK, x, y); return true;
+    case LLM_TYPE_Q5_1: *out = dot_q5_1 (n / LLM_QK, x, y); return true;
     case LLM_TYPE_Q4_K: *out = dot_q4_K (n / LLM_QK_K, x, y); return true;
     case LLM_TYPE_Q5_K: *out = dot_q5_K (n / LLM_QK_K, x, y); return true;
     default: return false;
@@ -392,6 +583,123 @@ dot4_q4_0 (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_0 *y,
     }
 }
 
+/* k_scales_mins8 on four blocks at once, one per 128-bit lane. */
+static inline __m512i
+k_scales_mins8_x4 (__m512i s)
+{
+  const __m512i a = _mm512_shuffle_epi8 (s, _mm512_broadcast_i32x4 (
+      _mm_setr_epi8 (0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11)));
+  const __m512i b = _mm512_shuffle_epi8 (s, _mm512_broadcast_i32x4 (
+      _mm_setr_epi8 (-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7)));
+  const __m512i lo = _mm512_mask_blend_epi8 (0xF000F000F000F000ull, a, _mm512_srli_epi16 (a, 4));
+  const __m512i m_lo = _mm512_broadcast_i32x4 (
+      _mm_setr_epi8 (63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
+  return _mm512_or_si512 (_mm512_and_si512 (lo, m_lo),
+                          _mm512_and_si512 (_mm512_srli_epi16 (b, 2), _mm512_set1_epi8 (0x30)));
+}
+
+/* Index of the scale (word 8·row + scale, see dot4_q4_K) for each int16 of
+ * packs (lo, hi) where lo and hi are the dpbusd sums of one 64-byte load of
+ * quants: lanes 0-1 cover sub-blocks 2j and 2j+1 (words 0-3 and 4-7 of the
+ * lane), lanes 2-3 sub-blocks 2j+2 and 2j+3. */
+static inline __m512i
+k4_scale_index (int row, int j)
+{
+  int16_t w[32];
+  for (int k = 0; k < 32; k++)
+    w[k] = (int16_t) (8 * row + 2 * j + (k >= 16 ? 2 : 0) + (k % 8 >= 4 ? 1 : 0));
+  return _mm512_loadu_si512 (w);
+}
+
+/* Q4_K, four rows at once. Per block, what depends only on the activations
+ * (the sub-block order that matches 64-byte loads of quants, the sums for
+ * the mins) is done once, and the scales, mins, d and dmin of the four rows
+ * are unpacked together, one row per 128-bit lane. A 64-byte load of quants
+ * holds sub-blocks 2j, 2j+2 in its low nibbles and 2j+1, 2j+3 in its high
+ * ones, so the activations are rearranged into that order. Exact integers
+ * per block, as the scalar path. */
+static void
+dot4_q4_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y, float out[4])
+{
+  const __m512i m4 = _mm512_set1_epi8 (0xF);
+  __m512i sidx[4][2];
+  __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps () };
+  __m512 acc_m = _mm512_setzero_ps ();
+  float m_sum[16];
+
+  #pragma GCC unroll 8
+  for (int r = 0; r < 4; r++)
+    {
+      sidx[r][0] = k4_scale_index (r, 0);
+      sidx[r][1] = k4_scale_index (r, 2);
+    }
+  for (int64_t i = 0; i < nb; i++)
+    {
+      const llm_block_q4_K *b[4];
+      #pragma GCC unroll 8
+      for (int r = 0; r < 4; r++)
+        {
+          b[r] = (const llm_block_q4_K *) (x + r * stride) + i;
+          _mm_prefetch ((const char *) b[r] + LLM_PREFETCH_BYTES, _MM_HINT_T0);
+          _mm_prefetch ((const char *) b[r] + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
+        }
+      const __m512i y0 = _mm512_loadu_si512 (y[i].qs), y1 = _mm512_loadu_si512 (y[i].qs + 64);
+      const __m512i y2 = _mm512_loadu_si512 (y[i].qs + 128), y3 = _mm512_loadu_si512 (y[i].qs + 192);
+      const __m512i a_lo01 = _mm512_shuffle_i64x2 (y0, y1, 0x44), a_hi01 = _mm512_shuffle_i64x2 (y0, y1, 0xEE);
+      const __m512i a_lo23 = _mm512_shuffle_i64x2 (y2, y3, 0x44), a_hi23 = _mm512_shuffle_i64x2 (y2, y3, 0xEE);
+
+      /* scales and mins of the four rows: bytes 0-7 and 8-15 of lane r */
+      __m512i s4 = _mm512_castsi128_si512 (_mm_loadu_si128 ((const __m128i *) b[0]->scales));
+      s4 = _mm512_inserti32x4 (s4, _mm_loadu_si128 ((const __m128i *) b[1]->scales), 1);
+      s4 = _mm512_inserti32x4 (s4, _mm_loadu_si128 ((const __m128i *) b[2]->scales), 2);
+      s4 = _mm512_inserti32x4 (s4, _mm_loadu_si128 ((const __m128i *) b[3]->scales), 3);
+      const __m512i sm4 = k_scales_mins8_x4 (s4);
+      /* int16: word 8r + j is scale j (mins j) of row r */
+      const __m512i sc = _mm512_cvtepu8_epi16 (_mm512_castsi512_si256 (
+          _mm512_permutexvar_epi64 (_mm512_setr_epi64 (0, 2, 4, 6, 0, 2, 4, 6), sm4)));
+      const __m512i mn = _mm512_cvtepu8_epi16 (_mm512_castsi512_si256 (
+          _mm512_permutexvar_epi64 (_mm512_setr_epi64 (1, 3, 5, 7, 1, 3, 5, 7), sm4)));
+
+      /* d and dmin of the four rows times the activations' d */
+      uint32_t dd[4];
+      #pragma GCC unroll 8
+      for (int r = 0; r < 4; r++)
+        memcpy (&dd[r], &b[r]->d, 4);
+      const __m256 f = _mm256_mul_ps (_mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) dd)),
+                                      _mm256_set1_ps (y[i].d));
+      float fd[8];
+      _mm256_storeu_ps (fd, f);
+
+      /* mins: Σ m_j · (sum of the 32 activations of sub-block j), row r in lane r */
+      const __m256i bs = _mm256_loadu_si256 ((const __m256i *) y[i].bsums);
+      const __m512i q8s = _mm512_broadcast_i32x4 (_mm_hadd_epi16 (_mm256_castsi256_si128 (bs),
+                                                                  _mm256_extracti128_si256 (bs, 1)));
+      acc_m = _mm512_fnmadd_ps (_mm512_permutexvar_ps (_mm512_setr_epi32 (1, 1, 1, 1, 3, 3, 3, 3, 5, 5, 5, 5, 7, 7, 7, 7),
+                                                       _mm512_castps256_ps512 (f)),
+                                _mm512_cvtepi32_ps (_mm512_madd_epi16 (mn, q8s)), acc_m);
+
+      #pragma GCC unroll 8
+      for (int r = 0; r < 4; r++)
+        {
+          const __m512i q01 = _mm512_loadu_si512 (b[r]->qs), q23 = _mm512_loadu_si512 (b[r]->qs + 64);
+          const __m512i p0 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), _mm512_and_si512 (q01, m4), a_lo01);
+          const __m512i p1 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (),
+                                                  _mm512_and_si512 (_mm512_srli_epi16 (q01, 4), m4), a_hi01);
+          const __m512i p2 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), _mm512_and_si512 (q23, m4), a_lo23);
+          const __m512i p3 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (),
+                                                  _mm512_and_si512 (_mm512_srli_epi16 (q23, 4), m4), a_hi23);
+          const __m512i s = _mm512_dpwssd_epi32 (
+              _mm512_madd_epi16 (_mm512_packs_epi32 (p0, p1), _mm512_permutexvar_epi16 (sidx[r][0], sc)),
+              _mm512_packs_epi32 (p2, p3), _mm512_permutexvar_epi16 (sidx[r][1], sc));
+          acc[r] = _mm512_fmadd_ps (_mm512_set1_ps (fd[2 * r]), _mm512_cvtepi32_ps (s), acc[r]);
+        }
+    }
+  _mm512_storeu_ps (m_sum, acc_m);
+  #pragma GCC unroll 8
+  for (int r = 0; r < 4; r++)
+    out[r] = _mm512_reduce_add_ps (acc[r]) + ((m_sum[4 * r] + m_sum[4 * r + 1]) + (m_sum[4 * r + 2] + m_sum[4 * r + 3]));
+}
+
 bool
 llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
                      float out[4])
@@ -399,6 +707,10 @@ llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, con
   switch (type)
     {
     case LLM_TYPE_Q4_0: dot4_q4_0 (n / LLM_QK, x, stride, y, out); return true;
+    case LLM_TYPE_Q4_K: dot4_q4_K (n / LLM_QK_K, x, stride, y, out); return true;
+    case LLM_TYPE_Q4_1: dot4_q4_1 (n / LLM_QK, x, stride, y, out); return true;
+    case LLM_TYPE_Q5_0: dot4_q5_0 (n / LLM_QK, x, stride, y, out); return true;
+    case LLM_TYPE_Q5_1: dot4_q5_1 (n / LLM_QK, x, stride, y, out); return true;
     default: return false;   /* Q8_0: one row at a time streams faster from RAM */
     }
 }

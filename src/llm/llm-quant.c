@@ -1221,7 +1221,10 @@ llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, con
 bool
 llm_vec_dot4_native (llm_type type)
 {
-  return get_simd () >= SIMD_AVX2 && dot4_enabled && type == LLM_TYPE_Q4_0;
+  int level = get_simd ();
+  return dot4_enabled && ((level >= SIMD_AVX2 && type == LLM_TYPE_Q4_0)
+                          || (level >= SIMD_AVX512 && (type == LLM_TYPE_Q4_K || type == LLM_TYPE_Q4_1
+                                                       || type == LLM_TYPE_Q5_0 || type == LLM_TYPE_Q5_1)));
 }
 
 void
