@@ -120,6 +120,7 @@ docent_cli_eval (DocentCliGlobal *global,
   double w_bm25 = 1.0, w_dense = 1.0;
   int rrf_k = DOCENT_RRF_K_DEFAULT, depth = DOCENT_FUSION_DEPTH_DEFAULT;
   double dense_floor = G_MAXDOUBLE;   /* the retriever's own */
+  double k1 = -1, b = -1, w_prox = -1, w_cov = -1;   /* < 0: the defaults */
   int chunk_size = DOCENT_CHUNK_SIZE_DEFAULT, chunk_overlap = DOCENT_CHUNK_OVERLAP_DEFAULT;
   const GOptionEntry entries[] = {
     { "k", 'k', 0, G_OPTION_ARG_INT, &k, N_("Passages scored per question (default 10)"), N_("N") },
@@ -138,6 +139,10 @@ docent_cli_eval (DocentCliGlobal *global,
     { "rrf-k", 0, 0, G_OPTION_ARG_INT, &rrf_k, N_("Hybrid: RRF constant (default 60)"), N_("K") },
     { "depth", 0, 0, G_OPTION_ARG_INT, &depth, N_("Hybrid: candidates from each ranking (default 100)"), N_("N") },
     { "dense-floor", 0, 0, G_OPTION_ARG_DOUBLE, &dense_floor, N_("Drop dense hits below this cosine"), N_("X") },
+    { "k1", 0, 0, G_OPTION_ARG_DOUBLE, &k1, N_("BM25 k1 (default: the measured one)"), N_("X") },
+    { "b", 0, 0, G_OPTION_ARG_DOUBLE, &b, N_("BM25 b (default: the measured one)"), N_("X") },
+    { "w-prox", 0, 0, G_OPTION_ARG_DOUBLE, &w_prox, N_("Weight of term proximity in the lexical score"), N_("W") },
+    { "w-cov", 0, 0, G_OPTION_ARG_DOUBLE, &w_cov, N_("Exponent of query-term coverage in the lexical score"), N_("X") },
     { "chunk-size", 0, 0, G_OPTION_ARG_INT, &chunk_size, N_("Passage size for the import (default 1000)"), N_("N") },
     { "chunk-overlap", 0, 0, G_OPTION_ARG_INT, &chunk_overlap, N_("Passage overlap for the import (default 150)"), N_("N") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Print each question's rank of the first hit"), NULL },
@@ -278,6 +283,7 @@ docent_cli_eval (DocentCliGlobal *global,
       goto out;
     }
   docent_retriever_set_fusion (retriever, w_bm25, w_dense, rrf_k, depth);
+  docent_retriever_set_lexical (retriever, k1, b, w_prox, w_cov);
   if (dense_floor != G_MAXDOUBLE)
     docent_retriever_set_dense_floor (retriever, (float) dense_floor);
 

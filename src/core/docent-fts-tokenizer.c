@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <libstemmer.h>
+#include <math.h>
 #include <string.h>
 
 #include "docent-error.h"
@@ -261,6 +262,159 @@ get_fts5_api (sqlite3 *db)
   return api;
 }
 
+/* ---- ranking: docent_rank (chunks_fts, k1, b, w_prox, w_cov) ----
+ *
+ * BM25 with k1 and b as arguments (FTS5's bm25() fixes 1.2 / 0.75), an
+ * IDF that stays positive for common terms, plus two features from the
+ * same position lists: proximity (how close the query's distinct terms
+ * come to each other in the passage) and coverage (the IDF share of the
+ * query's terms the passage holds). Parameters: docs/RETRIEVAL.md. */
+
+typedef struct {
+  int     n_phrase;
+  double  avgdl;
+  double *idf;        /* per phrase; 0 for a phrase that repeats an earlier one */
+  double  idf_sum;
+  int    *tf;         /* scratch, per phrase */
+  int    *last;       /* scratch: last position seen per phrase */
+  int    *min_dist;   /* scratch: per pair (i < j) */
+} RankData;
+
+static void
+rank_data_free (void *p)
+{
+  RankData *d = p;
+
+  g_free (d->idf);
+  g_free (d->tf);
+  g_free (d->last);
+  g_free (d->min_dist);
+  g_free (d);
+}
+
+static int
+count_row (const Fts5ExtensionApi *api,
+           Fts5Context            *fts,
+           void                   *user_data)
+{
+  (*(sqlite3_int64 *) user_data)++;
+  return SQLITE_OK;
+}
+
+static RankData *
+rank_data_get (const Fts5ExtensionApi *api,
+               Fts5Context            *fts,
+               int                    *rc)
+{
+  RankData *d = api->xGetAuxdata (fts, 0);
+  sqlite3_int64 n_row = 0, n_tokens = 0;
+
+  if (d != NULL)
+    return d;
+  d = g_new0 (RankData, 1);
+  d->n_phrase = api->xPhraseCount (fts);
+  d->idf = g_new0 (double, d->n_phrase);
+  d->tf = g_new0 (int, d->n_phrase);
+  d->last = g_new0 (int, d->n_phrase);
+  d->min_dist = g_new0 (int, (gsize) d->n_phrase * d->n_phrase);
+  if ((*rc = api->xRowCount (fts, &n_row)) != SQLITE_OK ||
+      (*rc = api->xColumnTotalSize (fts, -1, &n_tokens)) != SQLITE_OK)
+    {
+      rank_data_free (d);
+      return NULL;
+    }
+  d->avgdl = n_row > 0 ? (double) n_tokens / n_row : 1.0;
+  if (d->avgdl <= 0)
+    d->avgdl = 1.0;
+  for (int i = 0; i < d->n_phrase; i++)
+    {
+      sqlite3_int64 n_hit = 0;
+
+      if ((*rc = api->xQueryPhrase (fts, i, &n_hit, count_row)) != SQLITE_OK)
+        {
+          rank_data_free (d);
+          return NULL;
+        }
+      /* Lucene's form: never negative, so a term in most passages still
+       * counts a little instead of subtracting. */
+      d->idf[i] = log (1.0 + (n_row - n_hit + 0.5) / (n_hit + 0.5));
+      d->idf_sum += d->idf[i];
+    }
+  if ((*rc = api->xSetAuxdata (fts, d, rank_data_free)) != SQLITE_OK)
+    return NULL;
+  return d;
+}
+
+static void
+fts5_rank (const Fts5ExtensionApi *api,
+           Fts5Context            *fts,
+           sqlite3_context        *ctx,
+           int                     n_val,
+           sqlite3_value         **val)
+{
+  double k1 = n_val > 0 ? sqlite3_value_double (val[0]) : 1.2;
+  double b = n_val > 1 ? sqlite3_value_double (val[1]) : 0.75;
+  double w_prox = n_val > 2 ? sqlite3_value_double (val[2]) : 0.0;
+  double w_cov = n_val > 3 ? sqlite3_value_double (val[3]) : 0.0;
+  int rc = SQLITE_OK, n_inst = 0, dl = 0, n = 0;
+  double score = 0.0, covered = 0.0, prox = 0.0, norm;
+  RankData *d = rank_data_get (api, fts, &rc);
+
+  if (d == NULL || (rc = api->xInstCount (fts, &n_inst)) != SQLITE_OK ||
+      (rc = api->xColumnSize (fts, -1, &dl)) != SQLITE_OK)
+    {
+      sqlite3_result_error_code (ctx, rc != SQLITE_OK ? rc : SQLITE_ERROR);
+      return;
+    }
+  n = d->n_phrase;
+  memset (d->tf, 0, n * sizeof (int));
+  for (int i = 0; i < n; i++)
+    d->last[i] = -1;
+  for (int i = 0; i < n * n; i++)
+    d->min_dist[i] = G_MAXINT;
+
+  /* Instances come in position order: each new one closes the distance to
+   * the last seen instance of every other phrase. */
+  for (int i = 0; i < n_inst; i++)
+    {
+      int phrase, col, off;
+
+      if ((rc = api->xInst (fts, i, &phrase, &col, &off)) != SQLITE_OK)
+        {
+          sqlite3_result_error_code (ctx, rc);
+          return;
+        }
+      d->tf[phrase]++;
+      if (w_prox != 0.0)
+        for (int j = 0; j < n; j++)
+          if (j != phrase && d->last[j] >= 0)
+            {
+              int lo = MIN (j, phrase), hi = MAX (j, phrase);
+              int dist = off - d->last[j];
+              if (dist < d->min_dist[lo * n + hi])
+                d->min_dist[lo * n + hi] = dist;
+            }
+      d->last[phrase] = off;
+    }
+
+  norm = k1 * (1.0 - b + b * dl / d->avgdl);
+  for (int i = 0; i < n; i++)
+    if (d->tf[i] > 0)
+      {
+        score += d->idf[i] * d->tf[i] * (k1 + 1.0) / (d->tf[i] + norm);
+        covered += d->idf[i];
+      }
+  if (w_prox != 0.0)
+    for (int i = 0; i < n; i++)
+      for (int j = i + 1; j < n; j++)
+        if (d->min_dist[i * n + j] < G_MAXINT)
+          prox += MIN (d->idf[i], d->idf[j]) / MAX (1, d->min_dist[i * n + j]);
+  score += w_prox * prox;
+  if (w_cov != 0.0 && d->idf_sum > 0)
+    score *= pow (covered / d->idf_sum, w_cov);
+  sqlite3_result_double (ctx, score);
+}
+
 gboolean
 docent_fts_tokenizer_register (sqlite3  *db,
                                GError  **error)
@@ -278,6 +432,12 @@ docent_fts_tokenizer_register (sqlite3  *db,
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
                    "Could not register the full-text tokenizer: %s", sqlite3_errmsg (db));
+      return FALSE;
+    }
+  if (api->xCreateFunction (api, DOCENT_FTS_RANK_NAME, NULL, fts5_rank, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
+                   "Could not register the full-text ranking function: %s", sqlite3_errmsg (db));
       return FALSE;
     }
   return TRUE;

@@ -11,6 +11,9 @@ G_BEGIN_DECLS
  * every other script, English words reduced to their Snowball stem. The same
  * tokenizer runs over documents and queries. */
 #define DOCENT_FTS_TOKENIZER_NAME "docent"
+/* The FTS5 auxiliary function registered with it:
+ * docent_rank (table, k1, b, w_prox, w_cov) → a score, higher is better. */
+#define DOCENT_FTS_RANK_NAME "docent_rank"
 
 gboolean docent_fts_tokenizer_register (sqlite3  *db,
                                         GError  **error);

@@ -262,6 +262,28 @@ docent_retriever_set_fusion (DocentRetriever *self,
 }
 
 void
+docent_retriever_set_lexical (DocentRetriever *self,
+                              double           k1,
+                              double           b,
+                              double           w_prox,
+                              double           w_cov)
+{
+  DocentRankParams rank;
+
+  g_return_if_fail (DOCENT_IS_RETRIEVER (self));
+  _docent_store_get_rank_params (self->store, &rank);
+  if (k1 >= 0)
+    rank.k1 = k1;
+  if (b >= 0)
+    rank.b = MIN (b, 1.0);
+  if (w_prox >= 0)
+    rank.w_prox = w_prox;
+  if (w_cov >= 0)
+    rank.w_cov = w_cov;
+  _docent_store_set_rank_params (self->store, &rank);
+}
+
+void
 docent_retriever_set_dense_floor (DocentRetriever *self,
                                   float            floor)
 {
@@ -475,20 +497,27 @@ bm25_candidates (DocentRetriever           *self,
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autofree char *match = NULL;
   GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  DocentRankParams rank;
   int rc;
 
   match = _docent_store_build_match (self->store, query, terms);
   if (match == NULL)
     return ids;
   if (sqlite3_prepare_v2 (db,
-                          "SELECT chunks_fts.rowid, -bm25 (chunks_fts) FROM chunks_fts"
+                          "SELECT chunks_fts.rowid, docent_rank (chunks_fts, ?3, ?4, ?5, ?6) AS score"
+                          " FROM chunks_fts"
                           " JOIN chunks c ON c.id = chunks_fts.rowid"
                           " JOIN documents d ON d.id = c.doc_id"
                           " WHERE chunks_fts MATCH ?1 AND" FILTER_SQL
-                          " ORDER BY bm25 (chunks_fts) LIMIT ?2", -1, &stmt, NULL) != SQLITE_OK)
+                          " ORDER BY score DESC, c.id LIMIT ?2", -1, &stmt, NULL) != SQLITE_OK)
     goto fail;
+  _docent_store_get_rank_params (self->store, &rank);
   sqlite3_bind_text (stmt, 1, match, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int (stmt, 2, depth);
+  sqlite3_bind_double (stmt, 3, rank.k1);
+  sqlite3_bind_double (stmt, 4, rank.b);
+  sqlite3_bind_double (stmt, 5, rank.w_prox);
+  sqlite3_bind_double (stmt, 6, rank.w_cov);
   bind_filter (stmt, options, filter);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {

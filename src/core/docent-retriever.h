@@ -56,6 +56,15 @@ void             docent_retriever_set_fusion     (DocentRetriever  *self,
 void             docent_retriever_set_dense_floor (DocentRetriever *self,
                                                    float            floor);
 float            docent_retriever_get_dense_floor (DocentRetriever *self);
+/* The lexical ranking (docent_rank): BM25's k1 and b, the proximity
+ * weight and the coverage exponent. Set on the retriever's store, so the
+ * store's own search ranks the same way. Negative values keep the current
+ * setting. For tuning (docent eval); the defaults are the measured ones. */
+void             docent_retriever_set_lexical    (DocentRetriever  *self,
+                                                  double            k1,
+                                                  double            b,
+                                                  double            w_prox,
+                                                  double            w_cov);
 /* Re-reads the vectors now (after this thread wrote some itself). */
 gboolean         docent_retriever_reload         (DocentRetriever  *self,
                                                   GError          **error);

@@ -52,6 +52,24 @@ gboolean _docent_store_set_document_chunking (DocentStore *self, gint64 doc_id, 
 char    *_docent_store_build_match (DocentStore *self, const char *query,
                                     GHashTable *terms);
 
+/* The lexical ranking's parameters (docent_rank, docent-fts-tokenizer.h):
+ * the defaults measured on the dev set (docs/BENCHMARKS.md); eval sets
+ * others for tuning. */
+#define DOCENT_RANK_K1     2.0
+#define DOCENT_RANK_B      0.3
+#define DOCENT_RANK_W_PROX 0.0
+#define DOCENT_RANK_W_COV  0.0
+
+typedef struct {
+  double k1;
+  double b;
+  double w_prox;
+  double w_cov;
+} DocentRankParams;
+
+void     _docent_store_get_rank_params (DocentStore *self, DocentRankParams *params);
+void     _docent_store_set_rank_params (DocentStore *self, const DocentRankParams *params);
+
 /* Maps a failed SQLite call to a DocentError a person can act on. */
 void     _docent_store_set_error (DocentStore *self, int rc, GError **error,
                                   const char *what);

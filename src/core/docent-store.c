@@ -123,6 +123,7 @@ struct _DocentStore
   sqlite3    *db;
   GHashTable *statements;   /* SQL text → sqlite3_stmt*, prepared once */
   DocentTokenizer *tokenizer;
+  DocentRankParams rank;
 };
 
 G_DEFINE_FINAL_TYPE (DocentStore, docent_store, G_TYPE_OBJECT)
@@ -157,6 +158,21 @@ static void
 docent_store_init (DocentStore *self)
 {
   self->statements = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, finalize_stmt);
+  self->rank = (DocentRankParams) { DOCENT_RANK_K1, DOCENT_RANK_B, DOCENT_RANK_W_PROX, DOCENT_RANK_W_COV };
+}
+
+void
+_docent_store_get_rank_params (DocentStore      *self,
+                               DocentRankParams *params)
+{
+  *params = self->rank;
+}
+
+void
+_docent_store_set_rank_params (DocentStore            *self,
+                               const DocentRankParams *params)
+{
+  self->rank = *params;
 }
 
 void
@@ -1027,12 +1043,34 @@ append_fts_string (GString    *out,
   g_string_append_c (out, '"');
 }
 
+/* Korean particles (josa) that end a word: a query word like "계산을"
+ * should find "계산했던", so the particle leaves the phrase. Longest first. */
+static const char *josa[] = {
+  "에서는", "으로는", "에게서", "이라는", "에서", "에게", "으로", "부터", "까지", "처럼", "보다",
+  "이나", "에는", "라는", "하고", "은", "는", "이", "가", "을", "를", "의", "에", "와", "과", "도",
+  "로", "만",
+};
+
 static void
 flush_run (QueryBuilder *qb)
 {
-  if (qb->in_run)
-    append_fts_string (qb->match, qb->query + qb->run_start, qb->run_end - qb->run_start);
+  const char *run = qb->query + qb->run_start;
+  gsize len = qb->run_end - qb->run_start;
+
+  if (!qb->in_run)
+    return;
   qb->in_run = FALSE;
+  /* The phrase keeps at least two syllables (six bytes of UTF-8). */
+  for (gsize i = 0; i < G_N_ELEMENTS (josa); i++)
+    {
+      gsize jl = strlen (josa[i]);
+      if (len >= jl + 6 && memcmp (run + len - jl, josa[i], jl) == 0)
+        {
+          len -= jl;
+          break;
+        }
+    }
+  append_fts_string (qb->match, run, len);
 }
 
 /* English function words: in an OR query they only add noise to BM25 (a
@@ -1223,14 +1261,14 @@ docent_store_search (DocentStore               *self,
   stmt = get_stmt (self,
                    "SELECT c.id, c.doc_id, d.name, d.path, d.type, c.page_first, c.page_last,"
                    " p.label, c.line_first, c.line_last, c.char_start, c.char_end,"
-                   " -bm25 (chunks_fts) AS score, c.text"
+                   " docent_rank (chunks_fts, ?5, ?6, ?7, ?8) AS score, c.text"
                    " FROM chunks_fts"
                    " JOIN chunks c ON c.id = chunks_fts.rowid"
                    " JOIN documents d ON d.id = c.doc_id"
                    " LEFT JOIN pages p ON p.doc_id = c.doc_id AND p.number = c.page_first"
                    " WHERE chunks_fts MATCH ?1"
                    "   AND (?3 = 0 OR c.doc_id IN (SELECT value FROM json_each (?4)))"
-                   " ORDER BY bm25 (chunks_fts) LIMIT ?2",
+                   " ORDER BY score DESC, c.id LIMIT ?2",
                    error);
   if (stmt == NULL)
     return NULL;
@@ -1239,6 +1277,10 @@ docent_store_search (DocentStore               *self,
   sqlite3_bind_int (stmt, 2, k);
   sqlite3_bind_int (stmt, 3, filter);
   sqlite3_bind_text (stmt, 4, ids, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_double (stmt, 5, self->rank.k1);
+  sqlite3_bind_double (stmt, 6, self->rank.b);
+  sqlite3_bind_double (stmt, 7, self->rank.w_prox);
+  sqlite3_bind_double (stmt, 8, self->rank.w_cov);
 
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {

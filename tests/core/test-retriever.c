@@ -694,6 +694,92 @@ test_eval_hits (void)
   g_assert_error (error, DOCENT_ERROR, DOCENT_ERROR_USAGE);
 }
 
+/* The lexical ranking (docent_rank): k1 and b reach it on both paths (the
+ * store's search and the retriever's filtered one), a term in most
+ * passages still scores above zero, and Korean query words lose their
+ * particles so "계산을" finds "계산했던". */
+static const char *
+top_lexical (DocentRetriever *retriever, const char *query, gboolean filtered, double *score)
+{
+  static char name[64];
+  DocentSearchOptions options = { 5, NULL };
+  DocentSearchFilter filter;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+
+  docent_search_filter_init (&filter);
+  filter.type = DOCENT_DOC_TYPE_TEXT;
+  results = docent_retriever_search_filtered (retriever, query, DOCENT_SEARCH_MODE_BM25, &options,
+                                              filtered ? &filter : NULL, &error);
+  g_assert_no_error (error);
+  if (results->len == 0)
+    return NULL;
+  g_strlcpy (name, ((DocentSearchResult *) results->pdata[0])->doc, sizeof name);
+  if (score != NULL)
+    *score = ((DocentSearchResult *) results->pdata[0])->score;
+  return name;
+}
+
+static void
+test_lexical (void)
+{
+  g_autofree char *library = g_build_filename (tmpdir, "lexical.db", NULL);
+  g_autofree char *dir = g_build_filename (tmpdir, "lexical", NULL);
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) filler = g_string_new ("narwhal");
+  g_autoptr(DocentImporter) importer = docent_importer_new (library);
+  g_autoptr(GPtrArray) imported = NULL;
+  g_autoptr(DocentStore) store = NULL;
+  g_autoptr(DocentRetriever) retriever = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *words[] = { "ocean", "whale", "arctic", "tusk", "swim", "cold", "deep", "pod" };
+  double score = 0;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  for (guint i = 0; i < 60; i++)
+    g_string_append_printf (filler, " %s%u", words[i % G_N_ELEMENTS (words)], i);
+  g_string_append (filler, " narwhal.\n");
+  {
+    const char *files[][2] = {
+      { "short.txt", "The narwhal swims.\n" },
+      { "long.txt", filler->str },
+      { "ko.txt", "이전 토큰의 계산했던 결과를 메모리에 저장한다.\n" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+      {
+        char *path = g_build_filename (dir, files[i][0], NULL);
+        g_assert_true (g_file_set_contents (path, files[i][1], -1, NULL));
+        g_ptr_array_add (paths, path);
+      }
+  }
+  g_ptr_array_add (paths, NULL);
+  docent_importer_set_embed (importer, FALSE);
+  imported = docent_importer_import_sync (importer, (const char * const *) paths->pdata, NULL, &error);
+  g_assert_no_error (error);
+  store = docent_store_open (library, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunks"), ==, 3);
+  retriever = docent_retriever_new (store, NULL, &error);
+  g_assert_no_error (error);
+
+  for (int filtered = 0; filtered <= 1; filtered++)
+    {
+      /* no length normalisation: two occurrences beat one */
+      docent_retriever_set_lexical (retriever, 1.2, 0.0, 0.0, 0.0);
+      g_assert_cmpstr (top_lexical (retriever, "narwhal", filtered, &score), ==, "long.txt");
+      /* in two of three passages: FTS5's bm25() would give ~0 here */
+      g_assert_cmpfloat (score, >, 0.1);
+      /* full normalisation: the short passage wins */
+      docent_retriever_set_lexical (retriever, 1.2, 1.0, 0.0, 0.0);
+      g_assert_cmpstr (top_lexical (retriever, "narwhal", filtered, NULL), ==, "short.txt");
+      /* particles leave the Korean query words */
+      g_assert_cmpstr (top_lexical (retriever, "계산을 어떻게 줄이나요", filtered, NULL), ==, "ko.txt");
+      g_assert_cmpstr (top_lexical (retriever, "메모리에는", filtered, NULL), ==, "ko.txt");
+    }
+  /* a verb ending is no particle: the whole word must match, and does not */
+  g_assert_null (top_lexical (retriever, "계산하는", FALSE, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -710,6 +796,7 @@ main (int argc, char **argv)
   g_test_add_func ("/retriever/extractive", test_extractive);
   g_test_add_func ("/retriever/sync", test_sync);
   g_test_add_func ("/retriever/eval-hits", test_eval_hits);
+  g_test_add_func ("/retriever/lexical", test_lexical);
   rc = g_test_run ();
   {
     g_autoptr(GDir) d = g_dir_open (tmpdir, 0, NULL);
