@@ -210,13 +210,8 @@ matvec_worker (void *data, int ith, int nth)
            * rows it loses. */
           int64_t q = (r1 - r0) / 4;
           size_t stride = (size_t) q * j->row_size;
-          for (int64_t k = 0; k < q; k++)
-            {
-              float out[4];
-              llm_vec_dot4 (j->type, j->cols, j->W + (size_t) (r0 + k) * j->row_size, stride, j->xq, out);
-              for (int m = 0; m < 4; m++)
-                j->y[r0 + k + m * q] = out[m];
-            }
+          llm_vec_dot4_rows (j->type, j->cols, j->W + (size_t) r0 * j->row_size, j->row_size, stride, q, j->xq,
+                             j->y + r0, q);
           r = r0 + 4 * q;
         }
       for (; r < r1; r++)
@@ -260,7 +255,7 @@ convert_activations (llm_type type, const float *x, int64_t n_rows, int64_t cols
   if (buf == NULL)
     return NULL;
   for (int64_t i = 0; i < n_rows; i++)
-    llm_quantize_row (vt, x + i * cols, buf + (size_t) i * rs, cols);
+    llm_quantize_activations (vt, x + i * cols, buf + (size_t) i * rs, cols);
   *row_size = rs;
   return buf;
 }

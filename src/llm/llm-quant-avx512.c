@@ -13,6 +13,7 @@
 #define LLM_PREFETCH_BYTES 2048
 #endif
 
+#include <stdlib.h>
 #include <string.h>
 
 static inline __m256i
@@ -700,6 +701,113 @@ dot4_q4_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y,
     out[r] = _mm512_reduce_add_ps (acc[r]) + ((m_sum[4 * r] + m_sum[4 * r + 1]) + (m_sum[4 * r + 2] + m_sum[4 * r + 3]));
 }
 
+/* ---- chunks of four-row groups ------------------------------------------ */
+
+/* llm_vec_dot4_rows: the activations of each group of four blocks are
+ * rearranged once for the whole chunk instead of once per four rows (for
+ * Q4_0 that work is a quarter of the four-row kernel's). */
+
+#define DOT4_ROWS_STACK_GROUPS 128   /* 16384 columns; longer rows use the heap */
+
+static bool
+dot4_rows_q4_0 (int64_t nb, const uint8_t *x, size_t row_size, size_t stride, int64_t nq,
+                const llm_block_q8_0 *y, float *out, int64_t os)
+{
+  const int64_t ng = nb / 4;
+  q8_0_x4 stack[DOT4_ROWS_STACK_GROUPS];
+  q8_0_x4 *a = ng <= DOT4_ROWS_STACK_GROUPS ? stack : aligned_alloc (64, (size_t) ng * sizeof *a);
+
+  if (a == NULL)
+    return false;
+  for (int64_t g = 0; g < ng; g++)
+    a[g] = q8_0_x4_load (y + 4 * g);
+  for (int64_t k = 0; k < nq; k++)
+    {
+      const uint8_t *xk = x + (size_t) k * row_size;
+      __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps () };
+      for (int64_t g = 0; g < ng; g++)
+        #pragma GCC unroll 8
+        for (int r = 0; r < 4; r++)
+          {
+            const uint8_t *p = xk + r * stride + (size_t) g * 4 * sizeof (llm_block_q4_0);
+            _mm_prefetch ((const char *) p + LLM_PREFETCH_BYTES, _MM_HINT_T0);
+            acc[r] = q4_0_x4_fma (p, &a[g], acc[r]);
+          }
+      #pragma GCC unroll 8
+      for (int r = 0; r < 4; r++)
+        {
+          const llm_block_q4_0 *row = (const llm_block_q4_0 *) (xk + r * stride);
+          out[k + r * os] = _mm512_reduce_add_ps (acc[r])
+              + (4 * ng < nb ? dot_q4_0_blocks (nb - 4 * ng, row + 4 * ng, y + 4 * ng) : 0.0f);
+        }
+    }
+  if (a != stack)
+    free (a);
+  return true;
+}
+
+static ALWAYS_INLINE bool
+dot4_rows_x4 (const x4_type *t, llm_type type, int64_t nb, const uint8_t *x, size_t row_size, size_t stride,
+              int64_t nq, const uint8_t *y, float *out, int64_t os)
+{
+  const int64_t ng = nb / 4;
+  const x4_layout l = x4_layout_make (t->index, t->block);
+  act_x4 stack[DOT4_ROWS_STACK_GROUPS];
+  act_x4 *a = ng <= DOT4_ROWS_STACK_GROUPS ? stack : aligned_alloc (64, (size_t) ng * sizeof *a);
+
+  if (a == NULL)
+    return false;
+  for (int64_t g = 0; g < ng; g++)
+    a[g] = act_x4_load (y + 4 * g * t->act_size, t->act_size, t->act_qs, t->bias);
+  for (int64_t k = 0; k < nq; k++)
+    {
+      const uint8_t *xk = x + (size_t) k * row_size;
+      __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps () };
+      for (int64_t g = 0; g < ng; g++)
+        #pragma GCC unroll 8
+        for (int r = 0; r < 4; r++)
+          {
+            const uint8_t *p = xk + r * stride + (size_t) g * 4 * (size_t) t->block;
+            _mm_prefetch ((const char *) p + LLM_PREFETCH_BYTES, _MM_HINT_T0);
+            _mm_prefetch ((const char *) p + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
+            acc[r] = x4_fma (p, &l, &a[g], t->has_qh, t->has_m, acc[r]);
+          }
+      #pragma GCC unroll 8
+      for (int r = 0; r < 4; r++)
+        out[k + r * os] = _mm512_reduce_add_ps (acc[r])
+            + (4 * ng < nb ? llm_vec_dot_scalar (type, (nb - 4 * ng) * LLM_QK, xk + r * stride + 4 * ng * t->block,
+                                                 y + 4 * ng * t->act_size) : 0.0f);
+    }
+  if (a != stack)
+    free (a);
+  return true;
+}
+
+#define X4_ROWS(name, TYPE)                                                                          \
+  static bool                                                                                        \
+  dot4_rows_##name (int64_t nb, const void *x, size_t row_size, size_t stride, int64_t nq,          \
+                    const void *y, float *out, int64_t os)                                           \
+  {                                                                                                  \
+    return dot4_rows_x4 (&x4_##name, TYPE, nb, x, row_size, stride, nq, y, out, os);                 \
+  }
+X4_ROWS (q4_1, LLM_TYPE_Q4_1)
+X4_ROWS (q5_0, LLM_TYPE_Q5_0)
+X4_ROWS (q5_1, LLM_TYPE_Q5_1)
+
+bool
+llm_vec_dot4_rows_avx512 (llm_type type, int64_t n, const void *x, size_t row_size, size_t stride, int64_t nq,
+                          const void *y, float *out, int64_t out_stride)
+{
+  switch (type)
+    {
+    case LLM_TYPE_Q4_0: return dot4_rows_q4_0 (n / LLM_QK, x, row_size, stride, nq, y, out, out_stride);
+    case LLM_TYPE_Q4_1: return dot4_rows_q4_1 (n / LLM_QK, x, row_size, stride, nq, y, out, out_stride);
+    case LLM_TYPE_Q5_0: return dot4_rows_q5_0 (n / LLM_QK, x, row_size, stride, nq, y, out, out_stride);
+    case LLM_TYPE_Q5_1: return dot4_rows_q5_1 (n / LLM_QK, x, row_size, stride, nq, y, out, out_stride);
+    default: return false;
+    }
+}
+
 bool
 llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
                      float out[4])
@@ -712,5 +820,104 @@ llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, con
     case LLM_TYPE_Q5_0: dot4_q5_0 (n / LLM_QK, x, stride, y, out); return true;
     case LLM_TYPE_Q5_1: dot4_q5_1 (n / LLM_QK, x, stride, y, out); return true;
     default: return false;   /* Q8_0: one row at a time streams faster from RAM */
+    }
+}
+
+/* ---- activations ------------------------------------------------------- */
+
+/* roundf: half away from zero. v - trunc(v) is exact, so the tie test is. */
+static inline __m512
+round_half_away (__m512 v)
+{
+  const __m512 t = _mm512_roundscale_ps (v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m512 frac = _mm512_abs_ps (_mm512_sub_ps (v, t));
+  const __m512 one = _mm512_castsi512_ps (_mm512_or_si512 (
+      _mm512_castps_si512 (_mm512_set1_ps (1.0f)),
+      _mm512_and_si512 (_mm512_castps_si512 (v), _mm512_set1_epi32 ((int) 0x80000000u))));
+  return _mm512_mask_add_ps (t, _mm512_cmp_ps_mask (frac, _mm512_set1_ps (0.5f), _CMP_GE_OQ), t, one);
+}
+
+/* Q8_0 (and Q8_1 with @s) activations, byte for byte as quantize_q8_0 and
+ * quantize_q8_1 in llm-quant.c: the same float operations in the same
+ * order per element. */
+static void
+quantize_q8_0_1 (const float *x, uint8_t *y, int64_t nb, bool q8_1)
+{
+  const size_t size = q8_1 ? sizeof (llm_block_q8_1) : sizeof (llm_block_q8_0);
+  const int qs = q8_1 ? 4 : 2;
+
+  for (int64_t i = 0; i < nb; i++, x += LLM_QK, y += size)
+    {
+      const __m512 x0 = _mm512_loadu_ps (x), x1 = _mm512_loadu_ps (x + 16);
+      const float amax = _mm512_reduce_max_ps (_mm512_max_ps (_mm512_abs_ps (x0), _mm512_abs_ps (x1)));
+      const float d = amax / 127;
+      const float id = d ? 1.0f / d : 0.0f;
+      const uint16_t dh = llm_fp32_to_fp16 (d);
+      const __m512i q0 = _mm512_cvtps_epi32 (round_half_away (_mm512_mul_ps (x0, _mm512_set1_ps (id))));
+      const __m512i q1 = _mm512_cvtps_epi32 (round_half_away (_mm512_mul_ps (x1, _mm512_set1_ps (id))));
+      memcpy (y, &dh, 2);
+      _mm_storeu_si128 ((__m128i *) (y + qs), _mm512_cvtepi32_epi8 (q0));
+      _mm_storeu_si128 ((__m128i *) (y + qs + 16), _mm512_cvtepi32_epi8 (q1));
+      if (q8_1)
+        {
+          const int sum = _mm512_reduce_add_epi32 (_mm512_add_epi32 (q0, q1));
+          const uint16_t sh = llm_fp32_to_fp16 (sum * d);
+          memcpy (y + 2, &sh, 2);
+        }
+    }
+}
+
+/* Q8_K as quantize_q8_K: the scale from the first element of largest
+ * magnitude, nearest_int's round-half-even by the same float addition. */
+static void
+quantize_q8_K (const float *x, llm_block_q8_K *y, int64_t nb)
+{
+  const __m512 magic = _mm512_set1_ps (12582912.f);
+
+  for (int64_t i = 0; i < nb; i++, x += LLM_QK_K)
+    {
+      __m512 m = _mm512_setzero_ps ();
+      for (int j = 0; j < LLM_QK_K; j += 16)
+        m = _mm512_max_ps (m, _mm512_abs_ps (_mm512_loadu_ps (x + j)));
+      const float amax = _mm512_reduce_max_ps (m);
+      if (!amax)
+        {
+          memset (&y[i], 0, sizeof y[i]);
+          continue;
+        }
+      float max = 0;
+      for (int j = 0; j < LLM_QK_K; j += 16)
+        {
+          const __mmask16 k = _mm512_cmp_ps_mask (_mm512_abs_ps (_mm512_loadu_ps (x + j)), _mm512_set1_ps (amax),
+                                                  _CMP_EQ_OQ);
+          if (k)
+            {
+              max = x[j + __builtin_ctz (k)];
+              break;
+            }
+        }
+      const float iscale = -127.f / max;
+      for (int j = 0; j < LLM_QK_K; j += 16)
+        {
+          const __m512 v = _mm512_add_ps (_mm512_mul_ps (_mm512_set1_ps (iscale), _mm512_loadu_ps (x + j)), magic);
+          __m512i q = _mm512_sub_epi32 (_mm512_and_si512 (_mm512_castps_si512 (v), _mm512_set1_epi32 (0x007fffff)),
+                                        _mm512_set1_epi32 (0x00400000));
+          q = _mm512_min_epi32 (q, _mm512_set1_epi32 (127));
+          _mm_storeu_si128 ((__m128i *) (y[i].qs + j), _mm512_cvtepi32_epi8 (q));
+          y[i].bsums[j / 16] = (int16_t) _mm512_reduce_add_epi32 (q);
+        }
+      y[i].d = 1 / iscale;
+    }
+}
+
+bool
+llm_quantize_act_avx512 (llm_type type, const float *x, void *y, int64_t n)
+{
+  switch (type)
+    {
+    case LLM_TYPE_Q8_0: quantize_q8_0_1 (x, y, n / LLM_QK, false); return true;
+    case LLM_TYPE_Q8_1: quantize_q8_0_1 (x, y, n / LLM_QK, true); return true;
+    case LLM_TYPE_Q8_K: quantize_q8_K (x, y, n / LLM_QK_K); return true;
+    default: return false;
     }
 }

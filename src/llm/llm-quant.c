@@ -1216,7 +1216,31 @@ llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, con
 {
   return false;
 }
+
+bool
+llm_quantize_act_avx512 (llm_type type, const float *x, void *y, int64_t n)
+{
+  return false;
+}
+
+bool
+llm_vec_dot4_rows_avx512 (llm_type type, int64_t n, const void *x, size_t row_size, size_t stride,
+                          int64_t nq, const void *y, float *out, int64_t out_stride)
+{
+  return false;
+}
 #endif
+
+bool
+llm_quantize_activations (llm_type type, const float *x, void *y, int64_t n)
+{
+  const llm_type_traits *t = llm_type_get_traits (type);
+
+  if (t != NULL && t->block_size > 0 && n % t->block_size == 0 && get_simd () >= SIMD_AVX512
+      && llm_quantize_act_avx512 (type, x, y, n))
+    return true;
+  return llm_quantize_row (type, x, y, n);
+}
 
 bool
 llm_vec_dot4_native (llm_type type)
@@ -1238,4 +1262,20 @@ llm_vec_dot4 (llm_type type, int64_t n, const void *x, size_t stride, const void
     return;
   for (int r = 0; r < 4; r++)
     out[r] = llm_vec_dot (type, n, (const uint8_t *) x + r * stride, y);
+}
+
+void
+llm_vec_dot4_rows (llm_type type, int64_t n, const void *x, size_t row_size, size_t stride, int64_t nq,
+                   const void *y, float *out, int64_t out_stride)
+{
+  if (get_simd () >= SIMD_AVX512
+      && llm_vec_dot4_rows_avx512 (type, n, x, row_size, stride, nq, y, out, out_stride))
+    return;
+  for (int64_t k = 0; k < nq; k++)
+    {
+      float o[4];
+      llm_vec_dot4 (type, n, (const uint8_t *) x + (size_t) k * row_size, stride, y, o);
+      for (int m = 0; m < 4; m++)
+        out[k + m * out_stride] = o[m];
+    }
 }

@@ -121,9 +121,18 @@ float llm_vec_dot_scalar (llm_type type, int64_t n, const void *x, const void *y
  * float summation order. Falls back to four single dot products. */
 void llm_vec_dot4 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
                    float out[4]);
+/* A chunk of four-row groups: for k < nq, the rows x + k·row_size +
+ * m·stride (m < 4) give out[k + m·out_stride]. The same as nq calls of
+ * llm_vec_dot4, with the work on the activations done once. */
+void llm_vec_dot4_rows (llm_type type, int64_t n, const void *x, size_t row_size, size_t stride,
+                        int64_t nq, const void *y, float *out, int64_t out_stride);
 /* Whether llm_vec_dot4 has a kernel of its own for @type on this CPU
  * (otherwise one row at a time streams better). */
 bool llm_vec_dot4_native (llm_type type);
+
+/* llm_quantize_row for the activation types (Q8_0, Q8_1, Q8_K; others are
+ * passed on), with SIMD where the CPU has it: the same bytes, faster. */
+bool llm_quantize_activations (llm_type type, const float *x, void *y, int64_t n);
 
 /* Which SIMD level llm_vec_dot uses: "scalar", "avx2", "avx512". Set
  * LLM_SIMD=scalar|avx2 in the environment to force a lower one. */
@@ -137,6 +146,9 @@ extern float llm_fp16_table[65536];
  * the type. */
 bool llm_vec_dot_avx2 (llm_type type, int64_t n, const void *x, const void *y, float *out);
 bool llm_vec_dot_avx512 (llm_type type, int64_t n, const void *x, const void *y, float *out);
+bool llm_vec_dot4_rows_avx512 (llm_type type, int64_t n, const void *x, size_t row_size, size_t stride,
+                               int64_t nq, const void *y, float *out, int64_t out_stride);
+bool llm_quantize_act_avx512 (llm_type type, const float *x, void *y, int64_t n);
 bool llm_vec_dot4_avx2 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
                         float out[4]);
 bool llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,

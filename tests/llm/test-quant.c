@@ -297,11 +297,113 @@ test_dot4_size (int64_t n)
   g_rand_free (r);
 }
 
+/* Chunks of four-row groups agree with the scalar path row by row: three
+ * groups, rows of group k at k·rs + m·3·rs, results at k + m·5. */
+static void
+test_dot4_rows_size (int64_t n)
+{
+  GRand *r = g_rand_new_with_seed (6);
+  float *x = g_new (float, 12 * n), *a = g_new (float, n), out[20];
+  uint8_t *wq = g_malloc (12 * (n * 4 + 16)), *aq = g_malloc (n * 4);
+
+  for (int64_t i = 0; i < 12 * n; i++)
+    x[i] = gauss (r);
+  for (int64_t i = 0; i < n; i++)
+    a[i] = gauss (r);
+  for (size_t t = 0; t < G_N_ELEMENTS (weight_types); t++)
+    {
+      llm_type type = weight_types[t];
+      size_t rs = llm_row_size (type, n) + 16;
+      if (n % block_of (type) != 0)
+        continue;
+      llm_quantize_row (llm_type_get_traits (type)->vec_dot_type, a, aq, n);
+      for (int row = 0; row < 12; row++)
+        llm_quantize_row (type, x + row * n, wq + row * rs, n);
+      for (int i = 0; i < 20; i++)
+        out[i] = NAN;
+      llm_vec_dot4_rows (type, n, wq, rs, 3 * rs, 3, aq, out, 5);
+      for (int k = 0; k < 3; k++)
+        for (int m = 0; m < 4; m++)
+          {
+            float ref = llm_vec_dot_scalar (type, n, wq + (k + 3 * m) * rs, aq);
+            if (!(fabsf (out[k + 5 * m] - ref) <= 1e-4f * (1 + fabsf (ref))))
+              g_error ("%s n=%" G_GINT64_FORMAT " group %d row %d: %.7g vs scalar %.7g", llm_type_name (type), n, k,
+                       m, out[k + 5 * m], ref);
+          }
+      for (int k = 3; k < 5; k++)
+        for (int m = 0; m < 4; m++)
+          g_assert_true (isnan (out[k + 5 * m]));   /* nothing written past the groups */
+    }
+  g_free (x);
+  g_free (a);
+  g_free (wq);
+  g_free (aq);
+  g_rand_free (r);
+}
+
 static void
 test_dot4 (void)
 {
+  test_dot4_rows_size (1024);
+  test_dot4_rows_size (1024 + 3 * 32);
   test_dot4_size (1024);
   test_dot4_size (1024 + 3 * 32);   /* tails for the kernels that take blocks in groups */
+}
+
+/* The SIMD activation quantizers give exactly llm_quantize_row's bytes:
+ * random rows, rounding ties (x·id = k + 0.5: half away from zero for Q8_0,
+ * half to even for Q8_K), a zero block, and a largest magnitude that occurs
+ * with both signs (Q8_K takes the first). */
+static void
+test_quantize_activations (void)
+{
+  static const llm_type types[] = { LLM_TYPE_Q8_0, LLM_TYPE_Q8_1, LLM_TYPE_Q8_K };
+  const int64_t n = 1024;
+  GRand *r = g_rand_new_with_seed (17);
+  float *x = g_new (float, n);
+  uint8_t *a = g_malloc (2 * n), *b = g_malloc (2 * n);
+
+  g_test_message ("SIMD level: %s", llm_simd_level ());
+  for (int iter = 0; iter < 50; iter++)
+    {
+      for (int64_t i = 0; i < n; i++)
+        x[i] = gauss (r) * (iter % 5 == 0 ? 1e-3f : 1.0f);
+      if (iter % 2 == 1)
+        {
+          /* block 0 (32 and 256): amax 127 gives d = 1, so halves are ties */
+          x[0] = 127.0f;
+          for (int i = 1; i < 32; i++)
+            x[i] = (float) ((i % 7) - 3) + 0.5f;
+          /* a zero block of 32 and of 256 elements */
+          memset (x + 256, 0, 256 * sizeof (float));
+          /* the largest magnitude with both signs, negative first */
+          x[600] = -9.0f;
+          x[700] = 9.0f;
+          /* Q8_K: iscale -127/-9: halves after scaling */
+          x[601] = -9.0f * 2.5f / 127.0f;
+        }
+      for (size_t t = 0; t < G_N_ELEMENTS (types); t++)
+        {
+          size_t rs = llm_row_size (types[t], n);
+          memset (a, 0xAA, rs);
+          memset (b, 0x55, rs);
+          g_assert_true (llm_quantize_row (types[t], x, a, n));
+          g_assert_true (llm_quantize_activations (types[t], x, b, n));
+          if (memcmp (a, b, rs) != 0)
+            for (size_t i = 0; i < rs; i++)
+              if (a[i] != b[i])
+                g_error ("%s iter %d: byte %zu is %u, llm_quantize_row gives %u", llm_type_name (types[t]), iter, i,
+                         b[i], a[i]);
+        }
+    }
+  /* other types are passed on */
+  g_assert_true (llm_quantize_activations (LLM_TYPE_F16, x, b, n));
+  g_assert_true (llm_quantize_row (LLM_TYPE_F16, x, a, n));
+  g_assert_cmpmem (a, 2 * n, b, 2 * n);
+  g_free (x);
+  g_free (a);
+  g_free (b);
+  g_rand_free (r);
 }
 
 /* With unit scales the float result is the block's integer sum, so SIMD and
@@ -591,6 +693,7 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/quant/simd-vs-scalar", test_simd_vs_scalar);
   g_test_add_func ("/llm/quant/simd-integer-exact", test_simd_integer_exact);
   g_test_add_func ("/llm/quant/dot4", test_dot4);
+  g_test_add_func ("/llm/quant/quantize-activations", test_quantize_activations);
   g_test_add_func ("/llm/quant/dot-vs-dequantized", test_dot_vs_dequantized);
   g_test_add_func ("/llm/quant/products", test_products);
   g_test_add_func ("/llm/quant/threaded-matvec", test_threaded_matvec);
