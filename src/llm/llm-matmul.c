@@ -2,6 +2,7 @@
 /* Thread pool and matrix products. Matrix-vector products are split across
  * threads by rows; each thread streams its own slice of W once. */
 #include "llm-matmul.h"
+#include "llm-gemm.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -318,6 +319,92 @@ matmul_dot_worker (void *data, int ith, int nth)
     }
 }
 
+/* The micro-kernels of llm-gemm-avx512.c: activations quantized once, then
+ * threads claim tiles of 16 weight rows, each gathered once for the whole
+ * batch. */
+static bool
+gemm_available (llm_type type)
+{
+#ifdef LLM_HAVE_AVX512
+  return llm_gemm_avx512_has (type) && strcmp (llm_simd_level (), "avx512") == 0;
+#else
+  (void) type;
+  return false;
+#endif
+}
+
+#ifdef LLM_HAVE_AVX512
+typedef struct {
+  llm_type       type;
+  const uint8_t *W;
+  size_t         row_size;
+  int64_t        rows;
+  const float   *X;
+  llm_gemm_acts  acts;
+  float         *Y;
+  uint8_t       *scratch;
+  size_t         scratch_bytes;
+  atomic_llong   next;
+} gemm_job;
+
+static void
+gemm_quantize_worker (void *data, int ith, int nth)
+{
+  gemm_job *j = data;
+  int64_t t0, t1;
+
+  split (j->acts.n, ith, nth, &t0, &t1);
+  llm_gemm_avx512_quantize (j->type, j->X, t0, t1, &j->acts);
+}
+
+static void
+gemm_worker (void *data, int ith, int nth)
+{
+  gemm_job *j = data;
+  uint8_t *scratch = j->scratch + (size_t) ith * j->scratch_bytes;
+
+  (void) nth;
+  for (;;)
+    {
+      int64_t r0 = atomic_fetch_add_explicit (&j->next, 1, memory_order_relaxed) * LLM_GEMM_TILE_ROWS;
+      if (r0 >= j->rows)
+        return;
+      int nr = j->rows - r0 < LLM_GEMM_TILE_ROWS ? (int) (j->rows - r0) : LLM_GEMM_TILE_ROWS;
+      llm_gemm_avx512_tile (j->type, j->W + (size_t) r0 * j->row_size, j->row_size, nr, &j->acts,
+                            j->Y + r0, j->rows, scratch);
+    }
+}
+
+static bool
+matmul_gemm (llm_pool *pool, llm_type type, const void *W, size_t row_size, int64_t rows,
+             int64_t cols, const float *X, int64_t n, float *Y)
+{
+  gemm_job j = { type, W, row_size, rows, X, { 0 }, Y, NULL, 0, 0 };
+  int nth = llm_pool_n_threads (pool);
+  size_t acts_bytes = llm_gemm_acts_bytes (type, n, cols);
+  void *acts = aligned_alloc (64, acts_bytes);
+
+  j.scratch_bytes = llm_gemm_scratch_bytes (type, cols);
+  j.scratch = aligned_alloc (64, j.scratch_bytes * (size_t) nth);
+  if (acts == NULL || j.scratch == NULL)
+    {
+      free (acts);
+      free (j.scratch);
+      return false;
+    }
+  llm_gemm_acts_init (&j.acts, type, acts, n, cols);
+  atomic_init (&j.next, 0);
+  if (n >= 2 * nth)
+    llm_pool_run (pool, gemm_quantize_worker, &j);
+  else
+    gemm_quantize_worker (&j, 0, 1);
+  llm_pool_run (pool, gemm_worker, &j);
+  free (acts);
+  free (j.scratch);
+  return true;
+}
+#endif
+
 typedef struct {
   llm_type       type;
   const uint8_t *W;
@@ -361,8 +448,13 @@ llm_matmul (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t 
   if (!usable (type, cols) || n <= 0)
     return false;
   if (method == LLM_MATMUL_AUTO)
-    method = n >= llm_matmul_sgemm_threshold () ? LLM_MATMUL_SGEMM : LLM_MATMUL_DOT;
+    method = n >= llm_matmul_sgemm_threshold () && !gemm_available (type) ? LLM_MATMUL_SGEMM
+                                                                          : LLM_MATMUL_DOT;
 
+#ifdef LLM_HAVE_AVX512
+  if (method == LLM_MATMUL_DOT && gemm_available (type))
+    return matmul_gemm (pool, type, W, row_size, rows, cols, X, n, Y);
+#endif
   if (method == LLM_MATMUL_DOT)
     {
       matmul_dot_job j = { type, W, row_size, rows, cols, n, NULL, 0, Y };

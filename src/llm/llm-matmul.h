@@ -37,9 +37,12 @@ void llm_matvec_q (llm_pool *pool, llm_type type, const void *W, int64_t rows, i
                    const void *xq, float *y);
 
 /* Y[b,r] = W[r,:]·X[b,:] for a batch of n rows of activations (n × cols,
- * row-major) into Y (n × rows). Small batches use the quantized dot
- * products; larger ones dequantize tiles of W and call OpenBLAS sgemm —
- * whichever measured faster (see docs/ENGINE.md). */
+ * row-major) into Y (n × rows). DOT converts the activations as llm_matvec
+ * does; for Q4_0, Q8_0 and F16 on AVX-512 it runs the tiled kernels of
+ * llm-gemm-avx512.c (16 weight rows × up to 8 tokens per tile). SGEMM
+ * dequantizes tiles of W and calls OpenBLAS. AUTO takes the tiled kernels
+ * where they exist, otherwise DOT for small batches and SGEMM for large
+ * ones — whichever measured faster (see docs/ENGINE.md). */
 typedef enum {
   LLM_MATMUL_AUTO,
   LLM_MATMUL_DOT,     /* quantized activations, integer dot products */

@@ -668,6 +668,67 @@ test_products (void)
   llm_pool_free (pool);
 }
 
+/* A batched product equals a matrix-vector product per activation row, for
+ * every type and method, with row counts that leave partial tiles (the
+ * batch kernels take 16 rows at a time) and batch sizes that leave partial
+ * groups of tokens (8, 4, 2, 1). Same quantized activations, so only the
+ * float summation order differs. */
+static void
+test_batch_vs_matvec (void)
+{
+  static const int64_t shapes[][2] = { { 37, 64 }, { 16, 96 }, { 67, 512 }, { 3, 256 } };
+  static const int64_t batches[] = { 1, 2, 3, 7, 8, 13, 21 };
+  GRand *r = g_rand_new_with_seed (31);
+  llm_pool *pool = llm_pool_new (3);
+
+  for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++)
+    {
+      const int64_t rows = shapes[s][0], cols = shapes[s][1], max_b = 21;
+      float *W = g_new (float, rows * cols), *X = g_new (float, max_b * cols);
+      float *Y = g_new (float, max_b * rows), *y = g_new (float, rows);
+      uint8_t *Wq = g_malloc (rows * cols * 4);
+
+      for (int64_t i = 0; i < rows * cols; i++)
+        W[i] = gauss (r);
+      for (int64_t i = 0; i < max_b * cols; i++)
+        X[i] = gauss (r) * (i % 5 == 0 ? 4.0f : 1.0f);
+      for (size_t t = 0; t < G_N_ELEMENTS (weight_types); t++)
+        {
+          llm_type type = weight_types[t];
+          size_t rs = llm_row_size (type, cols);
+          if (rs == 0)
+            continue;   /* K types need 256 columns */
+          for (int64_t i = 0; i < rows; i++)
+            llm_quantize_row (type, W + i * cols, Wq + i * rs, cols);
+          for (size_t bi = 0; bi < G_N_ELEMENTS (batches); bi++)
+            for (int method = LLM_MATMUL_AUTO; method <= LLM_MATMUL_DOT; method++)
+              {
+                int64_t nb = batches[bi];
+                g_assert_true (llm_matmul (pool, type, Wq, rows, cols, X, nb, Y, method));
+                for (int64_t b = 0; b < nb; b++)
+                  {
+                    g_assert_true (llm_matvec (NULL, type, Wq, rows, cols, X + b * cols, y));
+                    for (int64_t i = 0; i < rows; i++)
+                      {
+                        double tol = 1e-5 * (1 + fabs (y[i])) * sqrt ((double) cols);
+                        if (fabs (Y[b * rows + i] - y[i]) > tol)
+                          g_error ("%s %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT " batch %" G_GINT64_FORMAT
+                                   " row %" G_GINT64_FORMAT " token %" G_GINT64_FORMAT ": %g vs %g",
+                                   llm_type_name (type), rows, cols, nb, i, b, Y[b * rows + i], y[i]);
+                      }
+                  }
+              }
+        }
+      g_free (W);
+      g_free (X);
+      g_free (Y);
+      g_free (y);
+      g_free (Wq);
+    }
+  llm_pool_free (pool);
+  g_rand_free (r);
+}
+
 static void
 test_type_names (void)
 {
@@ -697,5 +758,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/quant/dot-vs-dequantized", test_dot_vs_dequantized);
   g_test_add_func ("/llm/quant/products", test_products);
   g_test_add_func ("/llm/quant/threaded-matvec", test_threaded_matvec);
+  g_test_add_func ("/llm/quant/batch-vs-matvec", test_batch_vs_matvec);
   return g_test_run ();
 }
