@@ -5,9 +5,11 @@
  * GGUF runtimes use them, so perplexities agree). */
 #include "llm-decoder.h"
 
+#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,7 @@ struct llm_decoder {
 
   float     *k_cache, *v_cache;   /* [layer][pos][n_kv * head_dim] */
   float     *inv_freq;            /* rot_dim / 2 */
+  float     *rope_cs;             /* [token][rot_dim / 2] cos, sin pairs for a batch */
 
   /* Work buffers for one batch. */
   float *x, *xn, *q, *k, *v, *att, *o, *g, *u, *scores;
@@ -149,6 +152,7 @@ llm_decoder_free (llm_decoder *d)
   free (d->k_cache);
   free (d->v_cache);
   free (d->inv_freq);
+  free (d->rope_cs);
   free (d->x); free (d->xn); free (d->q); free (d->k); free (d->v);
   free (d->att); free (d->o); free (d->g); free (d->u); free (d->scores);
   if (d->pool)
@@ -301,6 +305,7 @@ llm_decoder_load (const char *path, int n_ctx, int n_threads, char *err, size_t 
   d->k_cache = malloc (cache * sizeof (float));
   d->v_cache = malloc (cache * sizeof (float));
   d->inv_freq = malloc ((size_t) (d->rot_dim / 2) * sizeof (float));
+  d->rope_cs = malloc ((size_t) MAX_BATCH * (size_t) d->rot_dim * sizeof (float));
   {
     size_t B = MAX_BATCH;
     size_t qd = (size_t) d->n_head * d->head_dim, kvd = (size_t) d->n_kv * d->head_dim;
@@ -315,7 +320,7 @@ llm_decoder_load (const char *path, int n_ctx, int n_threads, char *err, size_t 
     d->u = malloc (B * d->n_ff * sizeof (float));
     d->scores = malloc ((size_t) llm_pool_n_threads (d->pool) * d->n_ctx * sizeof (float));
   }
-  if (d->pool == NULL || d->k_cache == NULL || d->v_cache == NULL || d->inv_freq == NULL ||
+  if (d->pool == NULL || d->k_cache == NULL || d->v_cache == NULL || d->inv_freq == NULL || d->rope_cs == NULL ||
       d->x == NULL || d->xn == NULL || d->q == NULL || d->k == NULL || d->v == NULL ||
       d->att == NULL || d->o == NULL || d->g == NULL || d->u == NULL || d->scores == NULL)
     goto oom;
@@ -357,18 +362,34 @@ rms_norm (const float *x, const float *w, float *out, int n, float eps)
     out[i] = x[i] * scale * w[i];
 }
 
+/* cos and sin of each rotation angle for positions pos0 … pos0 + n - 1:
+ * once per batch rather than once per head and layer. */
 static void
-rope (const llm_decoder *d, float *vec, int n_heads, int pos)
+rope_angles (llm_decoder *d, int pos0, int n)
 {
-  float p = (float) pos * d->rope_scale;
+  for (int t = 0; t < n; t++)
+    {
+      float p = (float) (pos0 + t) * d->rope_scale;
+      float *cs = d->rope_cs + (size_t) t * d->rot_dim;
+      for (int i = 0; i < d->rot_dim / 2; i++)
+        {
+          float theta = p * d->inv_freq[i];
+          cs[2 * i] = cosf (theta);
+          cs[2 * i + 1] = sinf (theta);
+        }
+    }
+}
 
+/* @cs: the token's row of rope_angles. */
+static void
+rope (const llm_decoder *d, float *vec, int n_heads, const float *cs)
+{
   for (int h = 0; h < n_heads; h++)
     {
       float *x = vec + (size_t) h * d->head_dim;
       for (int i = 0; i < d->rot_dim / 2; i++)
         {
-          float theta = p * d->inv_freq[i];
-          float c = cosf (theta), s = sinf (theta);
+          float c = cs[2 * i], s = cs[2 * i + 1];
           int a = d->neox ? i : 2 * i;
           int b = d->neox ? i + d->rot_dim / 2 : 2 * i + 1;
           float x0 = x[a], x1 = x[b];
@@ -449,32 +470,45 @@ attention_worker (void *ctx, int ith, int nth)
     }
 }
 
-/* One batch of at most MAX_BATCH tokens. */
-static bool
-eval_batch (llm_decoder *d, const LlmToken *tokens, int n, bool all_logits, float *logits)
+/* ---- batches (prefill) ----
+ * Between the matrix products, the per-token work (norms, biases, RoPE, the
+ * cache rows, SwiGLU) is split by tokens across the pool, and attention over
+ * a batch is two sgemm calls per head and block of query rows. */
+
+typedef enum { ROWS_NORM, ROWS_QKV, ROWS_SWIGLU } RowsStage;
+
+typedef struct {
+  llm_decoder  *d;
+  const Layer  *L;
+  int           layer, n;
+  RowsStage     stage;
+  const float  *norm;   /* ROWS_NORM: xn = rms_norm (x (+= o when add)) */
+  bool          add;
+} RowsJob;
+
+static void
+rows_worker (void *ctx, int ith, int nth)
 {
+  const RowsJob *j = ctx;
+  llm_decoder *d = j->d;
+  const Layer *L = j->L;
   int E = d->n_embd, hd = d->head_dim, qd = d->n_head * hd, kvd = d->n_kv * hd;
-  size_t row_size = llm_row_size (d->tok_embd.type, E);
+  int per = (j->n + nth - 1) / nth;
+  int t0 = per * ith < j->n ? per * ith : j->n, t1 = t0 + per < j->n ? t0 + per : j->n;
 
-  for (int t = 0; t < n; t++)
-    {
-      if (tokens[t] < 0 || tokens[t] >= d->n_vocab)
-        return false;
-      llm_dequantize_row (d->tok_embd.type, (const uint8_t *) d->tok_embd.data + (size_t) tokens[t] * row_size,
-                          d->x + (size_t) t * E, E);
-    }
-
-  for (int l = 0; l < d->n_layer; l++)
-    {
-      Layer *L = &d->layers[l];
-      AttnJob job = { d, l, n, d->n_past };
-
-      for (int t = 0; t < n; t++)
-        rms_norm (d->x + (size_t) t * E, L->attn_norm, d->xn + (size_t) t * E, E, d->eps);
-      if (!matmul (d, &L->wq, d->xn, n, d->q) || !matmul (d, &L->wk, d->xn, n, d->k) ||
-          !matmul (d, &L->wv, d->xn, n, d->v))
-        return false;
-      for (int t = 0; t < n; t++)
+  for (int t = t0; t < t1; t++)
+    switch (j->stage)
+      {
+      case ROWS_NORM:
+        {
+          float *x = d->x + (size_t) t * E;
+          if (j->add)
+            for (int i = 0; i < E; i++)
+              x[i] += d->o[(size_t) t * E + i];
+          rms_norm (x, j->norm, d->xn + (size_t) t * E, E, d->eps);
+          break;
+        }
+      case ROWS_QKV:
         {
           float *q = d->q + (size_t) t * qd, *k = d->k + (size_t) t * kvd, *v = d->v + (size_t) t * kvd;
           int pos = d->n_past + t;
@@ -491,33 +525,164 @@ eval_batch (llm_decoder *d, const LlmToken *tokens, int n, bool all_logits, floa
           if (L->k_norm)
             for (int h = 0; h < d->n_kv; h++)
               rms_norm (k + h * hd, L->k_norm, k + h * hd, hd, d->eps);
-          rope (d, q, d->n_head, pos);
-          rope (d, k, d->n_kv, pos);
-          memcpy (d->k_cache + ((size_t) l * d->n_ctx + pos) * kvd, k, (size_t) kvd * sizeof (float));
-          memcpy (d->v_cache + ((size_t) l * d->n_ctx + pos) * kvd, v, (size_t) kvd * sizeof (float));
+          rope (d, q, d->n_head, d->rope_cs + (size_t) t * d->rot_dim);
+          rope (d, k, d->n_kv, d->rope_cs + (size_t) t * d->rot_dim);
+          memcpy (d->k_cache + ((size_t) j->layer * d->n_ctx + pos) * kvd, k, (size_t) kvd * sizeof (float));
+          memcpy (d->v_cache + ((size_t) j->layer * d->n_ctx + pos) * kvd, v, (size_t) kvd * sizeof (float));
+          break;
         }
-      llm_pool_run (d->pool, attention_worker, &job);
-      if (!matmul (d, &L->wo, d->att, n, d->o))
-        return false;
-      for (size_t i = 0; i < (size_t) n * E; i++)
-        d->x[i] += d->o[i];
-
-      for (int t = 0; t < n; t++)
-        rms_norm (d->x + (size_t) t * E, L->ffn_norm, d->xn + (size_t) t * E, E, d->eps);
-      if (!matmul (d, &L->gate, d->xn, n, d->g) || !matmul (d, &L->up, d->xn, n, d->u))
-        return false;
-      for (size_t i = 0; i < (size_t) n * d->n_ff; i++)
+      case ROWS_SWIGLU:
         {
-          float g = d->g[i];
-          d->g[i] = g / (1.0f + expf (-g)) * d->u[i];   /* SwiGLU */
+          float *g = d->g + (size_t) t * d->n_ff, *u = d->u + (size_t) t * d->n_ff;
+          for (int i = 0; i < d->n_ff; i++)
+            g[i] = g[i] / (1.0f + expf (-g[i])) * u[i];
+          break;
         }
-      if (!matmul (d, &L->down, d->g, n, d->o))
+      }
+}
+
+static void
+rows_run (llm_decoder *d, RowsJob *j)
+{
+  if (j->n == 1)
+    rows_worker (j, 0, 1);
+  else
+    llm_pool_run (d->pool, rows_worker, j);
+}
+
+/* Query rows per block of batch attention: the scores are ATTN_ROWS × keys. */
+#define ATTN_ROWS 64
+
+typedef struct {
+  llm_decoder *d;
+  int          layer, n, pos0;
+  atomic_int   next;
+  atomic_bool  failed;
+} BatchAttnJob;
+
+/* Per (head, block of query rows): S = Q Kᵀ / √d over the keys up to the
+ * block's last position (sgemm), a causal softmax by rows, O = S V (sgemm).
+ * Heads are claimed one at a time, so a thread the system delays does not
+ * hold up the other. */
+static void
+batch_attention_worker (void *ctx, int ith, int nth)
+{
+  BatchAttnJob *j = ctx;
+  llm_decoder *d = j->d;
+  int hd = d->head_dim, kvd = d->n_kv * hd, qd = d->n_head * hd, group = d->n_head / d->n_kv;
+  int n_blocks = (j->n + ATTN_ROWS - 1) / ATTN_ROWS, items = d->n_head * n_blocks;
+  int max_keys = j->pos0 + j->n;
+  float scale = 1.0f / sqrtf ((float) hd);
+  float *scores = malloc ((size_t) ATTN_ROWS * (size_t) max_keys * sizeof (float));
+
+  (void) ith;
+  (void) nth;
+  if (scores == NULL)
+    {
+      atomic_store (&j->failed, true);
+      return;
+    }
+  for (;;)
+    {
+      int item = atomic_fetch_add_explicit (&j->next, 1, memory_order_relaxed);
+      if (item >= items)
+        break;
+      int h = item % d->n_head, i0 = (item / d->n_head) * ATTN_ROWS;
+      int b = j->n - i0 < ATTN_ROWS ? j->n - i0 : ATTN_ROWS;
+      int keys = j->pos0 + i0 + b;
+      size_t off = (size_t) (h / group) * hd;
+      const float *K = d->k_cache + (size_t) j->layer * d->n_ctx * kvd + off;
+      const float *V = d->v_cache + (size_t) j->layer * d->n_ctx * kvd + off;
+
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, b, keys, hd, scale,
+                   d->q + (size_t) i0 * qd + (size_t) h * hd, qd, K, kvd, 0.0f, scores, keys);
+      for (int i = 0; i < b; i++)
+        {
+          float *row = scores + (size_t) i * keys, max = -FLT_MAX;
+          int last = j->pos0 + i0 + i;
+          double sum = 0;
+          for (int k = 0; k <= last; k++)
+            if (row[k] > max)
+              max = row[k];
+          for (int k = 0; k <= last; k++)
+            {
+              row[k] = expf (row[k] - max);
+              sum += row[k];
+            }
+          for (int k = 0; k <= last; k++)
+            row[k] = (float) (row[k] / sum);
+          for (int k = last + 1; k < keys; k++)
+            row[k] = 0.0f;
+        }
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, b, hd, keys, 1.0f, scores, keys,
+                   V, kvd, 0.0f, d->att + (size_t) i0 * qd + (size_t) h * hd, qd);
+    }
+  free (scores);
+}
+
+/* One batch of at most MAX_BATCH tokens; the last token's logits (all of
+ * them with @all_logits) when @logits is not NULL. */
+static bool
+eval_batch (llm_decoder *d, const LlmToken *tokens, int n, bool all_logits, float *logits)
+{
+  int E = d->n_embd;
+  size_t row_size = llm_row_size (d->tok_embd.type, E);
+
+  for (int t = 0; t < n; t++)
+    {
+      if (tokens[t] < 0 || tokens[t] >= d->n_vocab)
         return false;
-      for (size_t i = 0; i < (size_t) n * E; i++)
-        d->x[i] += d->o[i];
+      llm_dequantize_row (d->tok_embd.type, (const uint8_t *) d->tok_embd.data + (size_t) tokens[t] * row_size,
+                          d->x + (size_t) t * E, E);
     }
 
+  rope_angles (d, d->n_past, n);
+  for (int l = 0; l < d->n_layer; l++)
+    {
+      Layer *L = &d->layers[l];
+      RowsJob rj = { d, L, l, n, ROWS_NORM, L->attn_norm, l > 0 };
+
+      /* x += the previous block's FFN output, then the attention norm */
+      rows_run (d, &rj);
+      if (!matmul (d, &L->wq, d->xn, n, d->q) || !matmul (d, &L->wk, d->xn, n, d->k) ||
+          !matmul (d, &L->wv, d->xn, n, d->v))
+        return false;
+      rj.stage = ROWS_QKV;
+      rows_run (d, &rj);
+      if (n == 1)
+        {
+          AttnJob job = { d, l, n, d->n_past };
+          llm_pool_run (d->pool, attention_worker, &job);
+        }
+      else
+        {
+          BatchAttnJob job = { d, l, n, d->n_past, 0, false };
+          atomic_init (&job.next, 0);
+          atomic_init (&job.failed, false);
+          llm_pool_run (d->pool, batch_attention_worker, &job);
+          if (atomic_load (&job.failed))
+            return false;
+        }
+      if (!matmul (d, &L->wo, d->att, n, d->o))
+        return false;
+
+      rj.stage = ROWS_NORM;
+      rj.norm = L->ffn_norm;
+      rj.add = true;
+      rows_run (d, &rj);
+      if (!matmul (d, &L->gate, d->xn, n, d->g) || !matmul (d, &L->up, d->xn, n, d->u))
+        return false;
+      rj.stage = ROWS_SWIGLU;
+      rows_run (d, &rj);
+      if (!matmul (d, &L->down, d->g, n, d->o))
+        return false;
+    }
+  for (size_t i = 0; i < (size_t) n * E; i++)
+    d->x[i] += d->o[i];
+
   d->n_past += n;
+  if (logits == NULL)
+    return true;
   if (all_logits)
     {
       for (int t = 0; t < n; t++)
@@ -539,11 +704,9 @@ llm_decoder_eval (llm_decoder *d, const LlmToken *tokens, int n, bool all_logits
       bool last = done + b == n;
       float *out = all_logits ? logits + (size_t) done * d->n_vocab : logits;
 
-      /* Intermediate batches only fill the cache; their last logits are
-       * overwritten by the next batch. */
-      if (!eval_batch (d, tokens + done, b, all_logits, out))
+      /* Intermediate batches only fill the cache: no output matrix. */
+      if (!eval_batch (d, tokens + done, b, all_logits, all_logits || last ? out : NULL))
         return false;
-      (void) last;
       done += b;
     }
   return true;
