@@ -370,8 +370,9 @@ fts5_rank (const Fts5ExtensionApi *api,
   memset (d->tf, 0, n * sizeof (int));
   for (int i = 0; i < n; i++)
     d->last[i] = -1;
-  for (int i = 0; i < n * n; i++)
-    d->min_dist[i] = G_MAXINT;
+  if (w_prox != 0.0)
+    for (int i = 0; i < n * n; i++)
+      d->min_dist[i] = G_MAXINT;
 
   /* Instances come in position order: each new one closes the distance to
    * the last seen instance of every other phrase. */
@@ -390,7 +391,7 @@ fts5_rank (const Fts5ExtensionApi *api,
           if (j != phrase && d->last[j] >= 0)
             {
               int lo = MIN (j, phrase), hi = MAX (j, phrase);
-              int dist = off - d->last[j];
+              int dist = ABS (off - d->last[j]);
               if (dist < d->min_dist[lo * n + hi])
                 d->min_dist[lo * n + hi] = dist;
             }

@@ -265,6 +265,26 @@ test_collections_and_filters (void)
     g_assert_cmpint (run_docent (no_coll, &out, &err), ==, 1);
     g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
   }
+  /* bench query on this library: wall and CPU time per mode */
+  {
+    const char *args[] = { "--library", lib, "bench", "query", "--json", NULL };
+    g_autoptr(JsonParser) p2 = json_parser_new ();
+    JsonObject *modes;
+    g_assert_cmpint (run_docent (args, &out, &err), ==, 0);
+    root = parse_one_object (out, p2);
+    modes = json_object_get_object_member (root, "modes");
+    for (guint m = 0; m < 3; m++)
+      {
+        const char *names[] = { "bm25", "dense", "hybrid" };
+        JsonObject *o = json_object_get_object_member (modes, names[m]);
+        double p50 = json_object_get_double_member (o, "p50_ms");
+        double cpu = json_object_get_double_member (o, "cpu_p50_ms");
+        g_assert_cmpfloat (cpu, >, 0.0);
+        /* a thread cannot use more CPU than the time that passed */
+        g_assert_cmpfloat (cpu, <=, p50 + 0.01);
+      }
+    g_clear_pointer (&out, g_free); g_clear_pointer (&err, g_free);
+  }
   {
     g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
     const char *name;
