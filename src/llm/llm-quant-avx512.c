@@ -13,6 +13,7 @@
 #define LLM_PREFETCH_BYTES 2048
 #endif
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -619,9 +620,20 @@ k4_scale_index (int row, int j)
  * holds sub-blocks 2j, 2j+2 in its low nibbles and 2j+1, 2j+3 in its high
  * ones, so the activations are rearranged into that order. Exact integers
  * per block, as the scalar path. */
-static void
-dot4_q4_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y, float out[4])
+static ALWAYS_INLINE void
+dot4_k (bool q5, int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y, float out[4])
 {
+  /* Q4_K and Q5_K blocks both start with d, dmin, scales[12] */
+  const size_t size = q5 ? sizeof (llm_block_q5_K) : sizeof (llm_block_q4_K);
+  const size_t qs = q5 ? offsetof (llm_block_q5_K, qs) : offsetof (llm_block_q4_K, qs);
+  /* the fifth bit of sub-block s is bit s of qh[l]; the order of the four
+   * masked registers is sub-blocks (0, 2), (1, 3), (4, 6), (5, 7) */
+  const __m512i bit[4] = {
+    combine512 (_mm256_set1_epi8 (1), _mm256_set1_epi8 (4)),
+    combine512 (_mm256_set1_epi8 (2), _mm256_set1_epi8 (8)),
+    combine512 (_mm256_set1_epi8 (16), _mm256_set1_epi8 (64)),
+    combine512 (_mm256_set1_epi8 (32), _mm256_set1_epi8 ((char) 128)),
+  };
   const __m512i m4 = _mm512_set1_epi8 (0xF);
   __m512i sidx[4][2];
   __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps () };
@@ -636,13 +648,15 @@ dot4_q4_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y,
     }
   for (int64_t i = 0; i < nb; i++)
     {
-      const llm_block_q4_K *b[4];
+      const llm_block_q4_K *b[4];   /* the fields common to both types */
       #pragma GCC unroll 8
       for (int r = 0; r < 4; r++)
         {
-          b[r] = (const llm_block_q4_K *) (x + r * stride) + i;
+          b[r] = (const llm_block_q4_K *) (x + r * stride + (size_t) i * size);
           _mm_prefetch ((const char *) b[r] + LLM_PREFETCH_BYTES, _MM_HINT_T0);
           _mm_prefetch ((const char *) b[r] + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
+          if (q5)
+            _mm_prefetch ((const char *) b[r] + LLM_PREFETCH_BYTES + 128, _MM_HINT_T0);
         }
       const __m512i y0 = _mm512_loadu_si512 (y[i].qs), y1 = _mm512_loadu_si512 (y[i].qs + 64);
       const __m512i y2 = _mm512_loadu_si512 (y[i].qs + 128), y3 = _mm512_loadu_si512 (y[i].qs + 192);
@@ -682,13 +696,22 @@ dot4_q4_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y,
       #pragma GCC unroll 8
       for (int r = 0; r < 4; r++)
         {
-          const __m512i q01 = _mm512_loadu_si512 (b[r]->qs), q23 = _mm512_loadu_si512 (b[r]->qs + 64);
-          const __m512i p0 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), _mm512_and_si512 (q01, m4), a_lo01);
-          const __m512i p1 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (),
-                                                  _mm512_and_si512 (_mm512_srli_epi16 (q01, 4), m4), a_hi01);
-          const __m512i p2 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), _mm512_and_si512 (q23, m4), a_lo23);
-          const __m512i p3 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (),
-                                                  _mm512_and_si512 (_mm512_srli_epi16 (q23, 4), m4), a_hi23);
+          const uint8_t *bq = (const uint8_t *) b[r] + qs;
+          const __m512i q01 = _mm512_loadu_si512 (bq), q23 = _mm512_loadu_si512 (bq + 64);
+          __m512i v[4] = { _mm512_and_si512 (q01, m4), _mm512_and_si512 (_mm512_srli_epi16 (q01, 4), m4),
+                           _mm512_and_si512 (q23, m4), _mm512_and_si512 (_mm512_srli_epi16 (q23, 4), m4) };
+          if (q5)
+            {
+              const __m512i h = _mm512_broadcast_i64x4 (
+                  _mm256_loadu_si256 ((const __m256i *) ((const llm_block_q5_K *) b[r])->qh));
+              #pragma GCC unroll 8
+              for (int m = 0; m < 4; m++)
+                v[m] = _mm512_mask_add_epi8 (v[m], _mm512_test_epi8_mask (h, bit[m]), v[m], _mm512_set1_epi8 (16));
+            }
+          const __m512i p0 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[0], a_lo01);
+          const __m512i p1 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[1], a_hi01);
+          const __m512i p2 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[2], a_lo23);
+          const __m512i p3 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[3], a_hi23);
           const __m512i s = _mm512_dpwssd_epi32 (
               _mm512_madd_epi16 (_mm512_packs_epi32 (p0, p1), _mm512_permutexvar_epi16 (sidx[r][0], sc)),
               _mm512_packs_epi32 (p2, p3), _mm512_permutexvar_epi16 (sidx[r][1], sc));
@@ -699,6 +722,20 @@ dot4_q4_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y,
   #pragma GCC unroll 8
   for (int r = 0; r < 4; r++)
     out[r] = _mm512_reduce_add_ps (acc[r]) + ((m_sum[4 * r] + m_sum[4 * r + 1]) + (m_sum[4 * r + 2] + m_sum[4 * r + 3]));
+}
+
+static void
+dot4_q4_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y, float out[4])
+{
+  dot4_k (false, nb, x, stride, y, out);
+}
+
+/* Q5_K: the same with the fifth bits of qh tested into masks that add 16;
+ * sums of four products stay below 4·31·128, so the packs do not saturate. */
+static void
+dot4_q5_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y, float out[4])
+{
+  dot4_k (true, nb, x, stride, y, out);
 }
 
 /* ---- chunks of four-row groups ------------------------------------------ */
@@ -816,6 +853,7 @@ llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, con
     {
     case LLM_TYPE_Q4_0: dot4_q4_0 (n / LLM_QK, x, stride, y, out); return true;
     case LLM_TYPE_Q4_K: dot4_q4_K (n / LLM_QK_K, x, stride, y, out); return true;
+    case LLM_TYPE_Q5_K: dot4_q5_K (n / LLM_QK_K, x, stride, y, out); return true;
     case LLM_TYPE_Q4_1: dot4_q4_1 (n / LLM_QK, x, stride, y, out); return true;
     case LLM_TYPE_Q5_0: dot4_q5_0 (n / LLM_QK, x, stride, y, out); return true;
     case LLM_TYPE_Q5_1: dot4_q5_1 (n / LLM_QK, x, stride, y, out); return true;
