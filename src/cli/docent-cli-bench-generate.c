@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "docent-cli.h"
 #include "llm-decoder.h"
@@ -340,8 +341,15 @@ docent_cli_bench_generate (DocentCliGlobal *global, int argc, char **argv)
    * buffer at least as large as the weights. */
   {
     gsize size = MAX ((gsize) 256 << 20, (gsize) token_bytes);
-    guint8 *buf = g_malloc (size);
+    guint8 *buf = NULL;
     volatile guint64 sink = 0;
+
+    /* on transparent huge pages, as the decoder's copy of the weights */
+    if (posix_memalign ((void **) &buf, 2 << 20, size) != 0)
+      goto failed_alloc;
+#ifdef MADV_HUGEPAGE
+    madvise (buf, size, MADV_HUGEPAGE);
+#endif
 
     memset (buf, 1, size);
     pool = llm_pool_new (threads);
@@ -355,7 +363,7 @@ docent_cli_bench_generate (DocentCliGlobal *global, int argc, char **argv)
       }
     (void) sink;
     llm_pool_free (pool);
-    g_free (buf);
+    free (buf);
   }
 
   {
@@ -400,5 +408,9 @@ docent_cli_bench_generate (DocentCliGlobal *global, int argc, char **argv)
 failed:
   g_printerr ("docent bench generate: %s\n", _("evaluation failed"));
   llm_decoder_free (d);
+  return DOCENT_EXIT_PARTIAL;
+
+failed_alloc:
+  g_printerr ("docent bench generate: %s\n", _("out of memory"));
   return DOCENT_EXIT_PARTIAL;
 }

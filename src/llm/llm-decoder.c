@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "llm-gguf.h"
@@ -51,12 +52,19 @@ struct llm_decoder {
   const float *output_norm;
   Layer     *layers;
 
+  void      *weights;             /* the matrices copied onto huge pages, or NULL */
   float     *k_cache, *v_cache;   /* [layer][pos][n_kv * head_dim] */
   float     *inv_freq;            /* rot_dim / 2 */
   float     *rope_cs;             /* [token][rot_dim / 2] cos, sin pairs for a batch */
 
   /* Work buffers for one batch. */
   float *x, *xn, *q, *k, *v, *att, *o, *g, *u, *scores;
+
+  /* Single-token decode: every matrix computable by llm_matvec_rows, and
+   * activations converted once per dot type (ACT_SLOTS buffers). */
+  bool     fast_decode;
+  uint8_t *act_buf;
+  size_t   act_slot_size;
 };
 
 static bool
@@ -149,12 +157,14 @@ llm_decoder_free (llm_decoder *d)
   if (d == NULL)
     return;
   free (d->layers);
+  free (d->weights);
   free (d->k_cache);
   free (d->v_cache);
   free (d->inv_freq);
   free (d->rope_cs);
   free (d->x); free (d->xn); free (d->q); free (d->k); free (d->v);
   free (d->att); free (d->o); free (d->g); free (d->u); free (d->scores);
+  free (d->act_buf);
   if (d->pool)
     llm_pool_free (d->pool);
   if (d->vocab)
@@ -162,6 +172,99 @@ llm_decoder_free (llm_decoder *d)
   if (d->gguf)
     llm_gguf_close (d->gguf);
   free (d);
+}
+
+#define ACT_SLOTS 4
+
+/* Whether llm_matvec_rows can compute with @m (what llm_matvec accepts). */
+static bool
+decodable (const Matrix *m)
+{
+  const llm_type_traits *t = llm_type_get_traits (m->type), *vt;
+
+  if (t == NULL || !t->can_compute || m->type == LLM_TYPE_Q8_K || m->type == LLM_TYPE_Q8_1)
+    return false;
+  vt = llm_type_get_traits (t->vec_dot_type);
+  return vt != NULL && m->cols % t->block_size == 0 && m->cols % vt->block_size == 0
+         && llm_row_size (t->vec_dot_type, m->cols) != 0;
+}
+
+/* True when the kernel gives huge pages to memory that asks for them. */
+static bool
+huge_pages_available (void)
+{
+#ifdef MADV_HUGEPAGE
+  char buf[128] = "";
+  FILE *f = fopen ("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+
+  if (f == NULL)
+    return false;
+  if (fgets (buf, sizeof buf, f) == NULL)
+    buf[0] = '\0';
+  fclose (f);
+  return strstr (buf, "[never]") == NULL && buf[0] != '\0';
+#else
+  return false;
+#endif
+}
+
+#define HUGE_PAGE ((size_t) 2 << 20)
+#define WEIGHT_ALIGN 64
+
+/* Decoding streams every matrix once per token. From the file mapping the
+ * weights sit on 4 KiB pages, and on this kind of machine (a VM, two-level
+ * page walks) the TLB misses and the prefetcher stopping at each page
+ * boundary halve the read bandwidth (256 MB summed by one thread: 12.6 GB/s
+ * on 4 KiB pages, 25.9 on 2 MiB ones). So the matrices read per token are
+ * copied once onto transparent huge pages, as other runtimes do without
+ * mmap; the file's pages are then left to the page cache. Falls back to the
+ * mapping when the kernel has no huge pages or memory is short. */
+static void
+copy_to_huge_pages (llm_decoder *d)
+{
+#ifdef MADV_HUGEPAGE
+  Matrix **ms;
+  int n = 0;
+  size_t total = 0, off = 0;
+  uint8_t *buf;
+
+  if (!huge_pages_available () || getenv ("LLM_NO_WEIGHT_COPY") != NULL)
+    return;
+  ms = malloc ((size_t) (7 * d->n_layer + 1) * sizeof *ms);
+  if (ms == NULL)
+    return;
+  for (int l = 0; l < d->n_layer; l++)
+    {
+      Layer *L = &d->layers[l];
+      ms[n++] = &L->wq; ms[n++] = &L->wk; ms[n++] = &L->wv; ms[n++] = &L->wo;
+      ms[n++] = &L->gate; ms[n++] = &L->up; ms[n++] = &L->down;
+    }
+  ms[n++] = &d->output;
+  for (int i = 0; i < n; i++)
+    total += (llm_row_size (ms[i]->type, ms[i]->cols) * (size_t) ms[i]->rows + WEIGHT_ALIGN - 1)
+             & ~(size_t) (WEIGHT_ALIGN - 1);
+  total = (total + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+  if (posix_memalign ((void **) &buf, HUGE_PAGE, total) != 0)
+    {
+      free (ms);
+      return;
+    }
+  madvise (buf, total, MADV_HUGEPAGE);
+  for (int i = 0; i < n; i++)
+    {
+      size_t size = llm_row_size (ms[i]->type, ms[i]->cols) * (size_t) ms[i]->rows;
+      bool tied = ms[i] == &d->output && d->output.data == d->tok_embd.data;
+      memcpy (buf + off, ms[i]->data, size);
+      ms[i]->data = buf + off;
+      if (tied)
+        d->tok_embd.data = buf + off;
+      off += (size + WEIGHT_ALIGN - 1) & ~(size_t) (WEIGHT_ALIGN - 1);
+    }
+  d->weights = buf;
+  free (ms);
+#else
+  (void) d;
+#endif
 }
 
 llm_decoder *
@@ -300,6 +403,7 @@ llm_decoder_load (const char *path, int n_ctx, int n_threads, char *err, size_t 
 #undef T
     }
 
+  copy_to_huge_pages (d);
   d->pool = llm_pool_new (n_threads);
   cache = (size_t) d->n_layer * (size_t) d->n_ctx * (size_t) (d->n_kv * d->head_dim);
   d->k_cache = malloc (cache * sizeof (float));
@@ -320,7 +424,26 @@ llm_decoder_load (const char *path, int n_ctx, int n_threads, char *err, size_t 
     d->u = malloc (B * d->n_ff * sizeof (float));
     d->scores = malloc ((size_t) llm_pool_n_threads (d->pool) * d->n_ctx * sizeof (float));
   }
-  if (d->pool == NULL || d->k_cache == NULL || d->v_cache == NULL || d->inv_freq == NULL || d->rope_cs == NULL ||
+  {
+    size_t widest = (size_t) d->n_embd;
+    if ((size_t) d->n_ff > widest)
+      widest = (size_t) d->n_ff;
+    if ((size_t) d->n_head * d->head_dim > widest)
+      widest = (size_t) d->n_head * d->head_dim;
+    /* F32 is the widest activation format */
+    d->act_slot_size = (widest * sizeof (float) + 1024 + 63) & ~(size_t) 63;
+    d->act_buf = aligned_alloc (64, ACT_SLOTS * d->act_slot_size);
+    d->fast_decode = decodable (&d->output);
+    for (int l = 0; l < d->n_layer; l++)
+      {
+        Layer *L = &d->layers[l];
+        d->fast_decode = d->fast_decode && decodable (&L->wq) && decodable (&L->wk) && decodable (&L->wv)
+                         && decodable (&L->wo) && decodable (&L->gate) && decodable (&L->up)
+                         && decodable (&L->down);
+      }
+  }
+  if (d->act_buf == NULL || d->pool == NULL || d->k_cache == NULL || d->v_cache == NULL || d->inv_freq == NULL ||
+      d->rope_cs == NULL ||
       d->x == NULL || d->xn == NULL || d->q == NULL || d->k == NULL || d->v == NULL ||
       d->att == NULL || d->o == NULL || d->g == NULL || d->u == NULL || d->scores == NULL)
     goto oom;
@@ -414,60 +537,292 @@ typedef struct {
   int          pos0;     /* position of the first */
 } AttnJob;
 
-/* Causal attention for every (token, head) pair, split across threads. */
+/* Causal attention of one (token, head) pair, @idx = token * n_head + head. */
 static void
-attention_worker (void *ctx, int ith, int nth)
+attend (const AttnJob *job, int idx, float *scores)
 {
-  AttnJob *job = ctx;
   llm_decoder *d = job->d;
   int hd = d->head_dim, kvd = d->n_kv * hd, qd = d->n_head * hd;
   int group = d->n_head / d->n_kv;
   float scale = 1.0f / sqrtf ((float) hd);
   const float *K = d->k_cache + (size_t) job->layer * d->n_ctx * kvd;
   const float *V = d->v_cache + (size_t) job->layer * d->n_ctx * kvd;
+  int t = idx / d->n_head, h = idx % d->n_head, kvh = h / group;
+  int last = job->pos0 + t;
+  const float *q = d->q + (size_t) t * qd + (size_t) h * hd;
+  float *out = d->att + (size_t) t * qd + (size_t) h * hd;
+  float max = -FLT_MAX;
+  double sum = 0;
+
+  for (int j = 0; j <= last; j++)
+    {
+      const float *k = K + (size_t) j * kvd + (size_t) kvh * hd;
+      /* eight partial sums: a reduction the compiler can vectorize */
+      float acc[8] = { 0 }, s;
+      int i = 0;
+      for (; i + 8 <= hd; i += 8)
+        for (int l = 0; l < 8; l++)
+          acc[l] += q[i + l] * k[i + l];
+      for (; i < hd; i++)
+        acc[0] += q[i] * k[i];
+      s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+      s *= scale;
+      scores[j] = s;
+      if (s > max)
+        max = s;
+    }
+  for (int j = 0; j <= last; j++)
+    {
+      scores[j] = expf (scores[j] - max);
+      sum += scores[j];
+    }
+  memset (out, 0, (size_t) hd * sizeof (float));
+  for (int j = 0; j <= last; j++)
+    {
+      /* restrict: without it GCC keeps this loop scalar (out might alias v) */
+      const float *restrict v = V + (size_t) j * kvd + (size_t) kvh * hd;
+      float *restrict o = out;
+      float p = (float) (scores[j] / sum);
+      for (int i = 0; i < hd; i++)
+        o[i] += p * v[i];
+    }
+}
+
+/* Causal attention for every (token, head) pair, split across threads. */
+static void
+attention_worker (void *ctx, int ith, int nth)
+{
+  AttnJob *job = ctx;
+  llm_decoder *d = job->d;
   float *scores = d->scores + (size_t) ith * d->n_ctx;
   int total = job->n * d->n_head;
 
   for (int idx = ith; idx < total; idx += nth)
-    {
-      int t = idx / d->n_head, h = idx % d->n_head, kvh = h / group;
-      int last = job->pos0 + t;
-      const float *q = d->q + (size_t) t * qd + (size_t) h * hd;
-      float *out = d->att + (size_t) t * qd + (size_t) h * hd;
-      float max = -FLT_MAX;
-      double sum = 0;
+    attend (job, idx, scores);
+}
 
-      for (int j = 0; j <= last; j++)
-        {
-          const float *k = K + (size_t) j * kvd + (size_t) kvh * hd;
-          /* eight partial sums: a reduction the compiler can vectorize */
-          float acc[8] = { 0 }, s;
-          int i = 0;
-          for (; i + 8 <= hd; i += 8)
-            for (int l = 0; l < 8; l++)
-              acc[l] += q[i + l] * k[i + l];
-          for (; i < hd; i++)
-            acc[0] += q[i] * k[i];
-          s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-          s *= scale;
-          scores[j] = s;
-          if (s > max)
-            max = s;
-        }
-      for (int j = 0; j <= last; j++)
-        {
-          scores[j] = expf (scores[j] - max);
-          sum += scores[j];
-        }
-      memset (out, 0, (size_t) hd * sizeof (float));
-      for (int j = 0; j <= last; j++)
-        {
-          const float *v = V + (size_t) j * kvd + (size_t) kvh * hd;
-          float p = (float) (scores[j] / sum);
-          for (int i = 0; i < hd; i++)
-            out[i] += p * v[i];
-        }
+/* ---- single-token decode ----
+ * One token reads every weight matrix once, so decoding runs at the speed
+ * the weights stream from memory; what costs is everything between the
+ * products. So: each activation is converted for the dot products once
+ * (Q, K and V share it, gate and up too), Q, K and V are one job over their
+ * concatenated rows, gate and up one job that applies SwiGLU to the rows it
+ * made, the residual adds happen in the jobs of W_o and W_down, and
+ * attention is one job of a chunk per head: 5 jobs a layer instead of 8. */
+
+typedef struct {
+  const float *x;
+  int          n;
+  llm_type     vt[ACT_SLOTS];
+  const void  *buf[ACT_SLOTS];
+} Act;
+
+static void
+act_reset (Act *a, const float *x)
+{
+  a->x = x;
+  a->n = 0;
+}
+
+/* @a's vector converted for @m's dot products (once per dot type). */
+static const void *
+act_for (llm_decoder *d, Act *a, const Matrix *m)
+{
+  llm_type vt = llm_type_get_traits (m->type)->vec_dot_type;
+  uint8_t *buf;
+
+  for (int i = 0; i < a->n; i++)
+    if (a->vt[i] == vt)
+      return a->buf[i];
+  if (a->n == ACT_SLOTS)
+    return NULL;
+  buf = d->act_buf + (size_t) a->n * d->act_slot_size;
+  llm_quantize_activations (vt, a->x, buf, m->cols);
+  a->vt[a->n] = vt;
+  a->buf[a->n] = buf;
+  return a->buf[a->n++];
+}
+
+/* Products of one job: up to three matrices, their chunks one after
+ * another; @add, when set, receives y added to it (the residual). */
+typedef struct {
+  const Matrix *m;
+  const void   *xq;
+  float        *y;
+  float        *add;
+  int64_t       chunk;
+  int           c0;      /* first chunk of this part */
+} Part;
+
+typedef struct {
+  Part part[3];
+  int  n, n_chunks;
+} MatvecJob;
+
+static bool
+job_add (llm_decoder *d, MatvecJob *j, const Matrix *m, const void *xq, float *y, float *add)
+{
+  Part *p = &j->part[j->n++];
+
+  if (xq == NULL)
+    return false;
+  p->m = m;
+  p->xq = xq;
+  p->y = y;
+  p->add = add;
+  p->chunk = llm_matvec_chunk_rows (d->pool, m->type, m->rows, m->cols);
+  p->c0 = j->n_chunks;
+  j->n_chunks += (int) ((m->rows + p->chunk - 1) / p->chunk);
+  return true;
+}
+
+static void
+matvec_job_chunk (void *ctx, int c, int ith)
+{
+  const MatvecJob *j = ctx;
+  const Part *p = &j->part[j->n - 1];
+  int64_t r0, r1;
+
+  (void) ith;
+  while (c < p->c0)
+    p--;
+  r0 = (int64_t) (c - p->c0) * p->chunk;
+  r1 = r0 + p->chunk < p->m->rows ? r0 + p->chunk : p->m->rows;
+  llm_matvec_rows (p->m->type, p->m->data, p->m->cols, p->xq, r0, r1, p->y);
+  if (p->add != NULL)
+    for (int64_t r = r0; r < r1; r++)
+      p->add[r] += p->y[r];
+}
+
+/* gate and up over the same rows, then SwiGLU into g. */
+typedef struct {
+  const Layer *L;
+  const void  *xq_gate, *xq_up;
+  float       *g, *u;
+  int64_t      chunk;
+} FfnJob;
+
+static void
+ffn_chunk (void *ctx, int c, int ith)
+{
+  const FfnJob *j = ctx;
+  int64_t rows = j->L->gate.rows;
+  int64_t r0 = (int64_t) c * j->chunk, r1 = r0 + j->chunk < rows ? r0 + j->chunk : rows;
+
+  (void) ith;
+  llm_matvec_rows (j->L->gate.type, j->L->gate.data, j->L->gate.cols, j->xq_gate, r0, r1, j->g);
+  llm_matvec_rows (j->L->up.type, j->L->up.data, j->L->up.cols, j->xq_up, r0, r1, j->u);
+  for (int64_t i = r0; i < r1; i++)
+    {
+      float g = j->g[i];
+      j->g[i] = g / (1.0f + expf (-g)) * j->u[i];   /* SwiGLU */
     }
+}
+
+typedef struct {
+  AttnJob job;
+  float  *scores;
+  int     n_ctx;
+} HeadsJob;
+
+static void
+heads_chunk (void *ctx, int c, int ith)
+{
+  const HeadsJob *j = ctx;
+  attend (&j->job, c, j->scores + (size_t) ith * j->n_ctx);
+}
+
+static bool
+run_matvecs (llm_decoder *d, MatvecJob *j)
+{
+  llm_pool_run_chunks (d->pool, matvec_job_chunk, j, j->n_chunks);
+  return true;
+}
+
+static bool
+eval_token (llm_decoder *d, LlmToken token, float *logits)
+{
+  int E = d->n_embd, hd = d->head_dim, qd = d->n_head * hd, kvd = d->n_kv * hd;
+  int pos = d->n_past;
+  size_t row_size = llm_row_size (d->tok_embd.type, E);
+  float *x = d->x, *xn = d->xn, *q = d->q, *k = d->k, *v = d->v;
+  Act act;
+
+  if (token < 0 || token >= d->n_vocab)
+    return false;
+  llm_dequantize_row (d->tok_embd.type, (const uint8_t *) d->tok_embd.data + (size_t) token * row_size, x, E);
+  rope_angles (d, pos, 1);
+
+  for (int l = 0; l < d->n_layer; l++)
+    {
+      Layer *L = &d->layers[l];
+      MatvecJob qkv = { 0 }, wo = { 0 }, down = { 0 };
+      HeadsJob heads = { { d, l, 1, pos }, d->scores, d->n_ctx };
+      FfnJob ffn = { L, NULL, NULL, d->g, d->u, 0 };
+
+      rms_norm (x, L->attn_norm, xn, E, d->eps);
+      act_reset (&act, xn);
+      if (!job_add (d, &qkv, &L->wq, act_for (d, &act, &L->wq), q, NULL) ||
+          !job_add (d, &qkv, &L->wk, act_for (d, &act, &L->wk), k, NULL) ||
+          !job_add (d, &qkv, &L->wv, act_for (d, &act, &L->wv), v, NULL))
+        return false;
+      run_matvecs (d, &qkv);
+
+      if (L->q_bias)
+        for (int i = 0; i < qd; i++) q[i] += L->q_bias[i];
+      if (L->k_bias)
+        for (int i = 0; i < kvd; i++) k[i] += L->k_bias[i];
+      if (L->v_bias)
+        for (int i = 0; i < kvd; i++) v[i] += L->v_bias[i];
+      if (L->q_norm)
+        for (int h = 0; h < d->n_head; h++)
+          rms_norm (q + h * hd, L->q_norm, q + h * hd, hd, d->eps);
+      if (L->k_norm)
+        for (int h = 0; h < d->n_kv; h++)
+          rms_norm (k + h * hd, L->k_norm, k + h * hd, hd, d->eps);
+      rope (d, q, d->n_head, d->rope_cs);
+      rope (d, k, d->n_kv, d->rope_cs);
+      memcpy (d->k_cache + ((size_t) l * d->n_ctx + pos) * kvd, k, (size_t) kvd * sizeof (float));
+      memcpy (d->v_cache + ((size_t) l * d->n_ctx + pos) * kvd, v, (size_t) kvd * sizeof (float));
+      llm_pool_run_chunks (d->pool, heads_chunk, &heads, d->n_head);
+
+      /* x += W_o · attention */
+      act_reset (&act, d->att);
+      if (!job_add (d, &wo, &L->wo, act_for (d, &act, &L->wo), d->o, x))
+        return false;
+      run_matvecs (d, &wo);
+
+      rms_norm (x, L->ffn_norm, xn, E, d->eps);
+      act_reset (&act, xn);
+      ffn.xq_gate = act_for (d, &act, &L->gate);
+      ffn.xq_up = act_for (d, &act, &L->up);
+      if (ffn.xq_gate == NULL || ffn.xq_up == NULL)
+        return false;
+      /* the larger chunk of the two, so both rows ranges stay streams */
+      ffn.chunk = llm_matvec_chunk_rows (d->pool, L->gate.type, L->gate.rows, L->gate.cols);
+      {
+        int64_t cu = llm_matvec_chunk_rows (d->pool, L->up.type, L->up.rows, L->up.cols);
+        if (cu > ffn.chunk)
+          ffn.chunk = cu;
+      }
+      llm_pool_run_chunks (d->pool, ffn_chunk, &ffn, (int) ((L->gate.rows + ffn.chunk - 1) / ffn.chunk));
+
+      /* x += W_down · SwiGLU */
+      act_reset (&act, d->g);
+      if (!job_add (d, &down, &L->down, act_for (d, &act, &L->down), d->o, x))
+        return false;
+      run_matvecs (d, &down);
+    }
+
+  d->n_past++;
+  {
+    MatvecJob out = { 0 };
+    rms_norm (x, d->output_norm, xn, E, d->eps);
+    act_reset (&act, xn);
+    if (!job_add (d, &out, &d->output, act_for (d, &act, &d->output), logits, NULL))
+      return false;
+    return run_matvecs (d, &out);
+  }
 }
 
 /* ---- batches (prefill) ----
@@ -705,7 +1060,12 @@ llm_decoder_eval (llm_decoder *d, const LlmToken *tokens, int n, bool all_logits
       float *out = all_logits ? logits + (size_t) done * d->n_vocab : logits;
 
       /* Intermediate batches only fill the cache: no output matrix. */
-      if (!eval_batch (d, tokens + done, b, all_logits, all_logits || last ? out : NULL))
+      if (b == 1 && d->fast_decode)
+        {
+          if (!eval_token (d, tokens[done], out))
+            return false;
+        }
+      else if (!eval_batch (d, tokens + done, b, all_logits, all_logits || last ? out : NULL))
         return false;
       done += b;
     }

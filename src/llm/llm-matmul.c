@@ -21,29 +21,62 @@
 
 /* ---- pool -------------------------------------------------------------- */
 
+/* A job is a number of chunks; any thread claims the next one from the
+ * pool's claim word (generation << 32 | next chunk) with a compare-and-swap,
+ * and the caller returns once every chunk is finished. The caller never
+ * waits for a worker that has not started: on a shared desktop the other
+ * core is often busy, and then the caller simply runs every chunk itself
+ * instead of waiting for a wake-up (decoding issues ~60 jobs per token). A
+ * worker still on an old generation fails its compare-and-swap. */
+
 typedef struct {
   llm_pool *pool;
   int       ith;
   pthread_t thread;
 } worker;
 
+#define CLAIM_CLOSED 0xFFFFFFFFu
+
 struct llm_pool {
-  int             n_threads;
-  worker         *workers;
-  pthread_mutex_t lock;
-  pthread_cond_t  wake;
-  atomic_uint     generation;   /* bumped for each job */
-  atomic_int      pending;      /* workers still running the job */
-  atomic_bool     quit;
-  llm_pool_fn     fn;
-  void           *ctx;
+  int                        n_threads;
+  worker                    *workers;
+  pthread_mutex_t            lock;
+  pthread_cond_t             wake;
+  atomic_uint                generation;   /* bumped for each job */
+  _Atomic uint64_t           claim;        /* generation << 32 | next chunk */
+  atomic_int                 done;         /* chunks finished */
+  atomic_int                 sleepers;     /* workers waiting on @wake */
+  atomic_bool                quit;
+  _Atomic (llm_pool_chunk_fn) fn;
+  _Atomic (void *)           ctx;
+  atomic_int                 n_chunks;
 };
 
 /* Workers spin this many rounds (about 50 µs) before sleeping: decoding
- * issues hundreds of small jobs per token, and a futex wake-up costs more
+ * issues dozens of small jobs per token, and a futex wake-up costs more
  * than the work. Kept short because a desktop shares its cores: a spinning
  * thread can take the core the thread it waits for needs. */
 #define SPIN_ROUNDS 2000
+
+/* Claims and runs chunks of generation @gen until none is left. */
+static void
+run_chunks (llm_pool *p, unsigned gen, llm_pool_chunk_fn fn, void *ctx, int n, int ith)
+{
+  uint64_t c = atomic_load_explicit (&p->claim, memory_order_acquire);
+
+  for (;;)
+    {
+      uint32_t idx = (uint32_t) c;
+      if ((unsigned) (c >> 32) != gen || idx >= (uint32_t) n)
+        return;
+      if (!atomic_compare_exchange_weak_explicit (&p->claim, &c, c + 1, memory_order_acq_rel,
+                                                  memory_order_acquire))
+        continue;
+      fn (ctx, (int) idx, ith);
+      atomic_fetch_add_explicit (&p->done, 1, memory_order_release);
+      c = atomic_load_explicit (&p->claim, memory_order_acquire);
+    }
+}
 
 static void *
 worker_main (void *data)
@@ -65,15 +98,20 @@ worker_main (void *data)
               continue;
             }
           pthread_mutex_lock (&p->lock);
+          atomic_fetch_add (&p->sleepers, 1);
           while (atomic_load (&p->generation) == seen && !atomic_load (&p->quit))
             pthread_cond_wait (&p->wake, &p->lock);
+          atomic_fetch_sub (&p->sleepers, 1);
           pthread_mutex_unlock (&p->lock);
         }
       if (atomic_load (&p->quit))
         return NULL;
       seen = gen;
-      p->fn (p->ctx, w->ith, p->n_threads);
-      atomic_fetch_sub_explicit (&p->pending, 1, memory_order_release);
+      /* Acquire loads: a job's fields written after the claim word moved on
+       * imply a failed compare-and-swap in run_chunks. */
+      run_chunks (p, gen, atomic_load_explicit (&p->fn, memory_order_acquire),
+                  atomic_load_explicit (&p->ctx, memory_order_acquire),
+                  atomic_load_explicit (&p->n_chunks, memory_order_acquire), w->ith);
     }
 }
 
@@ -93,8 +131,13 @@ llm_pool_new (int n_threads)
   pthread_mutex_init (&p->lock, NULL);
   pthread_cond_init (&p->wake, NULL);
   atomic_init (&p->generation, 0);
-  atomic_init (&p->pending, 0);
+  atomic_init (&p->claim, (uint64_t) CLAIM_CLOSED);
+  atomic_init (&p->done, 0);
+  atomic_init (&p->sleepers, 0);
   atomic_init (&p->quit, false);
+  atomic_init (&p->fn, NULL);
+  atomic_init (&p->ctx, NULL);
+  atomic_init (&p->n_chunks, 0);
   p->workers = calloc ((size_t) n_threads, sizeof *p->workers);
   if (p->workers == NULL)
     {
@@ -139,24 +182,39 @@ llm_pool_n_threads (const llm_pool *p)
 }
 
 void
-llm_pool_run (llm_pool *p, llm_pool_fn fn, void *ctx)
+llm_pool_run_chunks (llm_pool *p, llm_pool_chunk_fn fn, void *ctx, int n_chunks)
 {
+  unsigned gen;
   int spins = 0;
 
-  if (p == NULL || p->n_threads == 1)
+  if (n_chunks <= 0)
+    return;
+  if (p == NULL || p->n_threads == 1 || n_chunks == 1)
     {
-      fn (ctx, 0, 1);
+      for (int i = 0; i < n_chunks; i++)
+        fn (ctx, i, 0);
       return;
     }
-  p->fn = fn;
-  p->ctx = ctx;
-  atomic_store (&p->pending, p->n_threads - 1);
-  pthread_mutex_lock (&p->lock);
-  atomic_fetch_add_explicit (&p->generation, 1, memory_order_release);
-  pthread_cond_broadcast (&p->wake);
-  pthread_mutex_unlock (&p->lock);
-  fn (ctx, 0, p->n_threads);
-  while (atomic_load_explicit (&p->pending, memory_order_acquire) > 0)
+  /* Only this thread writes the generation. Close the claim word under the
+   * new generation first, so a late worker cannot claim an old chunk
+   * against the new job's fields. */
+  gen = atomic_load_explicit (&p->generation, memory_order_relaxed) + 1;
+  atomic_store_explicit (&p->claim, (uint64_t) gen << 32 | CLAIM_CLOSED, memory_order_release);
+  atomic_store_explicit (&p->done, 0, memory_order_relaxed);
+  atomic_store_explicit (&p->fn, fn, memory_order_release);
+  atomic_store_explicit (&p->ctx, ctx, memory_order_release);
+  atomic_store_explicit (&p->n_chunks, n_chunks, memory_order_release);
+  atomic_store_explicit (&p->claim, (uint64_t) gen << 32, memory_order_release);
+  atomic_store (&p->generation, gen);
+  if (atomic_load (&p->sleepers) > 0)
+    {
+      pthread_mutex_lock (&p->lock);
+      pthread_cond_broadcast (&p->wake);
+      pthread_mutex_unlock (&p->lock);
+    }
+  run_chunks (p, gen, fn, ctx, n_chunks, 0);
+  /* Every chunk is claimed; wait for those other threads are running. */
+  while (atomic_load_explicit (&p->done, memory_order_acquire) < n_chunks)
     {
       if (++spins < SPIN_ROUNDS / 8)
         CPU_RELAX ();
@@ -165,19 +223,34 @@ llm_pool_run (llm_pool *p, llm_pool_fn fn, void *ctx)
     }
 }
 
-/* ---- matrix-vector ----------------------------------------------------- */
-
 typedef struct {
-  llm_type       type;
-  const uint8_t *W;
-  size_t         row_size;
-  int64_t        rows, cols;
-  const void    *xq;
-  float         *y;
-  int64_t        chunk;
-  int            rows_at_once;
-  atomic_llong   next;         /* first row not yet claimed */
-} matvec_job;
+  llm_pool_fn fn;
+  void       *ctx;
+  int         nth;
+} run_all;
+
+static void
+run_all_chunk (void *data, int chunk, int ith)
+{
+  run_all *r = data;
+  (void) ith;
+  r->fn (r->ctx, chunk, r->nth);
+}
+
+void
+llm_pool_run (llm_pool *p, llm_pool_fn fn, void *ctx)
+{
+  run_all r = { fn, ctx, llm_pool_n_threads (p) };
+
+  if (r.nth == 1)
+    {
+      fn (ctx, 0, 1);
+      return;
+    }
+  llm_pool_run_chunks (p, run_all_chunk, &r, r.nth);
+}
+
+/* ---- matrix-vector ----------------------------------------------------- */
 
 static void
 split (int64_t n, int ith, int nth, int64_t *start, int64_t *end)
@@ -189,56 +262,68 @@ split (int64_t n, int ith, int nth, int64_t *start, int64_t *end)
 
 #define MATVEC_MIN_BYTES_PER_THREAD (64 * 1024)
 
-/* Threads claim chunks of rows as they go rather than a fixed share, so a
- * thread the system delays (a desktop is never idle) does not hold up the
- * others at the end of every product. */
-static void
-matvec_worker (void *data, int ith, int nth)
+void
+llm_matvec_rows (llm_type type, const void *W, int64_t cols, const void *xq,
+                 int64_t r0, int64_t r1, float *y)
 {
-  matvec_job *j = data;
+  const uint8_t *w = W;
+  size_t row_size = llm_row_size (type, cols);
+  int64_t r = r0;
 
-  for (;;)
+  if (r1 - r0 >= 4 && llm_vec_dot4_native (type))
     {
-      int64_t r0 = atomic_fetch_add_explicit (&j->next, j->chunk, memory_order_relaxed);
-      int64_t r1 = r0 + j->chunk < j->rows ? r0 + j->chunk : j->rows;
-      if (r0 >= j->rows)
-        return;
-      int64_t r = r0;
-      if (j->rows_at_once == 4 && r1 - r0 >= 4)
-        {
-          /* Four rows a quarter of the chunk apart: four sequential streams
-           * the hardware prefetcher follows, rather than four interleaved
-           * rows it loses. */
-          int64_t q = (r1 - r0) / 4;
-          size_t stride = (size_t) q * j->row_size;
-          llm_vec_dot4_rows (j->type, j->cols, j->W + (size_t) r0 * j->row_size, j->row_size, stride, q, j->xq,
-                             j->y + r0, q);
-          r = r0 + 4 * q;
-        }
-      for (; r < r1; r++)
-        j->y[r] = llm_vec_dot (j->type, j->cols, j->W + (size_t) r * j->row_size, j->xq);
+      /* Four rows a quarter of the range apart: four sequential streams
+       * the hardware prefetcher follows, rather than four interleaved
+       * rows it loses. */
+      int64_t q = (r1 - r0) / 4;
+      size_t stride = (size_t) q * row_size;
+      llm_vec_dot4_rows (type, cols, w + (size_t) r0 * row_size, row_size, stride, q, xq, y + r0, q);
+      r = r0 + 4 * q;
     }
+  for (; r < r1; r++)
+    y[r] = llm_vec_dot (type, cols, w + (size_t) r * row_size, xq);
+}
+
+int64_t
+llm_matvec_chunk_rows (llm_pool *pool, llm_type type, int64_t rows, int64_t cols)
+{
+  int nth = llm_pool_n_threads (pool);
+  int64_t chunk;
+
+  /* A small matrix is done before the other threads would wake up. */
+  if (nth == 1 || (size_t) rows * llm_row_size (type, cols) < MATVEC_MIN_BYTES_PER_THREAD)
+    return rows > 0 ? rows : 1;
+  /* about 16 chunks per thread, at least 16 rows each: a thread the system
+   * delays does not hold up the others at the end of every product */
+  chunk = rows / (16 * nth);
+  return chunk < 16 ? 16 : chunk;
+}
+
+typedef struct {
+  llm_type       type;
+  const void    *W;
+  int64_t        rows, cols, chunk;
+  const void    *xq;
+  float         *y;
+} matvec_job;
+
+static void
+matvec_chunk (void *data, int c, int ith)
+{
+  const matvec_job *j = data;
+  int64_t r0 = (int64_t) c * j->chunk, r1 = r0 + j->chunk < j->rows ? r0 + j->chunk : j->rows;
+
+  (void) ith;
+  llm_matvec_rows (j->type, j->W, j->cols, j->xq, r0, r1, j->y);
 }
 
 void
 llm_matvec_q (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t cols,
               const void *xq, float *y)
 {
-  matvec_job j = { type, W, llm_row_size (type, cols), rows, cols, xq, y, 0, 4 };
-  int nth = llm_pool_n_threads (pool);
+  matvec_job j = { type, W, rows, cols, llm_matvec_chunk_rows (pool, type, rows, cols), xq, y };
 
-  j.rows_at_once = llm_vec_dot4_native (type) ? 4 : 1;
-
-  /* about 16 chunks per thread, at least 16 rows each */
-  j.chunk = rows / (16 * nth);
-  if (j.chunk < 16)
-    j.chunk = 16;
-  atomic_init (&j.next, 0);
-  /* A small matrix is done before the other threads would wake up. */
-  if ((size_t) rows * j.row_size < MATVEC_MIN_BYTES_PER_THREAD)
-    matvec_worker (&j, 0, 1);
-  else
-    llm_pool_run (pool, matvec_worker, &j);
+  llm_pool_run_chunks (pool, matvec_chunk, &j, (int) ((rows + j.chunk - 1) / j.chunk));
 }
 
 /* Activations converted to the dot type: F32 stays, others are converted. */
@@ -489,6 +574,10 @@ llm_matmul (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t 
 
 /* ---- read bandwidth ---------------------------------------------------- */
 
+/* Chunks of 1 MiB claimed as the threads go, as matrix-vector products
+ * claim their rows, so the probe and the products meet a busy core alike. */
+#define READ_CHUNK ((size_t) 1 << 20)
+
 typedef struct {
   const uint8_t *buf;
   size_t         size;
@@ -496,16 +585,16 @@ typedef struct {
 } read_job;
 
 static void
-read_worker (void *data, int ith, int nth)
+read_chunk (void *data, int c, int ith)
 {
   read_job *j = data;
-  size_t chunks = j->size / 64;
-  size_t per = (chunks + (size_t) nth - 1) / (size_t) nth;
-  size_t c0 = per * (size_t) ith, c1 = c0 + per < chunks ? c0 + per : chunks;
-  const uint8_t *p = j->buf + c0 * 64;
+  size_t start = (size_t) c * READ_CHUNK;
+  size_t end = start + READ_CHUNK < j->size ? start + READ_CHUNK : j->size;
+  const uint8_t *p = j->buf + start;
+  size_t lines = (end - start) / 64;
 #if defined(__x86_64__)
   __m128i a0 = _mm_setzero_si128 (), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t c = c0; c < c1; c++, p += 64)
+  for (size_t l = 0; l < lines; l++, p += 64)
     {
       a0 = _mm_add_epi64 (a0, _mm_loadu_si128 ((const __m128i *) p));
       a1 = _mm_add_epi64 (a1, _mm_loadu_si128 ((const __m128i *) (p + 16)));
@@ -513,10 +602,10 @@ read_worker (void *data, int ith, int nth)
       a3 = _mm_add_epi64 (a3, _mm_loadu_si128 ((const __m128i *) (p + 48)));
     }
   a0 = _mm_add_epi64 (_mm_add_epi64 (a0, a1), _mm_add_epi64 (a2, a3));
-  j->sums[ith % 64] = (uint64_t) _mm_cvtsi128_si64 (a0) + (uint64_t) _mm_extract_epi16 (a0, 4);
+  j->sums[ith % 64] += (uint64_t) _mm_cvtsi128_si64 (a0) + (uint64_t) _mm_extract_epi16 (a0, 4);
 #else
   uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  for (size_t c = c0; c < c1; c++, p += 64)
+  for (size_t l = 0; l < lines; l++, p += 64)
     {
       uint64_t v[8];
       memcpy (v, p, 64);
@@ -525,7 +614,7 @@ read_worker (void *data, int ith, int nth)
       s2 += v[2] + v[6];
       s3 += v[3] + v[7];
     }
-  j->sums[ith % 64] = s0 + s1 + s2 + s3;
+  j->sums[ith % 64] += s0 + s1 + s2 + s3;
 #endif
 }
 
@@ -538,7 +627,7 @@ llm_read_memory (llm_pool *pool, const void *buf, size_t size)
   memset (&j, 0, sizeof j);
   j.buf = buf;
   j.size = size;
-  llm_pool_run (pool, read_worker, &j);
+  llm_pool_run_chunks (pool, read_chunk, &j, (int) ((size + READ_CHUNK - 1) / READ_CHUNK));
   for (int i = 0; i < 64; i++)
     sum += j.sums[i];
   return sum;

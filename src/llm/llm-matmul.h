@@ -24,6 +24,13 @@ int       llm_pool_n_threads (const llm_pool *pool);
 typedef void (*llm_pool_fn) (void *ctx, int ith, int nth);
 void llm_pool_run (llm_pool *pool, llm_pool_fn fn, void *ctx);
 
+/* Runs fn(ctx, chunk, ith) once for every chunk < @n_chunks, on whichever
+ * threads are free (@ith, below llm_pool_n_threads, names the thread for
+ * scratch space); returns when all have finished. The caller does not wait
+ * for threads that have not started. Not re-entrant. */
+typedef void (*llm_pool_chunk_fn) (void *ctx, int chunk, int ith);
+void llm_pool_run_chunks (llm_pool *pool, llm_pool_chunk_fn fn, void *ctx, int n_chunks);
+
 /* y[r] = W[r,:]·x for r < rows. W is rows × cols of @type (rows stored one
  * after another), x has cols floats. x is first converted to the type's
  * activation format (Q8_0, Q8_1, Q8_K, F16…) as other GGUF runtimes do.
@@ -35,6 +42,12 @@ bool llm_matvec (llm_pool *pool, llm_type type, const void *W, int64_t rows, int
 /* Same, with x already converted (llm_quantize_row to the vec_dot type). */
 void llm_matvec_q (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t cols,
                    const void *xq, float *y);
+
+/* y[r] = W[r,:]·xq for r0 <= r < r1, on the calling thread: one chunk of a
+ * product. The rows a chunk should have: llm_matvec_chunk_rows. */
+void    llm_matvec_rows (llm_type type, const void *W, int64_t cols, const void *xq,
+                         int64_t r0, int64_t r1, float *y);
+int64_t llm_matvec_chunk_rows (llm_pool *pool, llm_type type, int64_t rows, int64_t cols);
 
 /* Y[b,r] = W[r,:]·X[b,:] for a batch of n rows of activations (n × cols,
  * row-major) into Y (n × rows). DOT converts the activations as llm_matvec
