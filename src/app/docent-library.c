@@ -11,12 +11,19 @@
 #include "docent-rechunker.h"
 #include "docent-retriever.h"
 
+typedef enum {
+  JOB_IMPORT,     /* files (none: resume an unfinished import) */
+  JOB_VECTORS,    /* bring the vectors up to date (an interrupted re-embed) */
+  JOB_RECHUNK,    /* save the passage settings, re-cut */
+  JOB_REEMBED,    /* record the embedding model, embed the library with it */
+} JobKind;
+
 typedef struct {
+  JobKind   kind;
   char    **paths;
   char     *password;
-  gboolean  index_only;   /* no files: bring the vectors up to date */
-  gboolean  rechunk;      /* no files: save the passage settings, re-cut */
   guint     chunk_size, chunk_overlap;
+  char     *model;        /* REEMBED: the model's path, "" for the built-in one */
 } ImportJob;
 
 struct _DocentLibrary
@@ -36,13 +43,17 @@ struct _DocentLibrary
   DocentStore    *reader;
   DocentRetriever *retriever;        /* on the reader; NULL until a search */
 
-  /* The embedding model chosen in preferences (NULL: built-in). Read by
-   * workers under config_lock; a change makes the next search build a new
-   * retriever. */
-  GMutex          config_lock;
+  /* The library's embedding model (NULL: built-in) as the main thread
+   * knows it: recorded in the library file, or being switched to. */
   char           *embedding_path;
-  guint           embedding_serial;
-  guint           retriever_serial;
+  gboolean        model_chosen;      /* set_embedding_model was called */
+  /* Under config_lock, for workers: the model a library that never chose
+   * one gets (GSettings' default for new libraries), and the loaded GGUF
+   * model, shared by searches, imports and re-embedding. */
+  GMutex          config_lock;
+  char           *default_embedding;
+  DocentGgufEmbedder *gguf;
+  char           *retriever_model;   /* what the retriever was built with */
 
   GCancellable   *cancellable;       /* everything, cancelled on dispose */
   guint           refreshing : 1;
@@ -56,6 +67,8 @@ struct _DocentLibrary
 
   DocentImporter *importer;
   DocentRechunker *rechunker;
+  JobKind         batch_kind;        /* what the rechunker runs for */
+  GPtrArray      *batch_results;     /* an import's, until its vectors are in */
   GCancellable   *import_cancellable;  /* set while a job runs */
   GQueue          import_queue;      /* of ImportJob */
   char           *busy_path;
@@ -68,6 +81,7 @@ enum {
   PROP_PATH,
   PROP_IMPORTING,
   PROP_LOADED,
+  PROP_EMBEDDING_MODEL,
   N_PROPS
 };
 
@@ -79,6 +93,7 @@ enum {
   IMPORT_FINISHED,
   RECHUNK_STARTED,
   RECHUNK_PROGRESS,
+  REEMBED_STARTED,
   PASSWORD_NEEDED,
   DOCUMENTS_LOADED,
   N_SIGNALS
@@ -90,6 +105,8 @@ static guint signals[N_SIGNALS];
 static void start_next_import (DocentLibrary *self);
 static void check_unfinished (DocentLibrary *self);
 static void queue_import (DocentLibrary *self, const char * const *paths, const char *password);
+static void queue_job (DocentLibrary *self, ImportJob *job);
+static void set_embedding_path (DocentLibrary *self, const char *path);
 
 static void
 import_job_free (ImportJob *job)
@@ -98,6 +115,7 @@ import_job_free (ImportJob *job)
   if (job->password != NULL)
     memset (job->password, 0, strlen (job->password));
   g_free (job->password);
+  g_free (job->model);
   g_free (job);
 }
 
@@ -126,6 +144,52 @@ static void
 unlock_reader (DocentLibrary *self)
 {
   g_mutex_unlock (&self->reader_lock);
+}
+
+/* The library's embedding model as its file records it, "" for the
+ * built-in one; a library that never chose gets the default. Called on a
+ * worker thread. */
+static char *
+dup_model_choice (DocentLibrary *self,
+                  DocentStore   *store)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = NULL;
+
+  if (!docent_embedding_model_get (store, &path, &error))
+    g_message ("Could not read the library's embedding model: %s", error->message);
+  if (path == NULL)
+    {
+      g_mutex_lock (&self->config_lock);
+      path = g_strdup (self->default_embedding ? self->default_embedding : "");
+      g_mutex_unlock (&self->config_lock);
+    }
+  return path;
+}
+
+/* The GGUF model at @path, loaded once and shared (it may embed on several
+ * threads at once). Called on a worker thread. */
+static DocentGgufEmbedder *
+dup_gguf (DocentLibrary *self,
+          const char    *path,
+          GError       **error)
+{
+  DocentGgufEmbedder *gguf = NULL;
+
+  g_mutex_lock (&self->config_lock);
+  if (self->gguf != NULL && g_strcmp0 (docent_gguf_embedder_get_path (self->gguf), path) == 0)
+    gguf = g_object_ref (self->gguf);
+  g_mutex_unlock (&self->config_lock);
+  if (gguf != NULL)
+    return gguf;
+
+  gguf = docent_gguf_embedder_new (path, error);
+  if (gguf == NULL)
+    return NULL;
+  g_mutex_lock (&self->config_lock);
+  g_set_object (&self->gguf, gguf);
+  g_mutex_unlock (&self->config_lock);
+  return gguf;
 }
 
 /* --- documents ---------------------------------------------------------- */
@@ -247,8 +311,25 @@ apply_documents (DocentLibrary *self,
   }
 }
 
-/* An import killed last time (the app was closed mid-import) is finished
- * when the library opens again: an import without paths resumes it. */
+/* What a library needs finishing when it opens: an import killed last time
+ * (the app was closed mid-import; an import without paths resumes it), a
+ * re-cut that was interrupted (documents cut otherwise than the library's
+ * settings say), a re-embedding that was (passages lacking a vector of
+ * the library's model). */
+typedef struct {
+  gint64  unfinished;
+  guint   rechunk, size, overlap;
+  gint64  unembedded;
+  char   *model;        /* the library's embedding model, "" built-in */
+} OpenCheck;
+
+static void
+open_check_free (OpenCheck *check)
+{
+  g_free (check->model);
+  g_free (check);
+}
+
 static void
 count_unfinished_thread (GTask        *task,
                          gpointer      source_object,
@@ -256,32 +337,59 @@ count_unfinished_thread (GTask        *task,
                          GCancellable *cancellable)
 {
   DocentLibrary *self = source_object;
+  OpenCheck *check = task_data;
   g_autoptr(GError) error = NULL;
+  g_autoptr(DocentGgufEmbedder) gguf = NULL;
+  g_autofree char *recorded = NULL;
   DocentStore *store;
-  gint64 n;
+  gint64 pending;
 
   if ((store = lock_reader (self, &error)) == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  n = docent_store_count_unfinished_imports (store, &error);
-  /* A re-cut that was interrupted: documents cut otherwise than the
-   * library's settings say. */
-  if (n >= 0)
+  check->unfinished = docent_store_count_unfinished_imports (store, &error);
+  if (check->unfinished < 0)
     {
-      guint *rechunk = task_data;
-      gint64 pending = docent_rechunker_count_pending (store, NULL);
-
-      if (pending > 0 && docent_chunking_get (store, &rechunk[1], &rechunk[2], NULL))
-        rechunk[0] = (guint) MIN (pending, G_MAXUINT);
+      unlock_reader (self);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
     }
+  pending = docent_rechunker_count_pending (store, NULL);
+  if (pending > 0 && docent_chunking_get (store, &check->size, &check->overlap, NULL))
+    check->rechunk = (guint) MIN (pending, G_MAXUINT);
+  /* A library opened for the first time keeps the default it gets (the
+   * model chosen last for another library), so later choices elsewhere
+   * leave it alone. */
+  if (docent_embedding_model_get (store, &recorded, NULL) && recorded == NULL)
+    {
+      check->model = dup_model_choice (self, store);
+      if (!docent_embedding_model_set (store, check->model, &error))
+        {
+          g_debug ("Could not record the embedding model: %s", error->message);
+          g_clear_error (&error);
+        }
+    }
+  else
+    check->model = recorded ? g_steal_pointer (&recorded) : g_strdup ("");
   unlock_reader (self);
 
-  if (n < 0)
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_int (task, n);
+  /* The model is loaded without holding up searches. */
+  if (check->model[0] != '\0')
+    {
+      if ((gguf = dup_gguf (self, check->model, &error)) == NULL)
+        {
+          g_message ("Embedding model %s unusable: %s", check->model, error->message);
+          g_clear_error (&error);
+        }
+      else if ((store = lock_reader (self, NULL)) != NULL)
+        {
+          check->unembedded = docent_rechunker_count_unembedded (store, DOCENT_EMBEDDER (gguf), NULL);
+          unlock_reader (self);
+        }
+    }
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -290,31 +398,39 @@ count_unfinished_cb (GObject      *object,
                      gpointer      user_data)
 {
   DocentLibrary *self = DOCENT_LIBRARY (object);
+  OpenCheck *check = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
-  gssize n = g_task_propagate_int (G_TASK (result), &error);
 
-  if (n < 0)
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_debug ("Could not look for unfinished imports: %s", error->message);
       return;
     }
-  if (n > 0 && !docent_library_get_importing (self))
+  /* Unless a choice was made meanwhile (its job records it). */
+  if (!self->model_chosen)
+    set_embedding_path (self, check->model);
+  if (check->unfinished > 0 && !docent_library_get_importing (self))
     {
       const char *none[] = { NULL };
 
-      g_debug ("Resuming %" G_GSSIZE_FORMAT " unfinished imports", n);
+      g_debug ("Resuming %" G_GINT64_FORMAT " unfinished imports", check->unfinished);
       queue_import (self, none, NULL);
     }
-  {
-    guint *rechunk = g_task_get_task_data (G_TASK (result));
+  if (check->rechunk > 0)
+    {
+      g_debug ("Finishing the re-cut of %u documents", check->rechunk);
+      docent_library_set_chunking (self, check->size, check->overlap, NULL);
+    }
+  /* An import or re-cut brings the vectors up to date anyway. */
+  if (check->unembedded > 0 && !docent_library_get_importing (self))
+    {
+      ImportJob *job = g_new0 (ImportJob, 1);
 
-    if (rechunk[0] > 0)
-      {
-        g_debug ("Finishing the re-cut of %u documents", rechunk[0]);
-        docent_library_set_chunking (self, rechunk[1], rechunk[2], NULL);
-      }
-  }
+      g_debug ("Finishing the embedding of %" G_GINT64_FORMAT " passages", check->unembedded);
+      job->kind = JOB_VECTORS;
+      queue_job (self, job);
+    }
 }
 
 static void
@@ -323,8 +439,7 @@ check_unfinished (DocentLibrary *self)
   g_autoptr(GTask) task = g_task_new (self, self->cancellable, count_unfinished_cb, NULL);
 
   g_task_set_source_tag (task, check_unfinished);
-  /* documents to re-cut, size, overlap */
-  g_task_set_task_data (task, g_new0 (guint, 3), g_free);
+  g_task_set_task_data (task, g_new0 (OpenCheck, 1), (GDestroyNotify) open_check_free);
   g_task_run_in_thread (task, count_unfinished_thread);
 }
 
@@ -562,43 +677,31 @@ search_data_free (SearchData *data)
   g_free (data);
 }
 
-/* Builds (or rebuilds, after the embedding model changed) the retriever on
- * the reader store. Called with the reader locked. Hybrid (or whatever
- * measured best) goes through it; plain BM25 from the store if it cannot
- * start. */
+/* Builds (or rebuilds, after the library's embedding model changed) the
+ * retriever on the reader store. Called with the reader locked. Hybrid (or
+ * whatever measured best) goes through it; plain BM25 from the store if it
+ * cannot start. */
 static void
 ensure_retriever (DocentLibrary *self,
                   DocentStore   *store)
 {
-  {
-    g_autofree char *embedding_path = NULL;
-    guint serial;
+  g_autofree char *model = dup_model_choice (self, store);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DocentGgufEmbedder) gguf = NULL;
 
-    g_mutex_lock (&self->config_lock);
-    embedding_path = g_strdup (self->embedding_path);
-    serial = self->embedding_serial;
-    g_mutex_unlock (&self->config_lock);
-
-    if (self->retriever != NULL && self->retriever_serial != serial)
-      g_clear_object (&self->retriever);
-    if (self->retriever == NULL)
-      {
-        g_autoptr(GError) r_error = NULL;
-        g_autoptr(DocentGgufEmbedder) gguf = NULL;
-
-        if (embedding_path != NULL &&
-            (gguf = docent_gguf_embedder_new (embedding_path, &r_error)) == NULL)
-          {
-            g_warning ("Embedding model %s unusable, using the built-in one: %s",
-                       embedding_path, r_error->message);
-            g_clear_error (&r_error);
-          }
-        self->retriever = docent_retriever_new (store, gguf ? DOCENT_EMBEDDER (gguf) : NULL, &r_error);
-        self->retriever_serial = serial;
-        if (self->retriever == NULL)
-          g_debug ("No retriever, searching with BM25 only: %s", r_error->message);
-      }
-  }
+  if (self->retriever != NULL && g_strcmp0 (self->retriever_model, model) == 0)
+    return;
+  g_clear_object (&self->retriever);
+  if (model[0] != '\0' && (gguf = dup_gguf (self, model, &error)) == NULL)
+    {
+      g_message ("Embedding model %s unusable, using the built-in one: %s", model, error->message);
+      g_clear_error (&error);
+    }
+  self->retriever = docent_retriever_new (store, gguf ? DOCENT_EMBEDDER (gguf) : NULL, &error);
+  g_free (self->retriever_model);
+  self->retriever_model = g_steal_pointer (&model);
+  if (self->retriever == NULL)
+    g_debug ("No retriever, searching with BM25 only: %s", error->message);
 }
 
 static SearchData *
@@ -931,90 +1034,219 @@ finish_batch (DocentLibrary *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
 }
 
+static void
+set_embedding_path (DocentLibrary *self,
+                    const char    *path)
+{
+  if (path != NULL && path[0] == '\0')
+    path = NULL;
+  if (g_strcmp0 (path, self->embedding_path) == 0)
+    return;
+  g_free (self->embedding_path);
+  self->embedding_path = g_strdup (path);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EMBEDDING_MODEL]);
+}
+
+/* --- vectors: after an import, re-cutting, re-embedding ------------------ */
+
+/* Everything that brings the vectors up to date runs a DocentRechunker
+ * (with nothing to re-cut it only embeds), so each shows its progress in
+ * the import box and stops between rounds, keeping what was written: the
+ * vectors still missing are counted and made when the library opens. */
 typedef struct {
-  GPtrArray *results;
-} IndexData;
+  JobKind             kind;       /* IMPORT: after the files */
+  guint               chunk_size, chunk_overlap;   /* RECHUNK */
+  char               *model;      /* REEMBED: to record; out: the library's */
+  GPtrArray          *results;    /* IMPORT: the import's */
+  DocentGgufEmbedder *gguf;       /* out: the library's model, loaded */
+} VectorsData;
 
 static void
-index_data_free (IndexData *data)
+vectors_data_free (VectorsData *data)
 {
+  g_free (data->model);
   g_clear_pointer (&data->results, g_ptr_array_unref);
+  g_clear_object (&data->gguf);
   g_free (data);
 }
 
-/* The built-in embedder's vectors for the new passages, so dense and
- * hybrid search find them; a connection of its own, it writes. */
+/* Settings are written and the model loaded off the main loop (a model
+ * file is tens of megabytes); a connection of its own, it writes. */
 static void
-index_thread (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
+vectors_prepare_thread (GTask        *task,
+                        gpointer      source_object,
+                        gpointer      task_data,
+                        GCancellable *cancellable)
 {
   DocentLibrary *self = source_object;
+  VectorsData *data = task_data;
   g_autoptr(DocentStore) store = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_autofree char *embedding_path = NULL;
-
-  g_mutex_lock (&self->config_lock);
-  embedding_path = g_strdup (self->embedding_path);
-  g_mutex_unlock (&self->config_lock);
-
   store = docent_store_open (self->path, &error);
-  if (store == NULL ||
-      !docent_retriever_update_builtin (store, 0, cancellable, NULL, &error))
+  if (store == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  /* The chosen embedding model's vectors too (all passages after a change
-   * of model: re-embedding in the background). */
-  if (embedding_path != NULL)
+  if (data->kind == JOB_RECHUNK &&
+      !docent_chunking_set (store, data->chunk_size, data->chunk_overlap, &error))
     {
-      g_autoptr(DocentGgufEmbedder) gguf = docent_gguf_embedder_new (embedding_path, &error);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (data->kind == JOB_REEMBED)
+    {
+      DocentStore *reader = NULL;
+      gboolean ok;
 
-      if (gguf == NULL ||
-          !docent_gguf_embedder_update_library (gguf, store, 0, cancellable, NULL, &error))
+      /* A file that cannot be used is not recorded: the library keeps the
+       * model it has (passed back to show it again). Recorded through the
+       * reader, under its lock, so it cannot cross the default that a
+       * library opened for the first time records. */
+      ok = (data->model[0] == '\0' || (data->gguf = dup_gguf (self, data->model, &error)) != NULL) &&
+           (reader = lock_reader (self, &error)) != NULL;
+      if (reader != NULL)
         {
+          ok = docent_embedding_model_set (reader, data->model, &error);
+          unlock_reader (self);
+        }
+      if (!ok)
+        {
+          g_free (data->model);
+          data->model = dup_model_choice (self, store);
           g_task_return_error (task, g_steal_pointer (&error));
           return;
         }
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  data->model = dup_model_choice (self, store);
+  if (data->model[0] != '\0' && (data->gguf = dup_gguf (self, data->model, &error)) == NULL)
+    {
+      /* The built-in vectors still come; searches say so in the log too. */
+      g_message ("Embedding model %s unusable: %s", data->model, error->message);
+      g_clear_error (&error);
     }
   g_task_return_boolean (task, TRUE);
 }
 
-static void
-index_cb (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
+static gboolean
+is_cancelled (const GError *error)
 {
-  DocentLibrary *self = DOCENT_LIBRARY (object);
-  IndexData *data = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GError) error = NULL;
-
-  /* Searches still work without the vectors (BM25); say so in the log. */
-  if (!g_task_propagate_boolean (G_TASK (result), &error) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
-      !g_error_matches (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED))
-    g_warning ("Could not embed the new passages of %s: %s", self->path, error->message);
-
-  finish_batch (self, data->results, NULL);
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+         g_error_matches (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED);
 }
 
 static void
-start_index (DocentLibrary *self,
-             GPtrArray     *results)
+rechunk_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(DocentLibrary) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  gboolean ok;
+
+  ok = docent_rechunker_run_finish (DOCENT_RECHUNKER (object), result, NULL, NULL, &error);
+  if (DOCENT_RECHUNKER (object) != self->rechunker)
+    return;
+  results = g_steal_pointer (&self->batch_results);
+  /* After an import the files are in whatever happened to their vectors:
+   * searches still find them (BM25), and the next open catches up. */
+  if (!ok && self->batch_kind == JOB_IMPORT)
+    {
+      if (!is_cancelled (error))
+        g_warning ("Could not embed the new passages of %s: %s", self->path, error->message);
+      g_clear_error (&error);
+    }
+  finish_batch (self, results, error);
+}
+
+static void
+rechunker_progress_cb (DocentRechunker             *rechunker,
+                       const DocentRechunkProgress *progress,
+                       DocentLibrary               *self)
+{
+  g_signal_emit (self, signals[RECHUNK_PROGRESS], 0, progress);
+}
+
+static void
+vectors_prepared_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  DocentLibrary *self = DOCENT_LIBRARY (object);
+  VectorsData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      /* Stale (disposed, or stopped and something else started) */
+      if (g_task_get_cancellable (G_TASK (result)) != self->import_cancellable)
+        return;
+      if (data->kind == JOB_REEMBED && data->model != NULL)
+        set_embedding_path (self, data->model);
+      if (data->kind == JOB_IMPORT)
+        {
+          if (!is_cancelled (error))
+            g_warning ("Could not embed the new passages of %s: %s", self->path, error->message);
+          g_clear_error (&error);
+        }
+      finish_batch (self, data->results, error);
+      return;
+    }
+  if (g_task_get_cancellable (G_TASK (result)) != self->import_cancellable)
+    return;
+
+  if (data->kind == JOB_REEMBED || data->kind == JOB_VECTORS)
+    set_embedding_path (self, data->model);
+  self->batch_kind = data->kind;
+  self->batch_results = g_steal_pointer (&data->results);
+  self->rechunker = docent_rechunker_new (self->path);
+  if (data->gguf != NULL)
+    docent_rechunker_set_embedder (self->rechunker, DOCENT_EMBEDDER (data->gguf));
+  g_signal_connect (self->rechunker, "progress", G_CALLBACK (rechunker_progress_cb), self);
+  docent_rechunker_run_async (self->rechunker, self->import_cancellable, rechunk_cb, g_object_ref (self));
+}
+
+/* @job: NULL after an import's files (@results: theirs). */
+static void
+start_vectors (DocentLibrary *self,
+               ImportJob     *job,
+               GPtrArray     *results)
 {
   g_autoptr(GTask) task = NULL;
-  IndexData *data = g_new0 (IndexData, 1);
+  VectorsData *data = g_new0 (VectorsData, 1);
 
+  data->kind = job ? job->kind : JOB_IMPORT;
   data->results = results;
+  if (job != NULL)
+    {
+      data->chunk_size = job->chunk_size;
+      data->chunk_overlap = job->chunk_overlap;
+      data->model = g_strdup (job->model);
+    }
   set_busy_path (self, NULL);
-  g_signal_emit (self, signals[IMPORT_INDEXING], 0);
-  task = g_task_new (self, self->import_cancellable, index_cb, NULL);
-  g_task_set_source_tag (task, start_index);
-  g_task_set_task_data (task, data, (GDestroyNotify) index_data_free);
-  g_task_run_in_thread (task, index_thread);
+  switch (data->kind)
+    {
+    case JOB_IMPORT:
+      g_signal_emit (self, signals[IMPORT_INDEXING], 0);
+      break;
+    case JOB_RECHUNK:
+      g_signal_emit (self, signals[IMPORT_STARTED], 0);
+      g_signal_emit (self, signals[RECHUNK_STARTED], 0);
+      break;
+    case JOB_REEMBED:
+    case JOB_VECTORS:
+      g_signal_emit (self, signals[IMPORT_STARTED], 0);
+      g_signal_emit (self, signals[REEMBED_STARTED], 0);
+      break;
+    }
+  task = g_task_new (self, self->import_cancellable, vectors_prepared_cb, NULL);
+  g_task_set_source_tag (task, start_vectors);
+  g_task_set_task_data (task, data, (GDestroyNotify) vectors_data_free);
+  g_task_run_in_thread (task, vectors_prepare_thread);
 }
 
 static void
@@ -1036,61 +1268,10 @@ import_cb (GObject      *object,
       return;
     }
 
-  start_index (self, g_steal_pointer (&results));
-}
-
-static void
-rechunker_progress_cb (DocentRechunker             *rechunker,
-                       const DocentRechunkProgress *progress,
-                       DocentLibrary               *self)
-{
-  g_signal_emit (self, signals[RECHUNK_PROGRESS], 0, progress);
-}
-
-static void
-rechunk_cb (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  g_autoptr(DocentLibrary) self = user_data;
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = docent_rechunker_run_finish (DOCENT_RECHUNKER (object), result, NULL, NULL, &error);
-  if (DOCENT_RECHUNKER (object) != self->rechunker)
-    return;
-  /* The rechunker brought the built-in vectors up to date; a chosen
-   * embedding model's come next, as after an import. */
-  if (ok && self->embedding_path != NULL)
-    {
-      ImportJob *job = g_new0 (ImportJob, 1);
-      job->index_only = TRUE;
-      g_queue_push_head (&self->import_queue, job);
-    }
-  finish_batch (self, NULL, ok ? NULL : error);
-}
-
-/* Saves the passage settings (a small write, on a connection of its own)
- * and re-cuts the documents in the background. */
-static void
-start_rechunk (DocentLibrary *self,
-               ImportJob     *job)
-{
-  g_autoptr(DocentStore) store = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_signal_emit (self, signals[IMPORT_STARTED], 0);
-  g_signal_emit (self, signals[RECHUNK_STARTED], 0);
-  store = docent_store_open (self->path, &error);
-  if (store == NULL || !docent_chunking_set (store, job->chunk_size, job->chunk_overlap, &error))
-    {
-      finish_batch (self, NULL, error);
-      return;
-    }
-  g_clear_object (&store);
-  self->rechunker = docent_rechunker_new (self->path);
-  g_signal_connect (self->rechunker, "progress", G_CALLBACK (rechunker_progress_cb), self);
-  docent_rechunker_run_async (self->rechunker, self->import_cancellable, rechunk_cb, g_object_ref (self));
+  if (self->importer != NULL)
+    g_signal_handlers_disconnect_by_data (self->importer, self);
+  g_clear_object (&self->importer);
+  start_vectors (self, NULL, g_steal_pointer (&results));
 }
 
 static void
@@ -1104,16 +1285,9 @@ start_next_import (DocentLibrary *self)
     return;
 
   self->import_cancellable = g_cancellable_new ();
-  if (job->rechunk)
+  if (job->kind != JOB_IMPORT)
     {
-      start_rechunk (self, job);
-      import_job_free (job);
-      return;
-    }
-  if (job->index_only)
-    {
-      g_signal_emit (self, signals[IMPORT_STARTED], 0);
-      start_index (self, NULL);
+      start_vectors (self, job, NULL);
       import_job_free (job);
       return;
     }
@@ -1121,6 +1295,12 @@ start_next_import (DocentLibrary *self)
   self->importer = docent_importer_new (self->path);
   if (job->password != NULL)
     docent_importer_set_password (self->importer, job->password);
+  /* The library's model, once loaded, embeds on the import's workers. */
+  g_mutex_lock (&self->config_lock);
+  if (self->gguf != NULL &&
+      g_strcmp0 (docent_gguf_embedder_get_path (self->gguf), self->embedding_path) == 0)
+    docent_importer_set_embedder (self->importer, DOCENT_EMBEDDER (self->gguf));
+  g_mutex_unlock (&self->config_lock);
   g_signal_connect (self->importer, "progress", G_CALLBACK (importer_progress_cb), self);
   g_signal_connect (self->importer, "file-done", G_CALLBACK (importer_file_done_cb), self);
 
@@ -1134,24 +1314,29 @@ start_next_import (DocentLibrary *self)
 }
 
 static void
+queue_job (DocentLibrary *self,
+           ImportJob     *job)
+{
+  gboolean was_importing = docent_library_get_importing (self);
+
+  g_queue_push_tail (&self->import_queue, job);
+  start_next_import (self);
+  if (!was_importing)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+}
+
+static void
 queue_import (DocentLibrary      *self,
               const char * const *paths,
               const char         *password)
 {
-  ImportJob *job;
-  gboolean was_importing;
+  ImportJob *job = g_new0 (ImportJob, 1);
 
-  was_importing = docent_library_get_importing (self);
-
-  job = g_new0 (ImportJob, 1);
+  job->kind = JOB_IMPORT;
   job->paths = g_strdupv ((char **) paths);
   job->password = g_strdup (password);
-  g_queue_push_tail (&self->import_queue, job);
-
   /* Retrying a failed file: it leaves the failure list once it succeeds. */
-  start_next_import (self);
-  if (!was_importing)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+  queue_job (self, job);
 }
 
 void
@@ -1177,38 +1362,43 @@ docent_library_cancel_import (DocentLibrary *self)
 }
 
 void
+docent_library_set_default_embedding_model (DocentLibrary *self,
+                                            const char    *path)
+{
+  g_return_if_fail (DOCENT_IS_LIBRARY (self));
+
+  g_mutex_lock (&self->config_lock);
+  g_free (self->default_embedding);
+  self->default_embedding = g_strdup (path);
+  g_mutex_unlock (&self->config_lock);
+}
+
+const char *
+docent_library_get_embedding_model (DocentLibrary *self)
+{
+  g_return_val_if_fail (DOCENT_IS_LIBRARY (self), NULL);
+  return self->embedding_path;
+}
+
+void
 docent_library_set_embedding_model (DocentLibrary *self,
                                     const char    *path)
 {
   ImportJob *job;
-  gboolean was_importing;
 
   g_return_if_fail (DOCENT_IS_LIBRARY (self));
 
   if (path != NULL && path[0] == '\0')
     path = NULL;
-  g_mutex_lock (&self->config_lock);
   if (g_strcmp0 (path, self->embedding_path) == 0)
-    {
-      g_mutex_unlock (&self->config_lock);
-      return;
-    }
-  g_free (self->embedding_path);
-  self->embedding_path = g_strdup (path);
-  self->embedding_serial++;
-  g_mutex_unlock (&self->config_lock);
-
-  /* A new model embeds the whole library in the background (once the
-   * library is open: the model it opens with just serves searches). */
-  if (path == NULL || !self->loaded)
     return;
-  was_importing = docent_library_get_importing (self);
   job = g_new0 (ImportJob, 1);
-  job->index_only = TRUE;
-  g_queue_push_tail (&self->import_queue, job);
-  start_next_import (self);
-  if (!was_importing)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+  job->kind = JOB_REEMBED;
+  job->model = g_strdup (path ? path : "");
+  /* Shown at once; a file that cannot be loaded puts the old one back. */
+  set_embedding_path (self, path);
+  self->model_chosen = TRUE;
+  queue_job (self, job);
 }
 
 gboolean
@@ -1218,21 +1408,16 @@ docent_library_set_chunking (DocentLibrary *self,
                              GError       **error)
 {
   ImportJob *job;
-  gboolean was_importing;
 
   g_return_val_if_fail (DOCENT_IS_LIBRARY (self), FALSE);
 
   if (!docent_chunking_validate (size, overlap, error))
     return FALSE;
-  was_importing = docent_library_get_importing (self);
   job = g_new0 (ImportJob, 1);
-  job->rechunk = TRUE;
+  job->kind = JOB_RECHUNK;
   job->chunk_size = size;
   job->chunk_overlap = overlap;
-  g_queue_push_tail (&self->import_queue, job);
-  start_next_import (self);
-  if (!was_importing)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IMPORTING]);
+  queue_job (self, job);
   return TRUE;
 }
 
@@ -1361,6 +1546,7 @@ docent_library_dispose (GObject *object)
   if (self->rechunker != NULL)
     g_signal_handlers_disconnect_by_data (self->rechunker, self);
   g_clear_object (&self->rechunker);
+  g_clear_pointer (&self->batch_results, g_ptr_array_unref);
   g_clear_object (&self->import_cancellable);
   if (self->documents != NULL)
     g_list_store_remove_all (self->documents);
@@ -1378,6 +1564,9 @@ docent_library_finalize (GObject *object)
   g_mutex_clear (&self->reader_lock);
   g_mutex_clear (&self->config_lock);
   g_clear_pointer (&self->embedding_path, g_free);
+  g_clear_pointer (&self->default_embedding, g_free);
+  g_clear_pointer (&self->retriever_model, g_free);
+  g_clear_object (&self->gguf);
   g_clear_object (&self->documents);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->failures, g_hash_table_unref);
@@ -1409,6 +1598,9 @@ docent_library_get_property (GObject    *object,
       break;
     case PROP_LOADED:
       g_value_set_boolean (value, self->loaded);
+      break;
+    case PROP_EMBEDDING_MODEL:
+      g_value_set_string (value, self->embedding_path);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1452,6 +1644,9 @@ docent_library_class_init (DocentLibraryClass *klass)
   properties[PROP_LOADED] =
     g_param_spec_boolean ("loaded", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_EMBEDDING_MODEL] =
+    g_param_spec_string ("embedding-model", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[IMPORT_STARTED] =
@@ -1475,6 +1670,9 @@ docent_library_class_init (DocentLibraryClass *klass)
   signals[RECHUNK_PROGRESS] =
     g_signal_new ("rechunk-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[REEMBED_STARTED] =
+    g_signal_new ("reembed-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[PASSWORD_NEEDED] =
     g_signal_new ("password-needed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);

@@ -25,7 +25,9 @@ G_DECLARE_FINAL_TYPE (DocentLibrary, docent_library, DOCENT, LIBRARY, GObject)
  *   "import-indexing"  () files are in; their vectors are being computed
  *   "import-finished"  (GPtrArray *results or NULL, const GError *error or NULL)
  *   "rechunk-started"  () after "import-started", for a re-cut
- *   "rechunk-progress" (const DocentRechunkProgress *)
+ *   "rechunk-progress" (const DocentRechunkProgress *) for a re-cut, a
+ *                      re-embedding, and the vectors after an import
+ *   "reembed-started"  () after "import-started", for a re-embedding
  *   "password-needed"  (const char *path, const char *reason)
  *   "documents-loaded" () after each refresh */
 DocentLibrary *docent_library_new             (const char           *path);
@@ -54,11 +56,21 @@ void           docent_library_import          (DocentLibrary        *self,
                                                const char * const   *paths,
                                                const char           *password);
 void           docent_library_cancel_import   (DocentLibrary        *self);
-/* A GGUF embedding model for dense search (NULL or "": the built-in one).
- * Setting one embeds the library with it in the background, shown as an
- * import ("import-started", "import-indexing", "import-finished"). */
+/* The library's embedding model, a GGUF file (NULL: the built-in one),
+ * kept in the library file ("embedding-model" property). Setting it queues
+ * a job that loads the model (a file that cannot be used fails the job
+ * with the reason and the old choice stays), records it and embeds every
+ * passage lacking its vectors with a DocentRechunker, shown as an import
+ * ("import-started", "reembed-started", "rechunk-progress",
+ * "import-finished"); Stop keeps what was embedded, and the rest is done
+ * when the library opens again. */
+const char    *docent_library_get_embedding_model (DocentLibrary    *self);
 void           docent_library_set_embedding_model (DocentLibrary    *self,
                                                    const char       *path);
+/* The model a library that never chose one gets when it opens (and then
+ * keeps): the user's default for new libraries. */
+void           docent_library_set_default_embedding_model (DocentLibrary *self,
+                                                           const char    *path);
 /* Validates the passage size and overlap (FALSE with the valid range), then
  * in the import queue saves them in the library file and re-cuts the
  * documents with a DocentRechunker, shown as an import ("import-started",

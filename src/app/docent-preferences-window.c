@@ -123,11 +123,47 @@ dup_library_path (DocentPreferencesWindow *self)
   return dup_default_library_path ();
 }
 
+/* The embedding model is the library's (kept in its file); without a
+ * library window, the default new libraries get. */
+static void
+update_embedding_row (DocentPreferencesWindow *self)
+{
+  g_autofree char *fallback = g_settings_get_string (self->settings, "embedding-model-path");
+  const char *embedding = fallback;
+  g_autofree char *markup = NULL;
+
+  if (self->library != NULL)
+    embedding = docent_library_get_embedding_model (self->library);
+  if (embedding == NULL)
+    embedding = "";
+  markup = g_markup_escape_text (embedding[0] ? embedding : _("Built-in"), -1);
+  adw_action_row_set_subtitle (self->embedding_row, markup);
+  gtk_widget_set_visible (self->embedding_clear_button, embedding[0] != '\0');
+}
+
+/* A choice for the window's library (embedded again in the background,
+ * progress and Stop in the main window), and the default for new ones. */
+static void
+set_embedding_model (DocentPreferencesWindow *self,
+                     const char              *path)
+{
+  const char *before = self->library ? docent_library_get_embedding_model (self->library) : NULL;
+
+  g_settings_set_string (self->settings, "embedding-model-path", path ? path : "");
+  if (self->library == NULL)
+    return;
+  if (g_strcmp0 (before, path && path[0] ? path : NULL) == 0)
+    return;
+  docent_library_set_embedding_model (self->library, path);
+  if (path != NULL && path[0] != '\0')
+    adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                      adw_toast_new (_("Indexing the library with this model in the background")));
+}
+
 static void
 update_rows (DocentPreferencesWindow *self)
 {
   g_autofree char *model = g_settings_get_string (self->settings, "model-path");
-  g_autofree char *embedding = g_settings_get_string (self->settings, "embedding-model-path");
   g_autofree char *library = g_settings_get_string (self->settings, "library-path");
 
   adw_action_row_set_subtitle (self->model_row,
@@ -138,9 +174,7 @@ update_rows (DocentPreferencesWindow *self)
                             model[0] != '\0' && self->quantize_cancellable == NULL);
   update_quantize_row (self);
 
-  adw_action_row_set_subtitle (self->embedding_row,
-                               embedding[0] ? embedding : _("Built-in"));
-  gtk_widget_set_visible (self->embedding_clear_button, embedding[0] != '\0');
+  update_embedding_row (self);
 
   {
     g_autofree char *open_path = dup_library_path (self);
@@ -173,6 +207,8 @@ chooser_response_cb (GtkNativeDialog *dialog,
           g_autofree char *library = g_build_filename (path, "library.db", NULL);
           g_settings_set_string (self->settings, data->key, library);
         }
+      else if (path != NULL && g_str_equal (data->key, "embedding-model-path"))
+        set_embedding_model (self, path);
       else if (path != NULL)
         g_settings_set_string (self->settings, data->key, path);
     }
@@ -232,7 +268,7 @@ embedding_choose_cb (DocentPreferencesWindow *self)
 static void
 embedding_clear_cb (DocentPreferencesWindow *self)
 {
-  g_settings_set_string (self->settings, "embedding-model-path", "");
+  set_embedding_model (self, NULL);
 }
 
 static void
@@ -420,10 +456,15 @@ set_library (DocentPreferencesWindow *self,
 {
   g_autoptr(GTask) task = NULL;
 
+  if (self->library != NULL)
+    g_signal_handlers_disconnect_by_data (self->library, self);
   g_set_object (&self->library, library);
   gtk_widget_set_sensitive (self->passages_group, FALSE);
+  update_embedding_row (self);
   if (library == NULL)
     return;
+  g_signal_connect_object (library, "notify::embedding-model",
+                           G_CALLBACK (update_embedding_row), self, G_CONNECT_SWAPPED);
   task = g_task_new (self, self->cancellable, chunking_read_cb, NULL);
   g_task_set_source_tag (task, set_library);
   g_task_set_task_data (task, g_strdup (docent_library_get_path (library)), g_free);
@@ -721,6 +762,16 @@ _docent_preferences_window_lists_model (DocentPreferencesWindow *self,
   return FALSE;
 }
 
+GtkWidget *
+_docent_preferences_window_get_use_button (DocentPreferencesWindow *self,
+                                           const char              *path)
+{
+  for (guint i = 0; self->discovered_paths && i < self->discovered_paths->len; i++)
+    if (g_strcmp0 (self->discovered_paths->pdata[i], path) == 0)
+      return g_object_get_data (self->discovered_rows->pdata[i], "use-button");
+  return NULL;
+}
+
 /* ---- models on this computer ------------------------------------------- */
 
 static void
@@ -744,7 +795,10 @@ use_model_cb (GtkButton               *button,
   const char *key = g_object_get_data (G_OBJECT (button), "settings-key");
   const char *path = g_object_get_data (G_OBJECT (button), "model-path");
 
-  g_settings_set_string (self->settings, key, path);
+  if (g_str_equal (key, "embedding-model-path"))
+    set_embedding_model (self, path);
+  else
+    g_settings_set_string (self->settings, key, path);
 }
 
 static GtkWidget *
@@ -780,6 +834,7 @@ discovered_row_new (DocentPreferencesWindow *self,
                          (gpointer) (m->is_embedding ? "embedding-model-path" : "model-path"));
       g_signal_connect (button, "clicked", G_CALLBACK (use_model_cb), self);
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+      g_object_set_data (G_OBJECT (row), "use-button", button);
     }
   return row;
 }

@@ -240,6 +240,20 @@ rechunk_started_cb (DocentWindow *self)
 }
 
 static void
+reembed_started_cb (DocentWindow *self)
+{
+  const char *model = docent_library_get_embedding_model (self->library);
+  g_autofree char *name = model ? g_path_get_basename (model) : NULL;
+
+  self->reembedding = TRUE;
+  gtk_label_set_label (self->import_title, _("Indexing passages…"));
+  gtk_label_set_label (self->import_detail, name ? name : _("Built-in embedder"));
+  gtk_progress_bar_set_pulse_step (self->import_progress, 0.1);
+  if (self->pulse_source == 0)
+    self->pulse_source = g_timeout_add (100, pulse_cb, self);
+}
+
+static void
 rechunk_progress_cb (DocentWindow                *self,
                      const DocentRechunkProgress *progress)
 {
@@ -247,7 +261,10 @@ rechunk_progress_cb (DocentWindow                *self,
   g_autofree char *eta = format_eta (progress->eta_s);
   double fraction = 0;
 
-  g_clear_handle_id (&self->pulse_source, g_source_remove);
+  /* Nothing to count yet (or nothing to re-cut): the bar keeps pulsing. */
+  if ((progress->phase == DOCENT_RECHUNK_PHASE_SPLIT && progress->docs_total == 0) ||
+      (progress->phase == DOCENT_RECHUNK_PHASE_EMBED && progress->chunks_total == 0))
+    return;
   if (progress->phase == DOCENT_RECHUNK_PHASE_SPLIT)
     {
       /* Translators: documents cut again with the new passage settings */
@@ -266,7 +283,26 @@ rechunk_progress_cb (DocentWindow                *self,
         fraction = (double) progress->chunks_done / progress->chunks_total;
     }
   gtk_label_set_label (self->import_title, title);
-  gtk_label_set_label (self->import_detail, eta ? eta : "");
+  if (self->reembedding)
+    {
+      /* Which model, and how long it will take once that is known. */
+      const char *model = docent_library_get_embedding_model (self->library);
+      g_autofree char *name = model ? g_path_get_basename (model) : g_strdup (_("Built-in embedder"));
+      g_autofree char *detail = eta ? g_strdup_printf ("%s · %s", name, eta) : g_strdup (name);
+
+      gtk_label_set_label (self->import_detail, detail);
+    }
+  else
+    gtk_label_set_label (self->import_detail, eta ? eta : "");
+  /* Vectors are written a round (thousands of passages) at a time: until
+   * the first round is in, the bar pulses rather than sit at zero. */
+  if (fraction <= 0)
+    {
+      if (self->pulse_source == 0)
+        self->pulse_source = g_timeout_add (100, pulse_cb, self);
+      return;
+    }
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
   gtk_progress_bar_set_fraction (self->import_progress, CLAMP (fraction, 0, 1));
 }
 
@@ -282,6 +318,13 @@ import_file_done_cb (DocentWindow                 *self,
     self->import_skipped++;
 }
 
+static gboolean
+is_stopped (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+         g_error_matches (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED);
+}
+
 static void
 import_finished_cb (DocentWindow *self,
                     GPtrArray    *results,
@@ -295,6 +338,22 @@ import_finished_cb (DocentWindow *self,
 
   gtk_revealer_set_reveal_child (self->import_revealer, FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-import", FALSE);
+
+  if (self->reembedding)
+    {
+      self->reembedding = FALSE;
+      if (error != NULL && is_stopped (error))
+        message = g_strdup (_("Indexing stopped; it goes on the next time the library opens"));
+      else if (error != NULL)
+        message = g_strdup_printf (_("Indexing failed: %s"), error->message);
+      else
+        message = g_strdup (_("Passages indexed for the embedding model"));
+      _docent_window_toast (self, message);
+      _docent_window_update_state (self);
+      if (error == NULL)
+        _docent_window_rerun_query (self);
+      return;
+    }
 
   if (self->rechunking)
     {
@@ -568,14 +627,222 @@ setup_document_row (GtkSignalListItemFactory *factory,
 
 /* ---- grouping by collection ---------------------------------------------- */
 
-/* A document's group: its first collection, "" for none. */
-static char *
-dup_group (DocentDocumentItem *item)
-{
-  const char *all = docent_document_item_get_collections (item);
-  const char *comma = strstr (all, ", ");
+/* The sidebar lists a document under each collection it belongs to, as
+ * GNOME Music lists an album under each of its artists: every entry is the
+ * document itself (the same DocentDocumentItem), so selecting any entry
+ * filters by that document and remove or show in file manager act on it.
+ * GTK 4.8's GtkListView has no section headers: the entries are kept in
+ * group order in a list store of our own, with each position's group
+ * beside it, and the first row of a group shows the group's name. A list
+ * view takes an object once only, so each entry is a plain GObject that
+ * holds the document's item ("item"). */
 
-  return comma ? g_strndup (all, comma - all) : g_strdup (all);
+static DocentDocumentItem *
+entry_item (gpointer entry)
+{
+  return entry ? g_object_get_data (entry, "item") : NULL;
+}
+
+DocentDocumentItem *
+_docent_window_get_document_item (DocentWindow *self,
+                                  guint         position)
+{
+  g_autoptr(GObject) entry = g_list_model_get_item (G_LIST_MODEL (self->documents_entries), position);
+
+  return entry_item (entry);   /* the list store keeps both alive */
+}
+
+typedef struct {
+  DocentDocumentItem *item;
+  char               *group;       /* "" for none */
+  char               *group_key;   /* collation keys */
+  char               *title_key;
+} Entry;
+
+static void
+entry_clear (gpointer data)
+{
+  Entry *e = data;
+
+  g_free (e->group);
+  g_free (e->group_key);
+  g_free (e->title_key);
+}
+
+static int
+compare_entries (gconstpointer a,
+                 gconstpointer b)
+{
+  const Entry *x = a, *y = b;
+  int c;
+
+  /* Collections by name, then the documents in none. */
+  if ((x->group[0] == '\0') != (y->group[0] == '\0'))
+    return x->group[0] == '\0' ? 1 : -1;
+  if ((c = strcmp (x->group_key, y->group_key)) != 0 || (c = strcmp (x->group, y->group)) != 0)
+    return c;
+  /* Titles as a file manager sorts names (file2 before file10). */
+  if ((c = strcmp (x->title_key, y->title_key)) != 0)
+    return c;
+  return (docent_document_item_get_id (x->item) > docent_document_item_get_id (y->item)) -
+         (docent_document_item_get_id (x->item) < docent_document_item_get_id (y->item));
+}
+
+static void
+add_entry (GArray             *entries,
+           DocentDocumentItem *item,
+           const char         *group,
+           gsize               len)
+{
+  Entry e = { item, g_strndup (group, len), NULL, NULL };
+
+  e.group_key = g_utf8_collate_key (e.group, -1);
+  e.title_key = g_utf8_collate_key_for_filename (docent_document_item_get_title (item), -1);
+  g_array_append_val (entries, e);
+}
+
+/* "position\tgroup" keys of the selected entries, to select them again. */
+static GHashTable *
+dup_selected_keys (DocentWindow *self)
+{
+  GHashTable *keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GtkBitset) selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->documents_selection));
+  GtkBitsetIter iter;
+  guint position;
+
+  for (gboolean ok = gtk_bitset_iter_init_first (&iter, selected, &position);
+       ok;
+       ok = gtk_bitset_iter_next (&iter, &position))
+    {
+      DocentDocumentItem *item = _docent_window_get_document_item (self, position);
+
+      if (item != NULL && position < self->entry_groups->len)
+        g_hash_table_add (keys, g_strdup_printf ("%" G_GINT64_FORMAT "\t%s", docent_document_item_get_id (item),
+                                                 (const char *) self->entry_groups->pdata[position]));
+    }
+  return keys;
+}
+
+static gboolean
+id_in_filter (DocentWindow *self,
+              gint64        id)
+{
+  for (guint j = 0; j < self->filter_ids->len; j++)
+    if (g_array_index (self->filter_ids, gint64, j) == id)
+      return TRUE;
+  return FALSE;
+}
+
+/* Rebuilds the entries from the library's documents when they or their
+ * collections changed; otherwise leaves the rows (and selection) alone.
+ * The entries selected before stay selected, and a selected document that
+ * moved to another group is selected there. */
+static void
+regroup (DocentWindow *self)
+{
+  GListModel *docs = docent_library_get_documents (self->library);
+  guint n_docs = g_list_model_get_n_items (docs);
+  g_autoptr(GArray) entries = g_array_sized_new (FALSE, FALSE, sizeof (Entry), n_docs);
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) old_entries = NULL;
+  g_autoptr(GHashTable) keys = NULL;
+  g_autoptr(GHashTable) reselected = NULL;
+  guint n_old = g_list_model_get_n_items (G_LIST_MODEL (self->documents_entries));
+  gboolean same;
+
+  g_array_set_clear_func (entries, entry_clear);
+  for (guint i = 0; i < n_docs; i++)
+    {
+      g_autoptr(DocentDocumentItem) item = g_list_model_get_item (docs, i);
+      const char *all = docent_document_item_get_collections (item);
+      const char *p = all;
+
+      /* The library joins a document's collections with ", ". */
+      do
+        {
+          const char *comma = strstr (p, ", ");
+          gsize len = comma ? (gsize) (comma - p) : strlen (p);
+
+          add_entry (entries, item, p, len);   /* the list store keeps it alive */
+          p = comma ? comma + 2 : NULL;
+        }
+      while (p != NULL);
+    }
+  g_array_sort (entries, compare_entries);
+
+  same = entries->len == n_old;
+  for (guint i = 0; same && i < entries->len; i++)
+    {
+      Entry *e = &g_array_index (entries, Entry, i);
+
+      same = _docent_window_get_document_item (self, i) == e->item &&
+             g_str_equal (self->entry_groups->pdata[i], e->group);
+    }
+  if (same)
+    return;
+
+  keys = dup_selected_keys (self);
+  /* Entries that stay are the same objects, so their rows stay too. */
+  old_entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  for (guint i = 0; i < n_old; i++)
+    g_hash_table_insert (old_entries,
+                         g_strdup_printf ("%p\t%s", (void *) _docent_window_get_document_item (self, i),
+                                          (const char *) self->entry_groups->pdata[i]),
+                         g_list_model_get_item (G_LIST_MODEL (self->documents_entries), i));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      Entry *e = &g_array_index (entries, Entry, i);
+      g_autofree char *key = g_strdup_printf ("%p\t%s", (void *) e->item, e->group);
+      GObject *entry = g_hash_table_lookup (old_entries, key);
+
+      if (entry != NULL)
+        g_object_ref (entry);
+      else
+        {
+          entry = g_object_new (G_TYPE_OBJECT, NULL);
+          g_object_set_data_full (entry, "item", g_object_ref (e->item), g_object_unref);
+        }
+      g_ptr_array_add (items, entry);
+      g_ptr_array_add (groups, g_strdup (e->group));
+    }
+  self->regrouping = TRUE;
+  g_ptr_array_unref (self->entry_groups);
+  self->entry_groups = g_steal_pointer (&groups);
+  g_list_store_splice (self->documents_entries, 0, n_old, items->pdata, items->len);
+
+  /* The selection goes back where it was; a selected document that no
+   * longer has that entry (another group now) gets its first one. */
+  reselected = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      Entry *e = &g_array_index (entries, Entry, i);
+      g_autofree char *key = g_strdup_printf ("%" G_GINT64_FORMAT "\t%s", docent_document_item_get_id (e->item), e->group);
+      gint64 *id = g_new (gint64, 1);
+
+      *id = docent_document_item_get_id (e->item);
+      if (g_hash_table_contains (keys, key) && id_in_filter (self, *id))
+        {
+          gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->documents_selection), i, FALSE);
+          g_hash_table_add (reselected, id);
+        }
+      else
+        g_free (id);
+    }
+  for (guint i = 0; i < entries->len; i++)
+    {
+      Entry *e = &g_array_index (entries, Entry, i);
+      gint64 id = docent_document_item_get_id (e->item);
+
+      if (id > 0 && id_in_filter (self, id) && !g_hash_table_contains (reselected, &id))
+        {
+          gint64 *copy = g_memdup2 (&id, sizeof id);
+
+          gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->documents_selection), i, FALSE);
+          g_hash_table_add (reselected, copy);
+        }
+    }
+  self->regrouping = FALSE;
 }
 
 /* The header the row at @position starts, or NULL: the first row of each
@@ -584,26 +851,15 @@ static char *
 dup_header_at (DocentWindow *self,
                guint         position)
 {
-  GListModel *model = G_LIST_MODEL (self->documents_selection);
   const char * const *collections = docent_library_get_collections (self->library);
-  g_autoptr(DocentDocumentItem) item = NULL;
-  g_autofree char *group = NULL;
+  const char *group;
 
-  if (collections == NULL || collections[0] == NULL || position == GTK_INVALID_LIST_POSITION)
+  if (collections == NULL || collections[0] == NULL || position >= self->entry_groups->len)
     return NULL;
-  item = g_list_model_get_item (model, position);
-  if (item == NULL)
+  group = self->entry_groups->pdata[position];
+  if (position > 0 && g_str_equal (self->entry_groups->pdata[position - 1], group))
     return NULL;
-  group = dup_group (item);
-  if (position > 0)
-    {
-      g_autoptr(DocentDocumentItem) prev = g_list_model_get_item (model, position - 1);
-      g_autofree char *prev_group = prev ? dup_group (prev) : NULL;
-
-      if (g_strcmp0 (prev_group, group) == 0)
-        return NULL;
-    }
-  return group[0] ? g_steal_pointer (&group) : g_strdup (_("Other Documents"));
+  return group[0] ? g_strdup (group) : g_strdup (_("Other Documents"));
 }
 
 static void
@@ -640,7 +896,7 @@ bind_document_row (GtkSignalListItemFactory *factory,
 {
   GtkWidget *row = gtk_list_item_get_child (list_item);
 
-  docent_document_row_set_item (DOCENT_DOCUMENT_ROW (row), gtk_list_item_get_item (list_item));
+  docent_document_row_set_item (DOCENT_DOCUMENT_ROW (row), entry_item (gtk_list_item_get_item (list_item)));
   g_object_set_data (G_OBJECT (row), "list-item", list_item);
   update_row_header (self, list_item);
 }
@@ -654,87 +910,20 @@ unbind_document_row (GtkSignalListItemFactory *factory,
   g_object_set_data (G_OBJECT (gtk_list_item_get_child (list_item)), "list-item", NULL);
 }
 
-static int
-compare_documents (gconstpointer a,
-                   gconstpointer b,
-                   gpointer      user_data)
-{
-  DocentDocumentItem *x = (DocentDocumentItem *) a;
-  DocentDocumentItem *y = (DocentDocumentItem *) b;
-  g_autofree char *gx = dup_group (x);
-  g_autofree char *gy = dup_group (y);
-  g_autofree char *kx = NULL, *ky = NULL;
-  int c;
-
-  /* Collections by name, then the documents in none. */
-  if ((gx[0] == '\0') != (gy[0] == '\0'))
-    return gx[0] == '\0' ? 1 : -1;
-  if (strcmp (gx, gy) != 0)
-    {
-      g_autofree char *cx = g_utf8_collate_key (gx, -1);
-      g_autofree char *cy = g_utf8_collate_key (gy, -1);
-      c = strcmp (cx, cy);
-      if (c != 0)
-        return c;
-      return strcmp (gx, gy);
-    }
-  kx = g_utf8_collate_key_for_filename (docent_document_item_get_title (x), -1);
-  ky = g_utf8_collate_key_for_filename (docent_document_item_get_title (y), -1);
-  c = strcmp (kx, ky);
-
-  if (c == 0)
-    c = (docent_document_item_get_id (x) > docent_document_item_get_id (y)) -
-        (docent_document_item_get_id (x) < docent_document_item_get_id (y));
-  return c;
-}
-
 static void documents_changed_cb (DocentWindow *self);
 
-/* Collections are known after a listing: when a document changed group,
- * sort again (the custom sorter cannot see it), keeping the selection. */
+/* Collections are known after a listing; titles change as files import. */
 static void
 documents_loaded_cb (DocentWindow *self)
 {
-  GListModel *docs = docent_library_get_documents (self->library);
-  g_autoptr(GString) signature = g_string_new (NULL);
-
-  for (guint i = 0; i < g_list_model_get_n_items (docs); i++)
-    {
-      g_autoptr(DocentDocumentItem) item = g_list_model_get_item (docs, i);
-      g_string_append_printf (signature, "%" G_GINT64_FORMAT ":%s\n",
-                              docent_document_item_get_id (item),
-                              docent_document_item_get_collections (item));
-    }
-  if (g_strcmp0 (signature->str, self->groups_signature) != 0)
-    {
-      g_free (self->groups_signature);
-      self->groups_signature = g_strdup (signature->str);
-      self->regrouping = TRUE;
-      gtk_sorter_changed (self->documents_sorter, GTK_SORTER_CHANGE_DIFFERENT);
-      self->regrouping = FALSE;
-      documents_changed_cb (self);
-    }
+  regroup (self);
   refresh_headers (self);
 }
 
 static void
 documents_changed_cb (DocentWindow *self)
 {
-  GListModel *model = G_LIST_MODEL (self->documents_selection);
-  guint n = g_list_model_get_n_items (model);
-
-  /* Rows a refresh replaced lost their selection: give it back. */
-  if (self->filter_ids->len > 0)
-    for (guint i = 0; i < n; i++)
-      {
-        g_autoptr(DocentDocumentItem) item = g_list_model_get_item (model, i);
-        gint64 id = docent_document_item_get_id (item);
-
-        for (guint j = 0; j < self->filter_ids->len; j++)
-          if (g_array_index (self->filter_ids, gint64, j) == id &&
-              !gtk_selection_model_is_selected (GTK_SELECTION_MODEL (self->documents_selection), i))
-            gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->documents_selection), i, FALSE);
-      }
+  regroup (self);
   refresh_headers (self);
   _docent_window_update_state (self);
 }
@@ -745,17 +934,12 @@ _docent_window_bind_library (DocentWindow *self)
   GListModel *docs = docent_library_get_documents (self->library);
 
   g_clear_object (&self->documents_selection);
-  g_clear_pointer (&self->groups_signature, g_free);
-  {
-    /* By collection, then by title as a file manager sorts names (file2
-     * before file10). */
-    GtkSorter *sorter = GTK_SORTER (gtk_custom_sorter_new (compare_documents, NULL, NULL));
-    GtkSortListModel *sorted = gtk_sort_list_model_new (g_object_ref (docs), sorter);
-
-    self->documents_sorter = sorter;   /* owned by the model */
-
-    self->documents_selection = gtk_multi_selection_new (G_LIST_MODEL (sorted));
-  }
+  g_clear_object (&self->documents_entries);
+  g_clear_pointer (&self->entry_groups, g_ptr_array_unref);
+  self->documents_entries = g_list_store_new (G_TYPE_OBJECT);
+  self->entry_groups = g_ptr_array_new_with_free_func (g_free);
+  self->documents_selection = gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->documents_entries)));
+  regroup (self);
   g_signal_connect_object (self->documents_selection, "selection-changed",
                            G_CALLBACK (_docent_window_documents_selection_changed), self, G_CONNECT_SWAPPED);
   gtk_list_view_set_model (self->documents_list, GTK_SELECTION_MODEL (self->documents_selection));
@@ -778,6 +962,8 @@ _docent_window_bind_library (DocentWindow *self)
   g_signal_connect_object (self->library, "import-finished", G_CALLBACK (import_finished_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->library, "rechunk-started", G_CALLBACK (rechunk_started_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->library, "reembed-started", G_CALLBACK (reembed_started_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->library, "rechunk-progress", G_CALLBACK (rechunk_progress_cb), self,
                            G_CONNECT_SWAPPED);

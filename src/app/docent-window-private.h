@@ -40,6 +40,7 @@ struct _DocentWindow
   GHashTable         *password_tried;   /* paths a password was given for */
   guint               import_failed;
   gboolean            rechunking;     /* the import box shows a re-cut */
+  gboolean            reembedding;    /* or the library embedded for a model */
   guint               import_imported;
   guint               import_skipped;
   gboolean            first_frame_seen;
@@ -54,9 +55,9 @@ struct _DocentWindow
   GtkStack           *sidebar_stack;
   GtkListView        *documents_list;
   GtkMultiSelection  *documents_selection;
-  GtkSorter          *documents_sorter;   /* by collection group, then title */
-  char               *groups_signature;   /* what the groups were sorted by */
-  gboolean            regrouping;         /* re-sorting: keep filter_ids */
+  GListStore         *documents_entries;  /* a document under each of its groups */
+  GPtrArray          *entry_groups;       /* each entry's group ("" for none) */
+  gboolean            regrouping;         /* rebuilding entries: keep filter_ids */
   GtkRevealer        *filter_revealer;
   GtkLabel           *filter_label;
   GtkRevealer        *import_revealer;
@@ -95,6 +96,7 @@ void _docent_window_cancel_import (DocentWindow *self);
 
 /* docent-window.c */
 void _docent_window_update_state  (DocentWindow *self);
+void _docent_window_rerun_query   (DocentWindow *self);
 void _docent_window_documents_selection_changed (DocentWindow *self);
 void _docent_window_toast         (DocentWindow *self,
                                    const char   *message);
@@ -105,6 +107,10 @@ DocentLibrary      *_docent_window_get_library       (DocentWindow *self);
 DocentCitationView *_docent_window_get_citation_view (DocentWindow *self);
 GtkListBox         *_docent_window_get_results_list  (DocentWindow *self);
 GtkSelectionModel  *_docent_window_get_documents_selection (DocentWindow *self);
+/* The document of the sidebar's entry at @position (one per collection it
+ * is in), or NULL. */
+DocentDocumentItem *_docent_window_get_document_item (DocentWindow *self,
+                                                      guint         position);
 /* The sidebar row widget showing @position, if it is realized (on screen). */
 GtkWidget          *_docent_window_get_document_row  (DocentWindow *self,
                                                       guint         position);

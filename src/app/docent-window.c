@@ -138,7 +138,8 @@ open_library (DocentWindow *self)
       g_signal_handlers_disconnect_by_data (self->library, self);
       gtk_list_view_set_model (self->documents_list, NULL);
       g_clear_object (&self->documents_selection);
-      self->documents_sorter = NULL;
+      g_clear_object (&self->documents_entries);
+      g_clear_pointer (&self->entry_groups, g_ptr_array_unref);
       g_object_run_dispose (G_OBJECT (self->library));
       g_clear_object (&self->library);
     }
@@ -148,9 +149,10 @@ open_library (DocentWindow *self)
   self->library = docent_library_new (path);
   _docent_window_bind_library (self);
   {
-    /* Before the first search; embedding runs once the list is loaded. */
+    /* The embedding model is the library's own (kept in its file); one
+     * that never chose gets the user's default when it opens. */
     g_autofree char *model = g_settings_get_string (self->settings, "embedding-model-path");
-    docent_library_set_embedding_model (self->library, model);
+    docent_library_set_default_embedding_model (self->library, model);
   }
   docent_library_refresh (self->library);
 
@@ -159,13 +161,11 @@ open_library (DocentWindow *self)
   _docent_window_update_state (self);
 }
 
-static void
-embedding_model_changed_cb (DocentWindow *self)
+/* After the library was embedded again (another model), the query on
+ * screen is answered again with the new vectors. */
+void
+_docent_window_rerun_query (DocentWindow *self)
 {
-  g_autofree char *model = g_settings_get_string (self->settings, "embedding-model-path");
-
-  docent_library_set_embedding_model (self->library, model);
-  /* The query on screen is answered again with the new vectors. */
   if (self->query != NULL && !docent_library_get_importing (self->library))
     run_query (self);
 }
@@ -376,11 +376,14 @@ _docent_window_documents_selection_changed (DocentWindow *self)
        ok;
        ok = gtk_bitset_iter_next (&iter, &position))
     {
-      g_autoptr(DocentDocumentItem) item =
-        g_list_model_get_item (G_LIST_MODEL (self->documents_selection), position);
+      DocentDocumentItem *item = _docent_window_get_document_item (self, position);
       gint64 id = docent_document_item_get_id (item);
+      gboolean seen = FALSE;
 
-      if (id > 0)
+      /* A document listed under two collections counts once. */
+      for (guint j = 0; j < self->filter_ids->len && !seen; j++)
+        seen = g_array_index (self->filter_ids, gint64, j) == id;
+      if (id > 0 && !seen)
         g_array_append_val (self->filter_ids, id);
     }
 
@@ -398,7 +401,7 @@ static void
 document_activated_cb (DocentWindow *self,
                        guint         position)
 {
-  g_autoptr(DocentDocumentItem) item = g_list_model_get_item (G_LIST_MODEL (self->documents_selection), position);
+  DocentDocumentItem *item = _docent_window_get_document_item (self, position);
   g_autoptr(GFile) file = NULL;
 
   if (item == NULL)
@@ -1202,8 +1205,8 @@ docent_window_finalize (GObject *object)
   g_clear_pointer (&self->filter_ids, g_array_unref);
   g_clear_object (&self->filter_type);
   g_clear_object (&self->documents_selection);
-  self->documents_sorter = NULL;
-  g_clear_pointer (&self->groups_signature, g_free);
+  g_clear_object (&self->documents_entries);
+  g_clear_pointer (&self->entry_groups, g_ptr_array_unref);
   g_clear_object (&self->filter_added);
   g_clear_object (&self->filter_collection);
   g_clear_pointer (&self->query, g_free);
@@ -1321,8 +1324,6 @@ docent_window_init (DocentWindow *self)
 
   g_signal_connect_object (self->settings, "changed::library-path",
                            G_CALLBACK (open_library), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->settings, "changed::embedding-model-path",
-                           G_CALLBACK (embedding_model_changed_cb), self, G_CONNECT_SWAPPED);
 
   _docent_window_init_import (self);
   open_library (self);
@@ -1375,7 +1376,7 @@ GtkWidget *
 _docent_window_get_document_row (DocentWindow *self,
                                  guint         position)
 {
-  g_autoptr(DocentDocumentItem) item = g_list_model_get_item (G_LIST_MODEL (self->documents_selection), position);
+  DocentDocumentItem *item = _docent_window_get_document_item (self, position);
 
   /* GtkListView's children are its list item widgets; ours is inside. */
   for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->documents_list));
@@ -1383,8 +1384,11 @@ _docent_window_get_document_row (DocentWindow *self,
        child = gtk_widget_get_next_sibling (child))
     {
       GtkWidget *row = gtk_widget_get_first_child (child);
+      GtkListItem *list_item = row ? g_object_get_data (G_OBJECT (row), "list-item") : NULL;
 
-      if (DOCENT_IS_DOCUMENT_ROW (row) && docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row)) == item)
+      /* A document under two collections has two rows: the one there. */
+      if (DOCENT_IS_DOCUMENT_ROW (row) && docent_document_row_get_item (DOCENT_DOCUMENT_ROW (row)) == item &&
+          list_item != NULL && gtk_list_item_get_position (list_item) == position)
         return row;
     }
   return NULL;

@@ -25,6 +25,7 @@
 
 #define KEY_SIZE    "chunk-size"
 #define KEY_OVERLAP "chunk-overlap"
+#define KEY_EMBEDDING_MODEL "embedding-model"
 #define BUILTIN_DIM DOCENT_HASH_EMBEDDER_DIM_DEFAULT
 #define MAX_INLINE  2   /* the built-in embedder and the chosen model */
 
@@ -133,6 +134,54 @@ docent_chunking_set (DocentStore *store,
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+docent_embedding_model_get (DocentStore  *store,
+                            char        **path,
+                            GError      **error)
+{
+  g_return_val_if_fail (DOCENT_IS_STORE (store), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  return _docent_store_get_setting (store, KEY_EMBEDDING_MODEL, path, error);
+}
+
+gboolean
+docent_embedding_model_set (DocentStore  *store,
+                            const char   *path,
+                            GError      **error)
+{
+  g_return_val_if_fail (DOCENT_IS_STORE (store), FALSE);
+
+  return _docent_store_set_setting (store, KEY_EMBEDDING_MODEL, path ? path : "", error);
+}
+
+gint64
+docent_rechunker_count_unembedded (DocentStore    *store,
+                                   DocentEmbedder *embedder,
+                                   GError        **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  sqlite3 *db;
+
+  g_return_val_if_fail (DOCENT_IS_STORE (store), -1);
+  g_return_val_if_fail (DOCENT_IS_EMBEDDER (embedder), -1);
+
+  db = docent_store_get_db (store);
+  if (sqlite3_prepare_v2 (db, "SELECT count(*) FROM chunks c"
+                              " WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v"
+                              "                   WHERE v.embedder = ?1 AND v.chunk_id = c.id)",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    goto fail;
+  sqlite3_bind_text (stmt, 1, docent_embedder_get_model_id (embedder), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    goto fail;
+  return sqlite3_column_int64 (stmt, 0);
+
+fail:
+  _docent_store_set_error (store, sqlite3_errcode (db), error, "counting passages to embed");
+  return -1;
 }
 
 /* Documents with passages cut otherwise (failed ones have none: a

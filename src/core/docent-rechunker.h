@@ -33,6 +33,23 @@ gboolean docent_chunking_set      (DocentStore  *store,
                                    guint         overlap,
                                    GError      **error);
 
+/* The library's embedding model (settings key "embedding-model"): the
+ * path of a GGUF embedding model, "" for the built-in embedder alone, or
+ * NULL (from get) when the library never recorded a choice. The app reads
+ * it to search and re-embeds with a DocentRechunker after a change. */
+gboolean docent_embedding_model_get (DocentStore  *store,
+                                     char        **path,
+                                     GError      **error);
+gboolean docent_embedding_model_set (DocentStore  *store,
+                                     const char   *path,
+                                     GError      **error);
+
+/* Passages lacking a vector of @embedder: what re-embedding the library
+ * for it would do (also after an interrupted run). -1 on error. */
+gint64   docent_rechunker_count_unembedded (DocentStore    *store,
+                                            DocentEmbedder *embedder,
+                                            GError        **error);
+
 /* Documents whose passages were cut with other settings than the
  * library's: what a re-chunk would do (also after an interrupted one).
  * -1 on error. */
