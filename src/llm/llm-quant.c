@@ -500,39 +500,126 @@ get_scale_min_k4 (int j, const uint8_t *q, uint8_t *d, uint8_t *m)
     }
 }
 
-/* Shared by Q4_K (nmax 15) and Q5_K (nmax 31): 8 groups of 32 with 6-bit
- * scales and mins. Leaves the levels in L. */
-static void
-quantize_k_scales (const float *x, int nmax, float rmin, int nstep, uint8_t *scales_out,
-                   uint16_t *d_out, uint16_t *dmin_out, uint8_t *L)
+/* Weighted squared error of a group of n on the grid x ≈ d·l − m, l in
+ * 0..nmax, with each l the nearest level (optimal for a fixed grid). */
+static float
+fit_affine (const float *x, const float *w, int n, int nmax, float d, float m, uint8_t *L)
 {
-  uint8_t Laux[32];
-  float weights[32], mins[LLM_QK_K / 32], scales[LLM_QK_K / 32];
+  float err = 0, id = d != 0 ? 1.f / d : 0.f;
+  for (int i = 0; i < n; i++)
+    {
+      int l = d != 0 ? nearest_int ((x[i] + m) * id) : 0;
+      l = MAX (0, MIN (nmax, l));
+      L[i] = (uint8_t) l;
+      float diff = d * l - m - x[i];
+      err += w[i] * diff * diff;
+    }
+  return err;
+}
+
+/* Q4_K / Q5_K super-block: 8 groups of 32, x ≈ d·sc·l − dmin·m with 6-bit
+ * sc and m. The groups' float scales and mins come from the weighted
+ * least-squares search above; then, instead of rounding them once, each
+ * group tries the 6-bit codes next to them and keeps the pair with the
+ * least weighted error, and d and dmin are refitted by least squares over
+ * the whole super-block, a few rounds, keeping the best. */
+static void
+quantize_k_superblock (const float *x, int nmax, float rmin, int nstep,
+                       uint8_t *scales_out, uint16_t *d_out, uint16_t *dmin_out, uint8_t *L)
+{
+  uint8_t Laux[32], Lbest[LLM_QK_K], sc[8], mn[8], bsc[8], bmn[8];
+  float w[LLM_QK_K], mins[8], scales[8];
   float max_scale = 0, max_min = 0;
 
-  for (int j = 0; j < LLM_QK_K / 32; j++)
+  for (int j = 0; j < 8; j++)
     {
+      const float *xj = x + 32 * j;
       float sum_x2 = 0;
       for (int l = 0; l < 32; l++)
-        sum_x2 += x[32 * j + l] * x[32 * j + l];
+        sum_x2 += xj[l] * xj[l];
       float av_x = sqrtf (sum_x2 / 32);
       for (int l = 0; l < 32; l++)
-        weights[l] = av_x + fabsf (x[32 * j + l]);
-      scales[j] = make_qkx2_quants (32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
+        w[32 * j + l] = av_x + fabsf (xj[l]);
+      scales[j] = make_qkx2_quants (32, nmax, xj, w + 32 * j, L + 32 * j, &mins[j], Laux,
                                     rmin, 0.1f, nstep);
       max_scale = MAX (max_scale, scales[j]);
       max_min = MAX (max_min, mins[j]);
     }
-  float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
-  float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
-  memset (scales_out, 0, 12);
-  for (int j = 0; j < LLM_QK_K / 32; j++)
+  float d = max_scale / 63.f, dmin = max_min / 63.f;
+  float best = INFINITY;
+  uint16_t bd = 0, bdmin = 0;
+
+  for (int round = 0; round < 4; round++)
     {
-      /* truncated to 8 bits before the clamp, exactly as the reference */
-      uint8_t ls = (uint8_t) nearest_int (inv_scale * scales[j]);
-      uint8_t lm = (uint8_t) nearest_int (inv_min * mins[j]);
-      ls = MIN (63, ls);
-      lm = MIN (63, lm);
+      uint16_t hd = F2H (d), hdmin = F2H (dmin);
+      float df = H2F (hd), dmf = H2F (hdmin), total = 0;
+      for (int j = 0; j < 8; j++)
+        {
+          int ls0 = df > 0 ? MIN (63, nearest_int (scales[j] / df)) : 0;
+          int lm0 = dmf > 0 ? MIN (63, nearest_int (mins[j] / dmf)) : 0;
+          float bj = INFINITY;
+          for (int ls = MAX (0, ls0 - 1); ls <= MIN (63, ls0 + 1); ls++)
+            for (int lm = MAX (0, lm0 - 1); lm <= MIN (63, lm0 + 1); lm++)
+              {
+                float e = fit_affine (x + 32 * j, w + 32 * j, 32, nmax, df * ls, dmf * lm, Laux);
+                if (e < bj)
+                  {
+                    bj = e;
+                    sc[j] = (uint8_t) ls;
+                    mn[j] = (uint8_t) lm;
+                    memcpy (L + 32 * j, Laux, 32);
+                  }
+              }
+          total += bj;
+        }
+      if (total < best)
+        {
+          best = total;
+          bd = hd;
+          bdmin = hdmin;
+          memcpy (bsc, sc, 8);
+          memcpy (bmn, mn, 8);
+          memcpy (Lbest, L, LLM_QK_K);
+        }
+      /* x ≈ d·a − dmin·b with a = sc·l, b = m: the 2×2 normal equations */
+      double saa = 0, sbb = 0, sab = 0, sxa = 0, sxb = 0;
+      for (int j = 0; j < 8; j++)
+        for (int l = 0; l < 32; l++)
+          {
+            int i = 32 * j + l;
+            double a = (double) sc[j] * L[i], b = mn[j], wi = w[i];
+            saa += wi * a * a;
+            sbb += wi * b * b;
+            sab += wi * a * b;
+            sxa += wi * x[i] * a;
+            sxb += wi * x[i] * b;
+          }
+      double det = saa * sbb - sab * sab;
+      if (sbb > 0 && det > 1e-12 * saa * sbb)
+        {
+          double nd = (sxa * sbb - sab * sxb) / det;
+          double ne = (sab * sxa - saa * sxb) / det;
+          if (nd <= 0 || ne < 0)
+            break;
+          d = (float) nd;
+          dmin = (float) ne;
+        }
+      else if (saa > 0)
+        {
+          d = (float) (sxa / saa);
+          if (d <= 0)
+            break;
+        }
+      else
+        break;
+    }
+  *d_out = bd;
+  *dmin_out = bdmin;
+  memcpy (L, Lbest, LLM_QK_K);
+  memset (scales_out, 0, 12);
+  for (int j = 0; j < 8; j++)
+    {
+      uint8_t ls = bsc[j], lm = bmn[j];
       if (j < 4)
         {
           scales_out[j] = ls;
@@ -545,22 +632,6 @@ quantize_k_scales (const float *x, int nmax, float rmin, int nstep, uint8_t *sca
           scales_out[j] |= (uint8_t) ((lm >> 4) << 6);
         }
     }
-  *d_out = F2H (max_scale / 63.f);
-  *dmin_out = F2H (max_min / 63.f);
-  for (int j = 0; j < LLM_QK_K / 32; j++)
-    {
-      uint8_t sc, m;
-      get_scale_min_k4 (j, scales_out, &sc, &m);
-      const float d = H2F (*d_out) * sc;
-      if (!d)
-        continue;
-      const float dm = H2F (*dmin_out) * m;
-      for (int ii = 0; ii < 32; ii++)
-        {
-          int l = nearest_int ((x[32 * j + ii] + dm) / d);
-          L[32 * j + ii] = (uint8_t) MAX (0, MIN (nmax, l));
-        }
-    }
 }
 
 static void
@@ -569,7 +640,7 @@ quantize_q4_K (const float *x, llm_block_q4_K *y, int64_t nb)
   uint8_t L[LLM_QK_K];
   for (int64_t i = 0; i < nb; i++, x += LLM_QK_K)
     {
-      quantize_k_scales (x, 15, -1.f, 20, y[i].scales, &y[i].d, &y[i].dmin, L);
+      quantize_k_superblock (x, 15, -1.f, 20, y[i].scales, &y[i].d, &y[i].dmin, L);
       uint8_t *q = y[i].qs;
       for (int j = 0; j < LLM_QK_K; j += 64, q += 32)
         for (int l = 0; l < 32; l++)
@@ -583,7 +654,7 @@ quantize_q5_K (const float *x, llm_block_q5_K *y, int64_t nb)
   uint8_t L[LLM_QK_K];
   for (int64_t i = 0; i < nb; i++, x += LLM_QK_K)
     {
-      quantize_k_scales (x, 31, -0.5f, 15, y[i].scales, &y[i].d, &y[i].dmin, L);
+      quantize_k_superblock (x, 31, -0.5f, 15, y[i].scales, &y[i].d, &y[i].dmin, L);
       uint8_t *qh = y[i].qh, *ql = y[i].qs;
       memset (qh, 0, LLM_QK_K / 8);
       uint8_t m1 = 1, m2 = 2;

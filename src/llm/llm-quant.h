@@ -105,7 +105,9 @@ uint16_t llm_fp32_to_bf16 (float f);
 
 /* Converts n floats (n a multiple of the type's block size) to the type with
  * the reference rounding of the public GGUF tools, so Q8_0 and Q4_0 bytes are
- * exactly the same as theirs. Returns false for a type that cannot be made. */
+ * exactly the same as theirs; Q4_K and Q5_K search their 6-bit scales and
+ * mins further, for less error than the reference (same block layout).
+ * Returns false for a type that cannot be made. */
 bool llm_quantize_row (llm_type type, const float *x, void *y, int64_t n);
 /* Back to float. Returns false for a type it cannot read. */
 bool llm_dequantize_row (llm_type type, const void *x, float *y, int64_t n);

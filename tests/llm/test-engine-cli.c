@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* `docent info`, `docent quantize` and `docent bench kernels` end to end. */
+/* `docent info`, `docent quantize`, `docent bench kernels` and `docent generate`
+ * options end to end. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -53,6 +54,7 @@ static void
 test_info (void)
 {
   g_autofree char *f16 = shared_model ("rman-llama-12m-f16.gguf");
+  g_autofree char *phi3 = shared_model ("../tokenizers/ggml-vocab-phi-3.gguf");
   g_autofree char *out = NULL, *err = NULL;
   g_autoptr(JsonParser) parser = NULL;
   JsonObject *o, *types;
@@ -82,6 +84,20 @@ test_info (void)
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (run ((const char *[]) { "info", f16, NULL }, &out, &err), ==, 0);
   g_assert_nonnull (strstr (out, "llama"));
+
+  /* a vocabulary-only file with a chat template */
+  if (phi3 != NULL)
+    {
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+      g_clear_object (&parser);
+      g_assert_cmpint (run ((const char *[]) { "info", "--json", phi3, NULL }, &out, &err), ==, 0);
+      o = parse_one_object (out, &parser);
+      g_assert_cmpstr (json_object_get_string_member (o, "architecture"), ==, "phi3");
+      g_assert_cmpint (json_object_get_int_member (o, "parameters"), ==, 0);
+      g_assert_cmpstr (json_object_get_string_member (o, "tokenizer"), ==, "llama");
+      g_assert_true (json_object_get_boolean_member (o, "chat_template"));
+    }
 }
 
 static void
@@ -188,6 +204,75 @@ test_bench_kernels_json (void)
   g_assert_cmpint (run ((const char *[]) { "bench", "kernels", "--types", "Q2_K", NULL }, &out, &err), ==, 2);
 }
 
+/* Compact text of a JSON array member, for comparing id lists. */
+static char *
+ids_of (JsonObject *o, const char *member)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  JsonNode *node = json_object_get_member (o, member);
+  g_assert_nonnull (node);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
+  json_generator_set_root (gen, node);
+  return json_generator_to_data (gen, NULL);
+}
+
+/* `docent generate`'s options through the command line: --chat wraps the
+ * prompt in ChatML when the model has no template, a seeded sampled run
+ * repeats on another thread count, and --ctx bounds the prompt. */
+static void
+test_generate_options (void)
+{
+  g_autofree char *f16 = shared_model ("rman-llama-12m-f16.gguf");
+  g_autofree char *out = NULL, *err = NULL, *want = NULL, *got = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(JsonParser) parser2 = NULL;
+  JsonObject *o;
+
+  if (f16 == NULL)
+    {
+      g_test_skip ("shared model not found");
+      return;
+    }
+  g_assert_cmpint (run ((const char *[]) { "tokenize", "--json", "--model", f16,
+                                           "<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n",
+                                           NULL }, &out, &err), ==, 0);
+  want = ids_of (parse_one_object (out, &parser), "ids");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_clear_object (&parser);
+  g_assert_cmpint (run ((const char *[]) { "generate", "--json", "--chat", "--temp", "0", "--n", "2",
+                                           "--model", f16, "hello", NULL }, &out, &err), ==, 0);
+  o = parse_one_object (out, &parser);
+  got = ids_of (o, "prompt_ids");
+  g_assert_cmpstr (got, ==, want);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "ids")), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_clear_object (&parser);
+  g_clear_pointer (&want, g_free);
+  g_clear_pointer (&got, g_free);
+
+  /* sampled with a seed: the same tokens on one thread and on two */
+  g_assert_cmpint (run ((const char *[]) { "generate", "--json", "--temp", "0.8", "--top-p", "0.9",
+                                           "--seed", "7", "--threads", "1", "--ctx", "64", "--n", "8",
+                                           "--model", f16, "hello", NULL }, &out, &err), ==, 0);
+  want = ids_of (parse_one_object (out, &parser), "ids");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run ((const char *[]) { "generate", "--json", "--temp", "0.8", "--top-p", "0.9",
+                                           "--seed", "7", "--threads", "2", "--ctx", "64", "--n", "8",
+                                           "--model", f16, "hello", NULL }, &out, &err), ==, 0);
+  got = ids_of (parse_one_object (out, &parser2), "ids");
+  g_assert_cmpstr (got, ==, want);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* a prompt longer than --ctx is a usage error naming the context */
+  g_assert_cmpint (run ((const char *[]) { "generate", "--ctx", "4", "--n", "2", "--model", f16,
+                                           "hello world and more words", NULL }, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "context of 4"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -196,5 +281,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/cli/info-bad", test_info_bad);
   g_test_add_func ("/llm/cli/quantize", test_quantize);
   g_test_add_func ("/llm/cli/bench-kernels-json", test_bench_kernels_json);
+  g_test_add_func ("/llm/cli/generate-options", test_generate_options);
   return g_test_run ();
 }

@@ -366,6 +366,53 @@ test_synthetic_inputs (void)
   g_rmdir (dir);
 }
 
+/* The K-type rounding searches the 6-bit scales and mins further than the
+ * reference method: on the real model's matrices Q4_K's relative RMS error
+ * is below what that method gives (0.07386; ours 0.0729). */
+static void
+test_k_rounding (void)
+{
+  g_autofree char *f16 = shared_model ("rman-llama-12m-f16.gguf");
+  llm_gguf_error err;
+  llm_gguf *g;
+  double se = 0, ss = 0;
+
+  if (f16 == NULL)
+    {
+      g_test_skip ("shared model not found");
+      return;
+    }
+  g = llm_gguf_open (f16, &err);
+  g_assert_nonnull (g);
+  for (size_t i = 0; i < llm_gguf_n_tensors (g); i++)
+    {
+      const llm_gguf_tensor *t = llm_gguf_get_tensor (g, i);
+      int64_t n = t->n_elements;
+      float *x, *y;
+      void *q;
+
+      if (t->type != LLM_TYPE_F16)
+        continue;
+      x = g_new (float, n);
+      y = g_new (float, n);
+      q = g_malloc (llm_row_size (LLM_TYPE_Q4_K, n));
+      g_assert_true (llm_dequantize_row (t->type, t->data, x, n));
+      g_assert_true (llm_quantize_row (LLM_TYPE_Q4_K, x, q, n));
+      g_assert_true (llm_dequantize_row (LLM_TYPE_Q4_K, q, y, n));
+      for (int64_t k = 0; k < n; k++)
+        {
+          se += (double) (x[k] - y[k]) * (x[k] - y[k]);
+          ss += (double) x[k] * x[k];
+        }
+      g_free (x);
+      g_free (y);
+      g_free (q);
+    }
+  g_test_message ("Q4_K relative RMS error on the model: %.5f", sqrt (se / ss));
+  g_assert_cmpfloat (sqrt (se / ss), <, 0.0733);
+  llm_gguf_close (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -376,5 +423,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/quantize/mixes", test_mixes);
   g_test_add_func ("/llm/quantize/bad-inputs", test_bad_inputs);
   g_test_add_func ("/llm/quantize/synthetic-inputs", test_synthetic_inputs);
+  g_test_add_func ("/llm/quantize/k-rounding", test_k_rounding);
   return g_test_run ();
 }
