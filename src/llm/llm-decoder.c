@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "llm-gguf.h"
@@ -255,6 +256,15 @@ copy_to_huge_pages (llm_decoder *d)
       size_t size = llm_row_size (ms[i]->type, ms[i]->cols) * (size_t) ms[i]->rows;
       bool tied = ms[i] == &d->output && d->output.data == d->tok_embd.data;
       memcpy (buf + off, ms[i]->data, size);
+      {
+        /* Unmap the copied file pages from this process (they stay in the
+         * page cache): otherwise it holds the weights twice in its RSS. */
+        uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE);
+        uintptr_t a = ((uintptr_t) ms[i]->data + page - 1) & ~(page - 1);
+        uintptr_t b = ((uintptr_t) ms[i]->data + size) & ~(page - 1);
+        if (b > a)
+          madvise ((void *) a, b - a, MADV_DONTNEED);
+      }
       ms[i]->data = buf + off;
       if (tied)
         d->tok_embd.data = buf + off;
