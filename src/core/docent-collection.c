@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "docent-collection"
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "docent-collection.h"
@@ -23,7 +25,7 @@ docent_collection_free (DocentCollection *c)
 static gboolean
 sql_error (sqlite3 *db, GError **error, const char *what)
 {
-  g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, "Library error while %s: %s",
+  g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, _("Library error while %s: %s"),
                what, sqlite3_errmsg (db));
   return FALSE;
 }
@@ -61,7 +63,7 @@ docent_collection_add (DocentStore   *store,
   db = docent_store_get_db (store);
   if (name[strspn (name, " \t\n")] == '\0')
     {
-      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_USAGE, "A collection needs a name");
+      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_USAGE, _("A collection needs a name"));
       return FALSE;
     }
   if (!run (db, "BEGIN IMMEDIATE", error))
@@ -114,7 +116,7 @@ docent_collection_remove (DocentStore   *store,
   if (sqlite3_step (find) != SQLITE_ROW)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_NOT_FOUND,
-                   "There is no collection “%s”; “docent collection list” shows them", name);
+                   _("There is no collection “%s”; “docent collection list” shows them"), name);
       return FALSE;
     }
   cid = sqlite3_column_int64 (find, 0);

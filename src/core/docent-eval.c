@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "docent-eval"
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -28,8 +30,8 @@ bad_line (GError    **error,
           const char *what)
 {
   g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_USAGE,
-               "%s:%u: %s; each line must be one JSON object with id, lang, question, doc "
-               "and pages or lines (see eval/README.md)", path, line, what);
+               _("%s:%u: %s; each line must be one JSON object with id, lang, question, doc "
+                 "and pages or lines (see eval/README.md)"), path, line, what);
   return FALSE;
 }
 

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,7 +70,7 @@ set_read_error (const char *name,
                 GError    **error)
 {
   g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNREADABLE,
-               "“%s” could not be read: %s. Check the disk or copy the file elsewhere and import it again.",
+               _("“%s” could not be read: %s. Check the disk or copy the file elsewhere and import it again."),
                name, g_strerror (errsv));
 }
 
@@ -97,8 +99,8 @@ check_envelope (const char *name,
   if (find_last (buf, (gsize) n, "%PDF-") == NULL)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                   "“%s” is not a PDF file (it does not start with a PDF header), although its name ends in .pdf. "
-                   "Check what the file really is, or get the PDF again and import it.",
+                   _("“%s” is not a PDF file (it does not start with a PDF header), although its name ends in .pdf. "
+                     "Check what the file really is, or get the PDF again and import it."),
                    name);
       return FALSE;
     }
@@ -124,8 +126,8 @@ check_envelope (const char *name,
   if (eof_mark == NULL)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                   "“%s” is truncated: it ends before the PDF's end marker (%%%%EOF), as after an interrupted "
-                   "download or copy. Download or copy it again and import it again.",
+                   _("“%s” is truncated: it ends before the PDF's end marker (%%%%EOF), as after an interrupted "
+                     "download or copy. Download or copy it again and import it again."),
                    name);
       return FALSE;
     }
@@ -196,7 +198,7 @@ _docent_extract_pdf (const char    *path,
   if (uri == NULL)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNREADABLE,
-                   "“%s” cannot be opened (%s). Rename or move it and import it again.",
+                   _("“%s” cannot be opened (%s). Rename or move it and import it again."),
                    name, local_error->message);
       return FALSE;
     }
@@ -207,19 +209,19 @@ _docent_extract_pdf (const char    *path,
         {
           if (password && *password)
             g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_ENCRYPTED,
-                         "The password given for “%s” is wrong: the PDF is encrypted and that password does not open it. "
-                         "Import it again with the right one: --password PASSWORD.",
+                         _("The password given for “%s” is wrong: the PDF is encrypted and that password does not open it. "
+                           "Import it again with the right one: --password PASSWORD."),
                          name);
           else
             g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_ENCRYPTED,
-                         "“%s” is encrypted and needs a password. Import it again with --password PASSWORD.",
+                         _("“%s” is encrypted and needs a password. Import it again with --password PASSWORD."),
                          name);
         }
       else
         g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                     "“%s” is damaged and cannot be read as a PDF (%s). Get an intact copy (download it again, "
-                     "or export it again from the program that made it) and import it again.",
-                     name, local_error ? local_error->message : "unknown error");
+                     _("“%s” is damaged and cannot be read as a PDF (%s). Get an intact copy (download it again, "
+                       "or export it again from the program that made it) and import it again."),
+                     name, local_error ? local_error->message : _("unknown error"));
       return FALSE;
     }
 
@@ -333,8 +335,8 @@ extract_pages (const char      *path,
   if (n_pages <= 0)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                   "“%s” is damaged: Poppler finds no pages in it. Get an intact copy (download it again, "
-                   "or export it again from the program that made it) and import it again.",
+                   _("“%s” is damaged: Poppler finds no pages in it. Get an intact copy (download it again, "
+                     "or export it again from the program that made it) and import it again."),
                    name);
       return FALSE;
     }
@@ -405,8 +407,8 @@ extract_pages (const char      *path,
         if (failed)
           {
             g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                         "“%s” is damaged: page %d of %d cannot be read. Get an intact copy (download it again, "
-                         "or export it again from the program that made it) and import it again.",
+                         _("“%s” is damaged: page %d of %d cannot be read. Get an intact copy (download it again, "
+                           "or export it again from the program that made it) and import it again."),
                          name, i + 1, n_pages);
             ok = FALSE;
             break;
@@ -426,7 +428,7 @@ extract_pages (const char      *path,
         if (*text != '\0' && !docent_chunker_feed (chunker, text, -1))
           {
             g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED,
-                         "Reading “%s” was cancelled. Import it again to finish.", name);
+                         _("Reading “%s” was cancelled. Import it again to finish."), name);
             ok = FALSE;
             break;
           }

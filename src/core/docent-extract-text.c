@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,10 +51,10 @@ set_encoding_error (Reader  *r,
                     GError **error)
 {
   g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_ENCODING,
-               "“%s” is not text in an encoding Docent can read (UTF-8, UTF-16 with a byte order mark, "
-               "or Korean CP949/EUC-KR): invalid byte 0x%02X at offset %" G_GUINT64_FORMAT ". "
-               "Convert it to UTF-8 (for example: iconv -f ENCODING -t UTF-8 FILE > NEW.txt) and import it again.",
-               r->name, byte, offset);
+               _("“%s” is not text in an encoding Docent can read (UTF-8, UTF-16 with a byte order mark, "
+                 "or Korean CP949/EUC-KR): invalid byte 0x%02X at offset %llu. "
+                 "Convert it to UTF-8 (for example: iconv -f ENCODING -t UTF-8 FILE > NEW.txt) and import it again."),
+               r->name, byte, (unsigned long long) offset);
 }
 
 static gboolean
@@ -85,9 +87,9 @@ check_binary (Reader        *r,
   if (nul != NULL)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_BINARY,
-                   "“%s” contains binary data (a NUL byte near offset %" G_GUINT64_FORMAT "), not text. "
-                   "It is probably another kind of file with a text file's name; import the original document instead.",
-                   r->name, offset + (guint64) (nul - p));
+                   _("“%s” contains binary data (a NUL byte near offset %llu), not text. "
+                     "It is probably another kind of file with a text file's name; import the original document instead."),
+                   r->name, (unsigned long long) (offset + (guint64) (nul - p)));
       return FALSE;
     }
 
@@ -97,10 +99,9 @@ check_binary (Reader        *r,
   if (n_ctrl > 0 && n_ctrl * 20 > len)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_BINARY,
-                   "“%s” contains binary data (%" G_GSIZE_FORMAT " control characters in %" G_GSIZE_FORMAT
-                   " bytes near offset %" G_GUINT64_FORMAT "), not text. "
-                   "It is probably another kind of file with a text file's name; import the original document instead.",
-                   r->name, n_ctrl, len, offset);
+                   _("“%s” contains binary data (%zu control characters in %zu bytes near offset %llu), not text. "
+                     "It is probably another kind of file with a text file's name; import the original document instead."),
+                   r->name, n_ctrl, len, (unsigned long long) offset);
       return FALSE;
     }
 
@@ -132,7 +133,7 @@ emit (Reader      *r,
   if (!docent_chunker_feed (r->chunker, utf8, (gssize) len))
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED,
-                   "Reading “%s” was cancelled. Import it again to finish.", r->name);
+                   _("Reading “%s” was cancelled. Import it again to finish."), r->name);
       return FALSE;
     }
   return TRUE;
@@ -166,8 +167,8 @@ open_converter (Reader  *r,
   if (r->cd == (GIConv) -1)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_ENCODING,
-                   "“%s” is %s text, but this system cannot convert %s. "
-                   "Install the iconv conversion modules (glibc's gconv) or convert the file to UTF-8 and import it again.",
+                   _("“%s” is %s text, but this system cannot convert %s. "
+                     "Install the iconv conversion modules (glibc's gconv) or convert the file to UTF-8 and import it again."),
                    r->name, from, from);
       return FALSE;
     }
@@ -514,7 +515,7 @@ _docent_extract_text (const char    *path,
         {
           int errsv = errno;
           g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNREADABLE,
-                       "“%s” could not be read: %s. Check the disk or copy the file elsewhere and import it again.",
+                       _("“%s” could not be read: %s. Check the disk or copy the file elsewhere and import it again."),
                        r.name, g_strerror (errsv));
           goto out;
         }
@@ -564,9 +565,9 @@ _docent_extract_text (const char    *path,
   if (r.n_visible == 0)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_EMPTY,
-                   "“%s” has no text (%s): there is nothing to import. "
-                   "Check that the file was saved or copied completely.",
-                   r.name, (guint64) size == bom_len ? "only a byte order mark" : "only blank space");
+                   _("“%s” has no text (%s): there is nothing to import. "
+                     "Check that the file was saved or copied completely."),
+                   r.name, (guint64) size == bom_len ? _("only a byte order mark") : _("only blank space"));
       goto out;
     }
 

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -77,7 +79,7 @@ _docent_extract_check_cancelled (const char   *path,
 
   name = _docent_extract_display_name (path);
   g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED,
-               "Reading “%s” was cancelled. Import it again to finish.", name);
+               _("Reading “%s” was cancelled. Import it again to finish."), name);
   return FALSE;
 }
 
@@ -94,23 +96,23 @@ set_open_error (const char *path,
     case ENOENT:
     case ENOTDIR:
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_NOT_FOUND,
-                   "“%s” does not exist. Check the path (or the target of the link) and try again.",
+                   _("“%s” does not exist. Check the path (or the target of the link) and try again."),
                    name);
       break;
     case ELOOP:
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_NOT_FOUND,
-                   "“%s” is a symbolic link that loops back on itself. Fix or remove the link.",
+                   _("“%s” is a symbolic link that loops back on itself. Fix or remove the link."),
                    name);
       break;
     case EACCES:
     case EPERM:
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNREADABLE,
-                   "“%s” cannot be read: permission denied. Make it readable (for example chmod u+r) and import it again.",
+                   _("“%s” cannot be read: permission denied. Make it readable (for example chmod u+r) and import it again."),
                    name);
       break;
     default:
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNREADABLE,
-                   "“%s” cannot be read: %s. Check the disk or copy the file elsewhere and import it again.",
+                   _("“%s” cannot be read: %s. Check the disk or copy the file elsewhere and import it again."),
                    name, g_strerror (errsv));
       break;
     }
@@ -154,7 +156,7 @@ docent_extract_file_full (const char    *path,
   if (!docent_doc_type_from_path (path, &type))
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNSUPPORTED,
-                   "“%s” is not a PDF, text or Markdown file (.pdf, .txt, .md). Convert it to one of those to import it.",
+                   _("“%s” is not a PDF, text or Markdown file (.pdf, .txt, .md). Convert it to one of those to import it."),
                    name);
       return FALSE;
     }
@@ -172,14 +174,14 @@ docent_extract_file_full (const char    *path,
   if (S_ISDIR (st.st_mode))
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNSUPPORTED,
-                   "“%s” is a folder, not a file. Import it as a folder instead: Docent then imports the PDF, text and Markdown files inside it.",
+                   _("“%s” is a folder, not a file. Import it as a folder instead: Docent then imports the PDF, text and Markdown files inside it."),
                    name);
       return FALSE;
     }
   if (!S_ISREG (st.st_mode))
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNSUPPORTED,
-                   "“%s” is not a regular file (it is a device, socket or pipe). Import a regular file instead.",
+                   _("“%s” is not a regular file (it is a device, socket or pipe). Import a regular file instead."),
                    name);
       return FALSE;
     }
@@ -200,7 +202,7 @@ docent_extract_file_full (const char    *path,
   if (st.st_size == 0)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_EMPTY,
-                   "“%s” is empty (0 bytes): there is nothing to import. Check that the file was saved or copied completely.",
+                   _("“%s” is empty (0 bytes): there is nothing to import. Check that the file was saved or copied completely."),
                    name);
       close (fd);
       return FALSE;

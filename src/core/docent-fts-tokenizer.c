@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "docent-fts"
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <libstemmer.h>
 #include <math.h>
 #include <string.h>
@@ -426,19 +428,19 @@ docent_fts_tokenizer_register (sqlite3  *db,
   if (api == NULL)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
-                   "This SQLite has no FTS5 full-text search; install a build with FTS5 enabled");
+                   _("This SQLite has no FTS5 full-text search; install a build with FTS5 enabled"));
       return FALSE;
     }
   if (api->xCreateTokenizer (api, DOCENT_FTS_TOKENIZER_NAME, NULL, &tokenizer, NULL) != SQLITE_OK)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
-                   "Could not register the full-text tokenizer: %s", sqlite3_errmsg (db));
+                   _("Could not register the full-text tokenizer: %s"), sqlite3_errmsg (db));
       return FALSE;
     }
   if (api->xCreateFunction (api, DOCENT_FTS_RANK_NAME, NULL, fts5_rank, NULL) != SQLITE_OK)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
-                   "Could not register the full-text ranking function: %s", sqlite3_errmsg (db));
+                   _("Could not register the full-text ranking function: %s"), sqlite3_errmsg (db));
       return FALSE;
     }
   return TRUE;

@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "docent-gguf-embedder"
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 
@@ -204,7 +206,7 @@ docent_gguf_embedder_embed (DocentEmbedder     *embedder,
                                  (const char * const *) batch, n, vecs, err, sizeof err))
         {
           g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_FAILED,
-                       "The embedding model %s failed: %s", self->name, err);
+                       _("The embedding model %s failed: %s"), self->name, err);
           ok = FALSE;
         }
       for (guint j = 0; j < n; j++)
@@ -273,7 +275,7 @@ docent_gguf_embedder_new (const char  *path,
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_NOT_FOUND,
-                   "The embedding model %s does not exist. Choose another file in Preferences.", path);
+                   _("The embedding model %s does not exist. Choose another file in Preferences."), path);
       return NULL;
     }
   g = llm_gguf_open (path, &gerr);
@@ -281,7 +283,7 @@ docent_gguf_embedder_new (const char  *path,
     {
       g_set_error (error, DOCENT_ERROR,
                    gerr.code == LLM_GGUF_E_IO ? DOCENT_ERROR_UNREADABLE : DOCENT_ERROR_CORRUPT,
-                   "The embedding model %s cannot be read (%s). Download it again or choose another file in Preferences.", path, gerr.message);
+                   _("The embedding model %s cannot be read (%s). Download it again or choose another file in Preferences."), path, gerr.message);
       return NULL;
     }
   self = g_object_new (DOCENT_TYPE_GGUF_EMBEDDER, NULL);
@@ -291,7 +293,7 @@ docent_gguf_embedder_new (const char  *path,
   if (self->bert == NULL)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNSUPPORTED,
-                   "%s is not an embedding model Docent can use: %s. Choose another model file.", path, err);
+                   _("%s is not an embedding model Docent can use: %s. Choose another model file."), path, err);
       return NULL;
     }
   self->name = llm_bert_get_name (self->bert) ? g_strdup (llm_bert_get_name (self->bert))

@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "docent-importer"
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <glib/gstdio.h>
@@ -442,7 +444,7 @@ hash_file (const char    *path,
       int saved = errno;
       g_set_error (error, DOCENT_ERROR,
                    saved == ENOENT ? DOCENT_ERROR_NOT_FOUND : DOCENT_ERROR_UNREADABLE,
-                   "Cannot read %s: %s. Check that the file exists and that you may read it",
+                   _("Cannot read %s: %s. Check that the file exists and that you may read it"),
                    path, g_strerror (saved));
       return NULL;
     }
@@ -458,7 +460,7 @@ hash_file (const char    *path,
       int saved = errno;
       fclose (fp);
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNREADABLE,
-                   "Cannot read %s: %s", path, g_strerror (saved));
+                   _("Cannot read %s: %s"), path, g_strerror (saved));
       return NULL;
     }
   fclose (fp);
@@ -507,7 +509,7 @@ worker_file (ImportRun *run,
 
   if (g_cancellable_is_cancelled (run->cancellable) || run->fatal != NULL)
     {
-      push_skip (run, file_result_new (path, DOCENT_IMPORT_SKIPPED, "cancelled"), TRUE);
+      push_skip (run, file_result_new (path, DOCENT_IMPORT_SKIPPED, _("cancelled")), TRUE);
       g_free (path);
       return;
     }
@@ -521,7 +523,7 @@ worker_file (ImportRun *run,
     {
       int saved = errno;
       DocentImportFileResult *r = file_result_new (path, DOCENT_IMPORT_FAILED, NULL);
-      r->reason = g_strdup_printf ("Cannot read %s: %s", path, g_strerror (saved));
+      r->reason = g_strdup_printf (_("Cannot read %s: %s"), path, g_strerror (saved));
       r->error_code = saved == ENOENT ? DOCENT_ERROR_NOT_FOUND : DOCENT_ERROR_UNREADABLE;
       push_skip (run, r, TRUE);
       g_free (path);
@@ -553,7 +555,7 @@ worker_file (ImportRun *run,
   if (old_id > 0 && g_strcmp0 (old_sha, sha256) == 0 &&
       (old_status == DOCENT_DOC_STATUS_READY || old_status == DOCENT_DOC_STATUS_NO_TEXT_LAYER))
     {
-      DocentImportFileResult *r = file_result_new (path, DOCENT_IMPORT_SKIPPED, "unchanged");
+      DocentImportFileResult *r = file_result_new (path, DOCENT_IMPORT_SKIPPED, _("unchanged"));
       r->doc_id = old_id;
       push_skip (run, r, TRUE);
       g_free (path);
@@ -575,7 +577,7 @@ worker_file (ImportRun *run,
   if (dup_path != NULL)
     {
       DocentImportFileResult *r = file_result_new (path, DOCENT_IMPORT_SKIPPED, NULL);
-      r->reason = g_strdup_printf ("duplicate of %s (same bytes)", dup_path);
+      r->reason = g_strdup_printf (_("duplicate of %s (same bytes)"), dup_path);
       r->doc_id = dup_id > 0 ? dup_id : 0;
       push_skip (run, r, TRUE);
       g_free (path);
@@ -610,12 +612,12 @@ worker_file (ImportRun *run,
       if (job->embed_error != NULL)
         {
           error = g_steal_pointer (&job->embed_error);
-          g_prefix_error (&error, "Could not embed the passages of %s: ", path);
+          g_prefix_error (&error, _("Could not embed the passages of %s: "), path);
         }
       else if (g_cancellable_is_cancelled (run->cancellable))
-        g_set_error (&error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED, "Import of %s was cancelled", path);
+        g_set_error (&error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED, _("Import of %s was cancelled"), path);
       else
-        g_set_error (&error, DOCENT_ERROR, DOCENT_ERROR_STORE, "Could not save %s", path);
+        g_set_error (&error, DOCENT_ERROR, DOCENT_ERROR_STORE, _("Could not save %s"), path);
       ok = FALSE;
     }
   if (!ok && job->embed_error != NULL)
@@ -623,10 +625,10 @@ worker_file (ImportRun *run,
       /* The chunker stopped because embedding failed: say that. */
       g_clear_error (&error);
       error = g_steal_pointer (&job->embed_error);
-      g_prefix_error (&error, "Could not embed the passages of %s: ", path);
+      g_prefix_error (&error, _("Could not embed the passages of %s: "), path);
     }
   if (!ok && error == NULL)
-    g_set_error (&error, DOCENT_ERROR, DOCENT_ERROR_FAILED, "Could not import %s", path);
+    g_set_error (&error, DOCENT_ERROR, DOCENT_ERROR_FAILED, _("Could not import %s"), path);
 
   g_mutex_lock (&job->lock);
   if (ok)
@@ -843,7 +845,7 @@ writer_handle_job (ImportRun   *run,
                            g_error_matches (job->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
       if (cancelled)
         {
-          r = file_result_new (job->path, DOCENT_IMPORT_SKIPPED, "cancelled");
+          r = file_result_new (job->path, DOCENT_IMPORT_SKIPPED, _("cancelled"));
           _docent_store_queue_remove (store, job->path, NULL);
         }
       else
@@ -858,7 +860,7 @@ writer_handle_job (ImportRun   *run,
   else
     {
       r = file_result_new (job->path, DOCENT_IMPORT_IMPORTED,
-                           job->doc->status == DOCENT_DOC_STATUS_NO_TEXT_LAYER ? "no text layer" : NULL);
+                           job->doc->status == DOCENT_DOC_STATUS_NO_TEXT_LAYER ? _("no text layer") : NULL);
       r->doc_id = job->doc->id;
       r->pages = job->doc->pages;
       r->chunks = job->doc->chunks;
@@ -1030,7 +1032,7 @@ walker_add_dir (Walker     *w,
   if (g_hash_table_contains (w->visited_dirs, key))
     {
       walker_report (w, given, DOCENT_IMPORT_SKIPPED, 0,
-                     g_strdup ("folder already visited (a symbolic link loops back to it)"));
+                     g_strdup (_("folder already visited (a symbolic link loops back to it)")));
       return;
     }
   g_hash_table_add (w->visited_dirs, g_steal_pointer (&key));
@@ -1039,7 +1041,7 @@ walker_add_dir (Walker     *w,
   if (dir == NULL)
     {
       walker_report (w, path, DOCENT_IMPORT_FAILED, DOCENT_ERROR_UNREADABLE,
-                     g_strdup_printf ("Cannot read the folder %s: %s. Check its permissions",
+                     g_strdup_printf (_("Cannot read the folder %s: %s. Check its permissions"),
                                       path, error->message));
       return;
     }
@@ -1077,13 +1079,13 @@ walker_add (Walker     *w,
         return;   /* a dangling link inside a folder */
       if (saved == ELOOP)
         walker_report (w, absolute, DOCENT_IMPORT_FAILED, DOCENT_ERROR_UNREADABLE,
-                       g_strdup_printf ("%s is a symbolic link that loops back on itself; "
-                                        "point it at a real file", absolute));
+                       g_strdup_printf (_("%s is a symbolic link that loops back on itself; "
+                                          "point it at a real file"), absolute));
       else
         walker_report (w, absolute, DOCENT_IMPORT_FAILED,
                        saved == ENOENT ? DOCENT_ERROR_NOT_FOUND : DOCENT_ERROR_UNREADABLE,
                        g_strdup_printf ("%s: %s", absolute,
-                                        saved == ENOENT ? "no such file or folder; check the path"
+                                        saved == ENOENT ? _("no such file or folder; check the path")
                                                         : g_strerror (saved)));
       return;
     }
@@ -1102,7 +1104,7 @@ walker_add (Walker     *w,
     {
       if (explicit)
         walker_report (w, real, DOCENT_IMPORT_SKIPPED, DOCENT_ERROR_UNSUPPORTED,
-                       g_strdup ("not a PDF, text or Markdown file"));
+                       g_strdup (_("not a PDF, text or Markdown file")));
       return;
     }
   walker_add_file (w, real, &st);

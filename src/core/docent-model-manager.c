@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "docent-models"
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -81,7 +83,7 @@ docent_model_manager_describe (const char *path, const char *source, GError **er
   if (g == NULL)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                   "“%s” is not a usable GGUF model: %s", path, err.message);
+                   _("“%s” is not a usable GGUF model: %s"), path, err.message);
       return NULL;
     }
   info = g_new0 (DocentModelInfo, 1);

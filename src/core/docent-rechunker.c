@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "docent-rechunker"
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "docent-chunker.h"
@@ -41,15 +43,15 @@ docent_chunking_validate (guint    size,
   if (size < DOCENT_CHUNK_SIZE_MIN || size > DOCENT_CHUNK_SIZE_MAX)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_USAGE,
-                   "A passage size of %u characters is out of range: choose %u to %u",
+                   _("A passage size of %u characters is out of range: choose %u to %u"),
                    size, DOCENT_CHUNK_SIZE_MIN, DOCENT_CHUNK_SIZE_MAX);
       return FALSE;
     }
   if (overlap > size / 2)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_USAGE,
-                   "An overlap of %u characters is too large for passages of %u: "
-                   "choose 0 to %u (half the size)", overlap, size, size / 2);
+                   _("An overlap of %u characters is too large for passages of %u: "
+                     "choose 0 to %u (half the size)"), overlap, size, size / 2);
       return FALSE;
     }
   return TRUE;
@@ -75,8 +77,8 @@ read_uint_setting (DocentStore *store,
   if (!g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT, &v, NULL))
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                   "The library's setting %s is “%s”, not a number; set it again "
-                   "(docent library set %s N)", key, value, key);
+                   _("The library's setting %s is “%s”, not a number; set it again "
+                     "(docent library set %s N)"), key, value, key);
       return FALSE;
     }
   *out = (guint) v;
@@ -99,8 +101,8 @@ docent_chunking_get (DocentStore *store,
   if (!docent_chunking_validate (s, o, NULL))
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                   "The library's passage settings (size %u, overlap %u) are out of range; "
-                   "set them again (docent library set chunk-size N)", s, o);
+                   _("The library's passage settings (size %u, overlap %u) are out of range; "
+                     "set them again (docent library set chunk-size N)"), s, o);
       return FALSE;
     }
   if (size != NULL)
@@ -464,8 +466,8 @@ sql_fail:
   return NULL;
 corrupt:
   g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-               "The passages of %s in the library are inconsistent; re-import the file "
-               "to cut it again", job->name);
+               _("The passages of %s in the library are inconsistent; re-import the file "
+                 "to cut it again"), job->name);
   return NULL;
 }
 

@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "docent-retriever"
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -366,7 +368,7 @@ fetch_result (DocentRetriever *self,
     return NULL;   /* removed since the matrix was synced */
   if (rc != SQLITE_ROW)
     {
-      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, "Library error while searching: %s",
+      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, _("Library error while searching: %s"),
                    sqlite3_errmsg (docent_store_get_db (self->store)));
       return NULL;
     }
@@ -530,7 +532,7 @@ bm25_candidates (DocentRetriever           *self,
     return ids;
 
 fail:
-  g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, "Library error while searching: %s",
+  g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, _("Library error while searching: %s"),
                sqlite3_errmsg (db));
   g_array_unref (ids);
   return NULL;
@@ -566,7 +568,7 @@ allowed_chunks (DocentRetriever           *self,
   return g_steal_pointer (&ids);
 
 fail:
-  g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, "Library error while filtering: %s",
+  g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, _("Library error while filtering: %s"),
                sqlite3_errmsg (db));
   return NULL;
 }
@@ -614,7 +616,7 @@ prepare_row (DocentRetriever  *self,
                           " LEFT JOIN pages p ON p.doc_id = c.doc_id AND p.number = c.page_first"
                           " WHERE c.id = ?1", -1, &row, NULL) != SQLITE_OK)
     {
-      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, "Library error while searching: %s",
+      g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE, _("Library error while searching: %s"),
                    sqlite3_errmsg (db));
       return NULL;
     }

@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "docent-store"
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -187,39 +189,39 @@ _docent_store_set_error (DocentStore *self,
     {
     case SQLITE_FULL:
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_DISK_FULL,
-                   "The disk holding the library %s is full (%s). Free some space and try again; "
-                   "nothing already in the library was lost", self->path, what);
+                   _("The disk holding the library %s is full (%s). Free some space and try again; "
+                     "nothing already in the library was lost"), self->path, what);
       break;
     case SQLITE_READONLY:
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_READ_ONLY,
-                   "The library %s is read-only (%s). Check the file's permissions "
-                   "or choose another library with --library", self->path, what);
+                   _("The library %s is read-only (%s). Check the file's permissions "
+                     "or choose another library with --library"), self->path, what);
       break;
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNREADABLE,
-                   "Cannot open the library %s (%s: %s). Check that its folder exists "
-                   "and is writable", self->path, what, msg);
+                   _("Cannot open the library %s (%s: %s). Check that its folder exists "
+                     "and is writable"), self->path, what, msg);
       break;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                   "The library %s is damaged or not a Docent library (%s: %s). "
-                   "Restore it from a backup (docent backup) or choose another file",
+                   _("The library %s is damaged or not a Docent library (%s: %s). "
+                     "Restore it from a backup (docent backup) or choose another file"),
                    self->path, what, msg);
       break;
     case SQLITE_IOERR:
       if (errno == EFBIG || errno == ENOSPC)
         {
           g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_DISK_FULL,
-                       "The disk holding the library %s is full (%s). Free some space and "
-                       "try again; nothing already in the library was lost", self->path, what);
+                       _("The disk holding the library %s is full (%s). Free some space and "
+                         "try again; nothing already in the library was lost"), self->path, what);
           break;
         }
       G_GNUC_FALLTHROUGH;
     default:
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
-                   "Library error in %s (%s): %s", self->path, what, msg);
+                   _("Library error in %s (%s): %s"), self->path, what, msg);
       break;
     }
 }
@@ -302,8 +304,8 @@ migrate (DocentStore *self,
   if (version > (int) G_N_ELEMENTS (migrations))
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
-                   "The library %s was made by a newer version of Docent (schema %d, this one "
-                   "knows %d). Update Docent to open it", self->path, version,
+                   _("The library %s was made by a newer version of Docent (schema %d, this one "
+                     "knows %d). Update Docent to open it"), self->path, version,
                    (int) G_N_ELEMENTS (migrations));
       return FALSE;
     }
@@ -344,7 +346,7 @@ docent_store_open (const char  *path,
     {
       int saved = errno;
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_UNREADABLE,
-                   "Cannot create the folder %s for the library: %s", dir, g_strerror (saved));
+                   _("Cannot create the folder %s for the library: %s"), dir, g_strerror (saved));
       return NULL;
     }
 
@@ -503,8 +505,8 @@ docent_store_dup_document (DocentStore *self,
     _docent_store_set_error (self, rc, error, "reading a document");
   else if (doc == NULL)
     g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_NOT_FOUND,
-                 "There is no document %" G_GINT64_FORMAT " in the library; "
-                 "“docent list” shows what is there", id);
+                 _("There is no document %lld in the library; "
+                   "“docent list” shows what is there"), (long long) id);
   return doc;
 }
 
@@ -556,7 +558,7 @@ docent_store_resolve_document (DocentStore *self,
   if (ids->len == 0)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_NOT_FOUND,
-                   "No document called “%s” in the library; “docent list” shows what is there",
+                   _("No document called “%s” in the library; “docent list” shows what is there"),
                    name_or_id);
       return FALSE;
     }
@@ -567,7 +569,7 @@ docent_store_resolve_document (DocentStore *self,
         g_string_append_printf (list, "%s%" G_GINT64_FORMAT, i ? ", " : "",
                                 g_array_index (ids, gint64, i));
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_AMBIGUOUS,
-                   "“%s” matches %u documents (ids %s); name one by its id",
+                   _("“%s” matches %u documents (ids %s); name one by its id"),
                    name_or_id, ids->len, list->str);
       return FALSE;
     }
@@ -595,7 +597,7 @@ docent_store_remove_document (DocentStore *self,
   if (sqlite3_changes (self->db) == 0)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_NOT_FOUND,
-                   "There is no document %" G_GINT64_FORMAT " in the library", id);
+                   _("There is no document %lld in the library"), (long long) id);
       goto fail;
     }
   return _docent_store_commit (self, error);
@@ -1334,7 +1336,7 @@ docent_store_backup (DocentStore *self,
   if (g_file_test (dest_path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_USAGE,
-                   "%s already exists; choose a new file name for the backup", dest_path);
+                   _("%s already exists; choose a new file name for the backup"), dest_path);
       return FALSE;
     }
   /* VACUUM INTO reads one snapshot: consistent while an import writes. */
@@ -1344,7 +1346,7 @@ docent_store_backup (DocentStore *self,
   sqlite3_bind_text (stmt, 1, dest_path, -1, SQLITE_TRANSIENT);
   if (!step_done (self, stmt, "writing the backup", error))
     {
-      g_prefix_error (error, "Backup to %s failed: ", dest_path);
+      g_prefix_error (error, _("Backup to %s failed: "), dest_path);
       return FALSE;
     }
   return TRUE;

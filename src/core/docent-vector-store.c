@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "docent-vector-store"
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <string.h>
 
@@ -29,19 +31,19 @@ set_sql_error (sqlite3     *db,
     {
     case SQLITE_FULL:
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_DISK_FULL,
-                   "The disk holding the library is full (%s). Free some space and try again; "
-                   "nothing already in the library was lost", what);
+                   _("The disk holding the library is full (%s). Free some space and try again; "
+                     "nothing already in the library was lost"), what);
       return FALSE;
     case SQLITE_READONLY:
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_READ_ONLY,
-                   "The library is read-only (%s). Check the file's permissions", what);
+                   _("The library is read-only (%s). Check the file's permissions"), what);
       return FALSE;
     case SQLITE_IOERR:
       if (saved == EFBIG || saved == ENOSPC)
         {
           g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_DISK_FULL,
-                       "The disk holding the library is full (%s). Free some space and try "
-                       "again; nothing already in the library was lost", what);
+                       _("The disk holding the library is full (%s). Free some space and try "
+                         "again; nothing already in the library was lost"), what);
           return FALSE;
         }
       break;
@@ -49,7 +51,7 @@ set_sql_error (sqlite3     *db,
       break;
     }
   g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
-               "Library error while %s: %s", what, sqlite3_errmsg (db));
+               _("Library error while %s: %s"), what, sqlite3_errmsg (db));
   return FALSE;
 }
 
@@ -96,8 +98,8 @@ docent_vector_store_ensure_schema (sqlite3  *db,
   if (sqlite3_step (stmt) != SQLITE_ROW || sqlite3_column_int (stmt, 0) < 2)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
-                   "The library has no vector tables yet; open it with docent_store_open, "
-                   "which upgrades it");
+                   _("The library has no vector tables yet; open it with docent_store_open, "
+                     "which upgrades it"));
       return FALSE;
     }
   return TRUE;
@@ -163,8 +165,8 @@ register_full (sqlite3        *db,
       if ((guint) sqlite3_column_int (check, 0) != dim)
         {
           g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
-                       "The library already knows an embedder “%s” of dimension %d, "
-                       "but this one has dimension %u; give the model a different id",
+                       _("The library already knows an embedder “%s” of dimension %d, "
+                         "but this one has dimension %u; give the model a different id"),
                        id, sqlite3_column_int (check, 0), dim);
           return FALSE;
         }
@@ -832,7 +834,7 @@ embedder_dim (sqlite3    *db,
   if (sqlite3_step (stmt) != SQLITE_ROW)
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_NOT_FOUND,
-                   "The library has no vectors from the embedder “%s”", model_id);
+                   _("The library has no vectors from the embedder “%s”"), model_id);
       return -1;
     }
   return sqlite3_column_int (stmt, 0);
@@ -892,8 +894,8 @@ docent_vector_store_sync_index (sqlite3           *db,
       if ((gsize) sqlite3_column_bytes (stmt, 1) != sizeof (float) * dim)
         {
           g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT,
-                       "A stored vector of passage %" G_GINT64_FORMAT " has the wrong length "
-                       "for the embedder “%s”", id, model_id);
+                       _("A stored vector of passage %lld has the wrong length "
+                         "for the embedder “%s”"), (long long) id, model_id);
           return FALSE;
         }
       vec_from_le (sqlite3_column_blob (stmt, 1), dim, v);
