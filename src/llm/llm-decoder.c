@@ -537,7 +537,9 @@ matmul (llm_decoder *d, const Matrix *m, const float *X, int n, float *Y)
 {
   if (n == 1)
     return llm_matvec (d->pool, m->type, m->data, m->rows, m->cols, X, Y);
-  return llm_matmul (d->pool, m->type, m->data, m->rows, m->cols, X, n, Y, LLM_MATMUL_AUTO);
+  /* the tiled kernels at every batch size; other types as measured */
+  return llm_matmul (d->pool, m->type, m->data, m->rows, m->cols, X, n, Y,
+                     llm_matmul_tiled (m->type) ? LLM_MATMUL_DOT : LLM_MATMUL_AUTO);
 }
 
 typedef struct {

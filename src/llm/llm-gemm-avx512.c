@@ -206,14 +206,18 @@ tile_tokens (const int NT, const bool q4, int64_t nb, const uint8_t *pack, const
         {
           const size_t bi = (size_t) ((t0 + t) * a->nb + k);
           const int8_t *q = a->q[bi].qs;
-          __m512i s = _mm512_set1_epi32 (a->corr[bi]);
+          /* two dependency chains of four dpbusd rather than one of eight */
+          __m512i s = _mm512_set1_epi32 (a->corr[bi]), s1 = _mm512_setzero_si512 ();
           #pragma GCC unroll 8
-          for (int j = 0; j < 8; j++)
+          for (int j = 0; j < 8; j += 2)
             {
-              int32_t four;
+              int32_t four, four1;
               memcpy (&four, q + 4 * j, 4);
+              memcpy (&four1, q + 4 * j + 4, 4);
               s = _mm512_dpbusd_epi32 (s, w[j], _mm512_set1_epi32 (four));
+              s1 = _mm512_dpbusd_epi32 (s1, w[j + 1], _mm512_set1_epi32 (four1));
             }
+          s = _mm512_add_epi32 (s, s1);
           acc[t] = _mm512_fmadd_ps (_mm512_cvtepi32_ps (s), _mm512_mul_ps (dw, _mm512_set1_ps (a->d[bi])),
                                     acc[t]);
         }

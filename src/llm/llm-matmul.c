@@ -512,6 +512,12 @@ dequant_worker (void *data, int ith, int nth)
 
 #define SGEMM_TILE_ROWS 256
 
+bool
+llm_matmul_tiled (llm_type type)
+{
+  return gemm_available (type);
+}
+
 int64_t
 llm_matmul_sgemm_threshold (void)
 {
@@ -533,8 +539,7 @@ llm_matmul (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t 
   if (!usable (type, cols) || n <= 0)
     return false;
   if (method == LLM_MATMUL_AUTO)
-    method = n >= llm_matmul_sgemm_threshold () && !gemm_available (type) ? LLM_MATMUL_SGEMM
-                                                                          : LLM_MATMUL_DOT;
+    method = n >= llm_matmul_sgemm_threshold () ? LLM_MATMUL_SGEMM : LLM_MATMUL_DOT;
 
 #ifdef LLM_HAVE_AVX512
   if (method == LLM_MATMUL_DOT && gemm_available (type))

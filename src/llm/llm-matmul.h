@@ -53,9 +53,10 @@ int64_t llm_matvec_chunk_rows (llm_pool *pool, llm_type type, int64_t rows, int6
  * row-major) into Y (n × rows). DOT converts the activations as llm_matvec
  * does; for Q4_0, Q8_0 and F16 on AVX-512 it runs the tiled kernels of
  * llm-gemm-avx512.c (16 weight rows × up to 8 tokens per tile). SGEMM
- * dequantizes tiles of W and calls OpenBLAS. AUTO takes the tiled kernels
- * where they exist, otherwise DOT for small batches and SGEMM for large
- * ones — whichever measured faster (see docs/ENGINE.md). */
+ * dequantizes tiles of W and calls OpenBLAS with float activations. AUTO
+ * takes DOT for small batches and SGEMM for large ones (float precision
+ * where a caller needs it, e.g. embeddings); a caller that wants the
+ * tiled kernels at every size asks for DOT when llm_matmul_tiled. */
 typedef enum {
   LLM_MATMUL_AUTO,
   LLM_MATMUL_DOT,     /* quantized activations, integer dot products */
@@ -64,6 +65,10 @@ typedef enum {
 
 bool llm_matmul (llm_pool *pool, llm_type type, const void *W, int64_t rows, int64_t cols,
                  const float *X, int64_t n, float *Y, llm_matmul_method method);
+
+/* Whether DOT runs the tiled micro-kernels for @type on this CPU (Q4_0,
+ * Q8_0, F16 with AVX-512): then it is faster than SGEMM at any batch. */
+bool llm_matmul_tiled (llm_type type);
 
 /* Batch size from which AUTO uses sgemm (measured; see bench). */
 int64_t llm_matmul_sgemm_threshold (void);

@@ -671,12 +671,12 @@ test_products (void)
 /* A batched product equals a matrix-vector product per activation row, for
  * every type and method, with row counts that leave partial tiles (the
  * batch kernels take 16 rows at a time) and batch sizes that leave partial
- * groups of tokens (8, 4, 2, 1). Same quantized activations, so only the
- * float summation order differs. */
+ * groups of tokens (8, 4, 2, 1), and F16/F32 rows of 40 (a partial vector).
+ * Same quantized activations, so only the float summation order differs. */
 static void
 test_batch_vs_matvec (void)
 {
-  static const int64_t shapes[][2] = { { 37, 64 }, { 16, 96 }, { 67, 512 }, { 3, 256 } };
+  static const int64_t shapes[][2] = { { 37, 64 }, { 16, 96 }, { 67, 512 }, { 3, 256 }, { 19, 40 } };
   static const int64_t batches[] = { 1, 2, 3, 7, 8, 13, 21 };
   GRand *r = g_rand_new_with_seed (31);
   llm_pool *pool = llm_pool_new (3);
