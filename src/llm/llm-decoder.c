@@ -532,6 +532,33 @@ rope (const llm_decoder *d, float *vec, int n_heads, const float *cs)
     }
 }
 
+/* One token's q, k, v after their products: biases (qwen2), per-head
+ * norms (qwen3), RoPE at @cs, and k, v into layer @l's cache at @pos. The
+ * same for decode and for each token of a prefill. */
+static void
+finish_qkv (llm_decoder *d, const Layer *L, int l, int pos,
+            float *q, float *k, float *v, const float *cs)
+{
+  int hd = d->head_dim, qd = d->n_head * hd, kvd = d->n_kv * hd;
+
+  if (L->q_bias)
+    for (int i = 0; i < qd; i++) q[i] += L->q_bias[i];
+  if (L->k_bias)
+    for (int i = 0; i < kvd; i++) k[i] += L->k_bias[i];
+  if (L->v_bias)
+    for (int i = 0; i < kvd; i++) v[i] += L->v_bias[i];
+  if (L->q_norm)
+    for (int h = 0; h < d->n_head; h++)
+      rms_norm (q + h * hd, L->q_norm, q + h * hd, hd, d->eps);
+  if (L->k_norm)
+    for (int h = 0; h < d->n_kv; h++)
+      rms_norm (k + h * hd, L->k_norm, k + h * hd, hd, d->eps);
+  rope (d, q, d->n_head, cs);
+  rope (d, k, d->n_kv, cs);
+  memcpy (d->k_cache + ((size_t) l * d->n_ctx + pos) * kvd, k, (size_t) kvd * sizeof (float));
+  memcpy (d->v_cache + ((size_t) l * d->n_ctx + pos) * kvd, v, (size_t) kvd * sizeof (float));
+}
+
 static bool
 matmul (llm_decoder *d, const Matrix *m, const float *X, int n, float *Y)
 {
@@ -766,7 +793,7 @@ run_matvecs (llm_decoder *d, MatvecJob *j)
 static bool
 eval_token (llm_decoder *d, LlmToken token, float *logits)
 {
-  int E = d->n_embd, hd = d->head_dim, qd = d->n_head * hd, kvd = d->n_kv * hd;
+  int E = d->n_embd;
   int pos = d->n_past;
   size_t row_size = llm_row_size (d->tok_embd.type, E);
   float *x = d->x, *xn = d->xn, *q = d->q, *k = d->k, *v = d->v;
@@ -792,22 +819,7 @@ eval_token (llm_decoder *d, LlmToken token, float *logits)
         return false;
       run_matvecs (d, &qkv);
 
-      if (L->q_bias)
-        for (int i = 0; i < qd; i++) q[i] += L->q_bias[i];
-      if (L->k_bias)
-        for (int i = 0; i < kvd; i++) k[i] += L->k_bias[i];
-      if (L->v_bias)
-        for (int i = 0; i < kvd; i++) v[i] += L->v_bias[i];
-      if (L->q_norm)
-        for (int h = 0; h < d->n_head; h++)
-          rms_norm (q + h * hd, L->q_norm, q + h * hd, hd, d->eps);
-      if (L->k_norm)
-        for (int h = 0; h < d->n_kv; h++)
-          rms_norm (k + h * hd, L->k_norm, k + h * hd, hd, d->eps);
-      rope (d, q, d->n_head, d->rope_cs);
-      rope (d, k, d->n_kv, d->rope_cs);
-      memcpy (d->k_cache + ((size_t) l * d->n_ctx + pos) * kvd, k, (size_t) kvd * sizeof (float));
-      memcpy (d->v_cache + ((size_t) l * d->n_ctx + pos) * kvd, v, (size_t) kvd * sizeof (float));
+      finish_qkv (d, L, l, pos, q, k, v, d->rope_cs);
       llm_pool_run_chunks (d->pool, heads_chunk, &heads, d->n_head);
 
       /* x += W_o · attention */
@@ -892,22 +904,7 @@ rows_worker (void *ctx, int ith, int nth)
           float *q = d->q + (size_t) t * qd, *k = d->k + (size_t) t * kvd, *v = d->v + (size_t) t * kvd;
           int pos = d->n_past + t;
 
-          if (L->q_bias)
-            for (int i = 0; i < qd; i++) q[i] += L->q_bias[i];
-          if (L->k_bias)
-            for (int i = 0; i < kvd; i++) k[i] += L->k_bias[i];
-          if (L->v_bias)
-            for (int i = 0; i < kvd; i++) v[i] += L->v_bias[i];
-          if (L->q_norm)
-            for (int h = 0; h < d->n_head; h++)
-              rms_norm (q + h * hd, L->q_norm, q + h * hd, hd, d->eps);
-          if (L->k_norm)
-            for (int h = 0; h < d->n_kv; h++)
-              rms_norm (k + h * hd, L->k_norm, k + h * hd, hd, d->eps);
-          rope (d, q, d->n_head, d->rope_cs + (size_t) t * d->rot_dim);
-          rope (d, k, d->n_kv, d->rope_cs + (size_t) t * d->rot_dim);
-          memcpy (d->k_cache + ((size_t) j->layer * d->n_ctx + pos) * kvd, k, (size_t) kvd * sizeof (float));
-          memcpy (d->v_cache + ((size_t) j->layer * d->n_ctx + pos) * kvd, v, (size_t) kvd * sizeof (float));
+          finish_qkv (d, L, j->layer, pos, q, k, v, d->rope_cs + (size_t) t * d->rot_dim);
           break;
         }
       case ROWS_SWIGLU:

@@ -13,6 +13,7 @@
 #include "docent-retriever.h"
 #include "docent-store.h"
 #include "docent-test-pdf.h"
+#include "docent-test-util.h"
 #include "docent-vector-store.h"
 
 /* Retrieval over a real (small) library: vectors stored per passage and
@@ -70,19 +71,6 @@ import_files (const char *library,
     g_assert_cmpint (((DocentImportFileResult *) results->pdata[i])->outcome, ==, DOCENT_IMPORT_IMPORTED);
 }
 
-static gint64
-query_int (DocentStore *store, const char *sql)
-{
-  sqlite3_stmt *stmt = NULL;
-  gint64 v;
-
-  g_assert_cmpint (sqlite3_prepare_v2 (docent_store_get_db (store), sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  v = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  return v;
-}
-
 static DocentStore *
 make_library (const char *name,
               guint       n_topics)
@@ -102,7 +90,7 @@ make_library (const char *name,
   g_assert_no_error (error);
   g_assert_true (docent_retriever_update_builtin (store, 2, NULL, &n, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (n, ==, query_int (store, "SELECT count(*) FROM chunks"));
+  g_assert_cmpuint (n, ==, docent_test_query_int (store, "SELECT count(*) FROM chunks"));
   return store;
 }
 
@@ -115,9 +103,9 @@ test_vectors_stored (void)
   guint n = 99;
 
   /* one vector per passage, of the active embedder only */
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunk_vectors"), ==,
-                   query_int (store, "SELECT count(*) FROM chunks"));
-  g_assert_cmpint (query_int (store, "SELECT count(DISTINCT embedder) FROM chunk_vectors"), ==, 1);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunk_vectors"), ==,
+                   docent_test_query_int (store, "SELECT count(*) FROM chunks"));
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(DISTINCT embedder) FROM chunk_vectors"), ==, 1);
   /* nothing left to do: idempotent */
   g_assert_true (docent_retriever_update_builtin (store, 1, NULL, &n, &error));
   g_assert_cmpuint (n, ==, 0);
@@ -137,7 +125,7 @@ test_vectors_stored (void)
   retriever = docent_retriever_new (store, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (docent_retriever_get_n_vectors (retriever), ==,
-                    query_int (store, "SELECT count(*) FROM chunks"));
+                    docent_test_query_int (store, "SELECT count(*) FROM chunks"));
   /* The built-in embedder does not join the ranking by default (measured). */
   g_assert_cmpint (docent_retriever_get_default_mode (retriever), ==, DOCENT_SEARCH_MODE_BM25);
 }
@@ -219,7 +207,7 @@ test_filters (void)
         /* and the filter applies before ranking: dense always fills k from
          * the allowed document */
         if (m == DOCENT_SEARCH_MODE_DENSE)
-          g_assert_cmpint (results->len, ==, query_int (store, "SELECT count(*) FROM chunks c JOIN documents d"
+          g_assert_cmpint (results->len, ==, docent_test_query_int (store, "SELECT count(*) FROM chunks c JOIN documents d"
                                                                " ON d.id = c.doc_id WHERE d.name = 'frames.txt'"));
       }
 }
@@ -643,7 +631,7 @@ test_sync (void)
     }
   g_assert_cmpuint (docent_retriever_get_n_vectors (retriever), <, before);
   g_assert_cmpuint (docent_retriever_get_n_vectors (retriever), ==,
-                    query_int (store, "SELECT count(*) FROM chunks"));
+                    docent_test_query_int (store, "SELECT count(*) FROM chunks"));
 
   /* another import adds one (the library grows by more than half: the
    * statistics are re-counted, a new embedder replaces the old one) */
@@ -658,8 +646,8 @@ test_sync (void)
   }
   g_assert_cmpstr (top_doc (retriever, "data frame columns read.csv", DOCENT_SEARCH_MODE_DENSE), ==, "frames.txt");
   g_assert_cmpuint (docent_retriever_get_n_vectors (retriever), ==,
-                    query_int (store, "SELECT count(*) FROM chunks"));
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM embedders"), ==, 1);
+                    docent_test_query_int (store, "SELECT count(*) FROM chunks"));
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM embedders"), ==, 1);
 }
 
 static void
@@ -758,7 +746,7 @@ test_lexical (void)
   g_assert_no_error (error);
   store = docent_store_open (library, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM chunks"), ==, 3);
+  g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM chunks"), ==, 3);
   retriever = docent_retriever_new (store, NULL, &error);
   g_assert_no_error (error);
 
