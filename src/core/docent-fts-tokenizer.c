@@ -275,7 +275,7 @@ get_fts5_api (sqlite3 *db)
 typedef struct {
   int     n_phrase;
   double  avgdl;
-  double *idf;        /* per phrase; 0 for a phrase that repeats an earlier one */
+  double *idf;        /* per phrase (a repeated query word counts each time) */
   double  idf_sum;
   int    *tf;         /* scratch, per phrase */
   int    *last;       /* scratch: last position seen per phrase */
