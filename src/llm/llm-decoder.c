@@ -21,6 +21,37 @@
 #include "llm-matmul.h"
 #include "llm-quant.h"
 
+/* Sixteen floats as one value: GCC and Clang lower it to whatever vector
+ * registers the target has. Loads and stores through memcpy: no alignment
+ * is assumed. */
+typedef float v16f __attribute__ ((vector_size (64)));
+
+static inline v16f
+v16f_load (const float *p)
+{
+  v16f v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline void
+v16f_store (float *p, v16f v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
+/* A pairwise sum of the sixteen lanes, always in the same order. */
+static inline float
+v16f_sum (v16f v)
+{
+  float t[16];
+  memcpy (t, &v, sizeof t);
+  for (int w = 8; w > 0; w /= 2)
+    for (int i = 0; i < w; i++)
+      t[i] += t[i + w];
+  return t[0];
+}
+
 /* Prefill runs in batches of at most this many tokens: bounded buffers
  * whatever the context length. */
 #define MAX_BATCH 256
@@ -54,7 +85,8 @@ struct llm_decoder {
   Layer     *layers;
 
   void      *weights;             /* the matrices copied onto huge pages, or NULL */
-  float     *k_cache, *v_cache;   /* [layer][pos][n_kv * head_dim] */
+  float     *k_cache, *v_cache;   /* [layer][kv head][pos][head_dim]: one head's
+                                  * rows are one stream for attention */
   float     *inv_freq;            /* rot_dim / 2 */
   float     *rope_cs;             /* [token][rot_dim / 2] cos, sin pairs for a batch */
 
@@ -432,7 +464,8 @@ llm_decoder_load (const char *path, int n_ctx, int n_threads, char *err, size_t 
     d->o = malloc (B * d->n_embd * sizeof (float));
     d->g = malloc (B * d->n_ff * sizeof (float));
     d->u = malloc (B * d->n_ff * sizeof (float));
-    d->scores = malloc ((size_t) llm_pool_n_threads (d->pool) * d->n_ctx * sizeof (float));
+    d->scores = malloc ((size_t) llm_pool_n_threads (d->pool) * (size_t) (d->n_head / d->n_kv)
+                        * d->n_ctx * sizeof (float));
   }
   {
     size_t widest = (size_t) d->n_embd;
@@ -532,6 +565,13 @@ rope (const llm_decoder *d, float *vec, int n_heads, const float *cs)
     }
 }
 
+/* Layer @l's cached key or value row of KV head @kvh at @pos. */
+static inline float *
+cache_row (const llm_decoder *d, float *cache, int l, int kvh, int pos)
+{
+  return cache + (((size_t) l * d->n_kv + kvh) * d->n_ctx + pos) * d->head_dim;
+}
+
 /* One token's q, k, v after their products: biases (qwen2), per-head
  * norms (qwen3), RoPE at @cs, and k, v into layer @l's cache at @pos. The
  * same for decode and for each token of a prefill. */
@@ -555,8 +595,11 @@ finish_qkv (llm_decoder *d, const Layer *L, int l, int pos,
       rms_norm (k + h * hd, L->k_norm, k + h * hd, hd, d->eps);
   rope (d, q, d->n_head, cs);
   rope (d, k, d->n_kv, cs);
-  memcpy (d->k_cache + ((size_t) l * d->n_ctx + pos) * kvd, k, (size_t) kvd * sizeof (float));
-  memcpy (d->v_cache + ((size_t) l * d->n_ctx + pos) * kvd, v, (size_t) kvd * sizeof (float));
+  for (int h = 0; h < d->n_kv; h++)
+    {
+      memcpy (cache_row (d, d->k_cache, l, h, pos), k + (size_t) h * hd, (size_t) hd * sizeof (float));
+      memcpy (cache_row (d, d->v_cache, l, h, pos), v + (size_t) h * hd, (size_t) hd * sizeof (float));
+    }
 }
 
 static bool
@@ -576,80 +619,94 @@ typedef struct {
   int          pos0;     /* position of the first */
 } AttnJob;
 
-/* Causal attention of one (token, head) pair, @idx = token * n_head + head. */
+/* Attention of one token over the cache, for the query heads that share
+ * KV head @kvh: each key and value row is read once for the whole group.
+ * @scores holds group × n_ctx floats. Cloned per instruction set: the
+ * 16-float vectors become one AVX-512 register, two AVX ones or four SSE
+ * ones, with the same sums in the same order. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__ ((target_clones ("avx512f", "arch=haswell", "default")))
+#endif
 static void
-attend (const AttnJob *job, int idx, float *scores)
+attend_kv_head (const AttnJob *job, int t, int kvh, float *scores)
 {
   llm_decoder *d = job->d;
-  int hd = d->head_dim, kvd = d->n_kv * hd, qd = d->n_head * hd;
+  int hd = d->head_dim, qd = d->n_head * hd;
   int group = d->n_head / d->n_kv;
   float scale = 1.0f / sqrtf ((float) hd);
-  const float *K = d->k_cache + (size_t) job->layer * d->n_ctx * kvd;
-  const float *V = d->v_cache + (size_t) job->layer * d->n_ctx * kvd;
-  int t = idx / d->n_head, h = idx % d->n_head, kvh = h / group;
-  int last = job->pos0 + t;
-  const float *q = d->q + (size_t) t * qd + (size_t) h * hd;
-  float *out = d->att + (size_t) t * qd + (size_t) h * hd;
-  float max = -FLT_MAX;
-  double sum = 0;
+  const float *K = cache_row (d, d->k_cache, job->layer, kvh, 0);
+  const float *V = cache_row (d, d->v_cache, job->layer, kvh, 0);
+  int n_keys = job->pos0 + t + 1;
+  const float *q = d->q + (size_t) t * qd + (size_t) kvh * group * hd;
+  float *out = d->att + (size_t) t * qd + (size_t) kvh * group * hd;
+  int hd16 = hd & ~15;
 
-  for (int j = 0; j <= last; j++)
+  for (int j = 0; j < n_keys; j++)
     {
-      const float *k = K + (size_t) j * kvd + (size_t) kvh * hd;
-      /* eight partial sums: a reduction the compiler can vectorize */
-      float acc[8] = { 0 }, s;
-      int i = 0;
-      for (; i + 8 <= hd; i += 8)
-        for (int l = 0; l < 8; l++)
-          acc[l] += q[i + l] * k[i + l];
-      for (; i < hd; i++)
-        acc[0] += q[i] * k[i];
-      s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-      s *= scale;
-      scores[j] = s;
-      if (s > max)
-        max = s;
-    }
-  for (int j = 0; j <= last; j++)
-    {
-      scores[j] = expf (scores[j] - max);
-      sum += scores[j];
-    }
-  memset (out, 0, (size_t) hd * sizeof (float));
-  for (int j = 0; j <= last; j++)
-    {
-      const float *v = V + (size_t) j * kvd + (size_t) kvh * hd;
-      float p = (float) (scores[j] / sum);
-      int i = 0;
-#if defined(__GNUC__)
-      /* GCC -O2 leaves the plain loop scalar (out might alias v); the same
-       * products and sums, eight at a time */
-      typedef float v8 __attribute__ ((vector_size (32)));
-      for (; i + 8 <= hd; i += 8)
+      const float *k = K + (size_t) j * hd;
+      for (int g = 0; g < group; g++)
         {
-          v8 a, b;
-          memcpy (&a, out + i, sizeof a);
-          memcpy (&b, v + i, sizeof b);
-          a += p * b;
-          memcpy (out + i, &a, sizeof a);
+          const float *qg = q + (size_t) g * hd;
+          v16f acc = { 0 };
+          float s = 0;
+          int i = 0;
+          for (; i < hd16; i += 16)
+            acc += v16f_load (qg + i) * v16f_load (k + i);
+          for (; i < hd; i++)
+            s += qg[i] * k[i];
+          scores[(size_t) g * d->n_ctx + j] = (v16f_sum (acc) + s) * scale;
         }
-#endif
-      for (; i < hd; i++)
-        out[i] += p * v[i];
+    }
+  for (int g = 0; g < group; g++)
+    {
+      float *row = scores + (size_t) g * d->n_ctx, max = -FLT_MAX;
+      double sum = 0;
+      for (int j = 0; j < n_keys; j++)
+        if (row[j] > max)
+          max = row[j];
+      for (int j = 0; j < n_keys; j++)
+        {
+          row[j] = expf (row[j] - max);
+          sum += row[j];
+        }
+      for (int j = 0; j < n_keys; j++)
+        row[j] = (float) (row[j] / sum);
+    }
+  memset (out, 0, (size_t) group * hd * sizeof (float));
+  for (int j = 0; j < n_keys; j++)
+    {
+      const float *v = V + (size_t) j * hd;
+      for (int g = 0; g < group; g++)
+        {
+          float p = scores[(size_t) g * d->n_ctx + j], *o = out + (size_t) g * hd;
+          int i = 0;
+          for (; i < hd16; i += 16)
+            v16f_store (o + i, v16f_load (o + i) + p * v16f_load (v + i));
+          for (; i < hd; i++)
+            o[i] += p * v[i];
+        }
     }
 }
 
-/* Causal attention for every (token, head) pair, split across threads. */
-static void
-attention_worker (void *ctx, int ith, int nth)
-{
-  AttnJob *job = ctx;
-  llm_decoder *d = job->d;
-  float *scores = d->scores + (size_t) ith * d->n_ctx;
-  int total = job->n * d->n_head;
+/* Single-token attention split by KV head across the pool. */
+typedef struct {
+  AttnJob job;
+  float  *scores;
+  size_t  per_thread;
+} HeadsJob;
 
-  for (int idx = ith; idx < total; idx += nth)
-    attend (job, idx, scores);
+static void
+heads_chunk (void *ctx, int c, int ith)
+{
+  const HeadsJob *j = ctx;
+  attend_kv_head (&j->job, 0, c, j->scores + (size_t) ith * j->per_thread);
+}
+
+static void
+run_heads (llm_decoder *d, int layer, int pos)
+{
+  HeadsJob heads = { { d, layer, 1, pos }, d->scores, (size_t) (d->n_head / d->n_kv) * d->n_ctx };
+  llm_pool_run_chunks (d->pool, heads_chunk, &heads, d->n_kv);
 }
 
 /* ---- single-token decode ----
@@ -770,19 +827,6 @@ ffn_chunk (void *ctx, int c, int ith)
     }
 }
 
-typedef struct {
-  AttnJob job;
-  float  *scores;
-  int     n_ctx;
-} HeadsJob;
-
-static void
-heads_chunk (void *ctx, int c, int ith)
-{
-  const HeadsJob *j = ctx;
-  attend (&j->job, c, j->scores + (size_t) ith * j->n_ctx);
-}
-
 static bool
 run_matvecs (llm_decoder *d, MatvecJob *j)
 {
@@ -808,7 +852,6 @@ eval_token (llm_decoder *d, LlmToken token, float *logits)
     {
       Layer *L = &d->layers[l];
       MatvecJob qkv = { 0 }, wo = { 0 }, down = { 0 };
-      HeadsJob heads = { { d, l, 1, pos }, d->scores, d->n_ctx };
       FfnJob ffn = { L, NULL, NULL, d->g, d->u, 0 };
 
       rms_norm (x, L->attn_norm, xn, E, d->eps);
@@ -820,7 +863,7 @@ eval_token (llm_decoder *d, LlmToken token, float *logits)
       run_matvecs (d, &qkv);
 
       finish_qkv (d, L, l, pos, q, k, v, d->rope_cs);
-      llm_pool_run_chunks (d->pool, heads_chunk, &heads, d->n_head);
+      run_heads (d, l, pos);
 
       /* x += W_o · attention */
       act_reset (&act, d->att);
@@ -945,7 +988,7 @@ batch_attention_worker (void *ctx, int ith, int nth)
 {
   BatchAttnJob *j = ctx;
   llm_decoder *d = j->d;
-  int hd = d->head_dim, kvd = d->n_kv * hd, qd = d->n_head * hd, group = d->n_head / d->n_kv;
+  int hd = d->head_dim, qd = d->n_head * hd, group = d->n_head / d->n_kv;
   int n_blocks = (j->n + ATTN_ROWS - 1) / ATTN_ROWS, items = d->n_head * n_blocks;
   int max_keys = j->pos0 + j->n;
   float scale = 1.0f / sqrtf ((float) hd);
@@ -966,12 +1009,11 @@ batch_attention_worker (void *ctx, int ith, int nth)
       int h = item % d->n_head, i0 = (item / d->n_head) * ATTN_ROWS;
       int b = j->n - i0 < ATTN_ROWS ? j->n - i0 : ATTN_ROWS;
       int keys = j->pos0 + i0 + b;
-      size_t off = (size_t) (h / group) * hd;
-      const float *K = d->k_cache + (size_t) j->layer * d->n_ctx * kvd + off;
-      const float *V = d->v_cache + (size_t) j->layer * d->n_ctx * kvd + off;
+      const float *K = cache_row (d, d->k_cache, j->layer, h / group, 0);
+      const float *V = cache_row (d, d->v_cache, j->layer, h / group, 0);
 
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, b, keys, hd, scale,
-                   d->q + (size_t) i0 * qd + (size_t) h * hd, qd, K, kvd, 0.0f, scores, keys);
+                   d->q + (size_t) i0 * qd + (size_t) h * hd, qd, K, hd, 0.0f, scores, keys);
       for (int i = 0; i < b; i++)
         {
           float *row = scores + (size_t) i * keys, max = -FLT_MAX;
@@ -991,7 +1033,7 @@ batch_attention_worker (void *ctx, int ith, int nth)
             row[k] = 0.0f;
         }
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, b, hd, keys, 1.0f, scores, keys,
-                   V, kvd, 0.0f, d->att + (size_t) i0 * qd + (size_t) h * hd, qd);
+                   V, hd, 0.0f, d->att + (size_t) i0 * qd + (size_t) h * hd, qd);
     }
   free (scores);
 }
@@ -1027,8 +1069,7 @@ eval_batch (llm_decoder *d, const LlmToken *tokens, int n, bool all_logits, floa
       rows_run (d, &rj);
       if (n == 1)
         {
-          AttnJob job = { d, l, n, d->n_past };
-          llm_pool_run (d->pool, attention_worker, &job);
+          run_heads (d, l, d->n_past);
         }
       else
         {
