@@ -793,6 +793,67 @@ dot4_q5_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y,
   dot4_k (true, nb, x, stride, y, out);
 }
 
+/* Q6_K, four rows at once: dot_q6_K's integer sums per row, with the
+ * activations' quants and bsums loaded once per block for the four rows.
+ * The float operations of each row are dot_q6_K's, so each row's result is
+ * the one-row kernel's to the bit. */
+static void
+dot4_q6_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y, float out[4])
+{
+  const __m512i m4 = _mm512_set1_epi8 (0xF), m30 = _mm512_set1_epi8 (0x30);
+  const __m512i shl = _mm512_setr_epi64 (4, 4, 4, 4, 2, 2, 2, 2);
+  const __m512i shr = _mm512_setr_epi64 (0, 0, 0, 0, 2, 2, 2, 2);
+  __m512i idx[2];
+  __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps () };
+
+  for (int n = 0; n < 2; n++)
+    {
+      int16_t w[32];
+      for (int k = 0; k < 32; k++)
+        w[k] = (int16_t) (8 * n + (k / 8) + (k % 8 >= 4 ? 4 : 0));
+      idx[n] = _mm512_loadu_si512 (w);
+    }
+  for (int64_t i = 0; i < nb; i++)
+    {
+      const __m512i yq[4] = { _mm512_loadu_si512 (y[i].qs), _mm512_loadu_si512 (y[i].qs + 64),
+                              _mm512_loadu_si512 (y[i].qs + 128), _mm512_loadu_si512 (y[i].qs + 192) };
+      const __m256i bs = _mm256_loadu_si256 ((const __m256i *) y[i].bsums);
+
+      #pragma GCC unroll 8
+      for (int r = 0; r < 4; r++)
+        {
+          const llm_block_q6_K *b = (const llm_block_q6_K *) (x + r * stride) + i;
+          _mm_prefetch ((const char *) b + LLM_PREFETCH_BYTES, _MM_HINT_T0);
+          _mm_prefetch ((const char *) b + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
+          _mm_prefetch ((const char *) b + LLM_PREFETCH_BYTES + 128, _MM_HINT_T0);
+          _mm_prefetch ((const char *) b + LLM_PREFETCH_BYTES + 192, _MM_HINT_T0);
+          const __m256i sc16 = _mm256_cvtepi8_epi16 (_mm_loadu_si128 ((const __m128i *) b->scales));
+          const __m512i sc = _mm512_castsi256_si512 (sc16);
+          const __m256i corr = _mm256_madd_epi16 (sc16, bs);
+          __m512i sum = _mm512_sub_epi32 (_mm512_setzero_si512 (),
+                                          _mm512_castsi256_si512 (_mm256_slli_epi32 (corr, 5)));
+          sum = _mm512_inserti64x4 (sum, _mm256_setzero_si256 (), 1);
+          #pragma GCC unroll 2
+          for (int n = 0; n < 2; n++)
+            {
+              const __m512i l = _mm512_loadu_si512 (b->ql + 64 * n);
+              const __m512i h = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (b->qh + 32 * n)));
+              const __m512i lo = _mm512_or_si512 (_mm512_and_si512 (l, m4),
+                                                  _mm512_and_si512 (_mm512_sllv_epi64 (h, shl), m30));
+              const __m512i hi = _mm512_or_si512 (_mm512_and_si512 (_mm512_srli_epi16 (l, 4), m4),
+                                                  _mm512_and_si512 (_mm512_srlv_epi64 (h, shr), m30));
+              const __m512i p_lo = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), lo, yq[2 * n]);
+              const __m512i p_hi = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), hi, yq[2 * n + 1]);
+              sum = _mm512_dpwssd_epi32 (sum, _mm512_packs_epi32 (p_lo, p_hi), _mm512_permutexvar_epi16 (idx[n], sc));
+            }
+          acc[r] = _mm512_fmadd_ps (_mm512_set1_ps (llm_fp16_table[b->d] * y[i].d), _mm512_cvtepi32_ps (sum), acc[r]);
+        }
+    }
+  #pragma GCC unroll 8
+  for (int r = 0; r < 4; r++)
+    out[r] = _mm512_reduce_add_ps (acc[r]);
+}
+
 /* ---- chunks of four-row groups ------------------------------------------ */
 
 /* llm_vec_dot4_rows: the activations of each group of four blocks are
@@ -909,6 +970,7 @@ llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, con
     case LLM_TYPE_Q4_0: dot4_q4_0 (n / LLM_QK, x, stride, y, out); return true;
     case LLM_TYPE_Q4_K: dot4_q4_K (n / LLM_QK_K, x, stride, y, out); return true;
     case LLM_TYPE_Q5_K: dot4_q5_K (n / LLM_QK_K, x, stride, y, out); return true;
+    case LLM_TYPE_Q6_K: dot4_q6_K (n / LLM_QK_K, x, stride, y, out); return true;
     case LLM_TYPE_Q4_1: dot4_q4_1 (n / LLM_QK, x, stride, y, out); return true;
     case LLM_TYPE_Q5_0: dot4_q5_0 (n / LLM_QK, x, stride, y, out); return true;
     case LLM_TYPE_Q5_1: dot4_q5_1 (n / LLM_QK, x, stride, y, out); return true;
