@@ -175,6 +175,9 @@ dup_gguf (DocentLibrary *self,
           GError       **error)
 {
   DocentGgufEmbedder *gguf = NULL;
+  DocentEmbedder *loaded = NULL;
+
+  g_return_val_if_fail (path != NULL && path[0] != '\0', NULL);
 
   g_mutex_lock (&self->config_lock);
   if (self->gguf != NULL && g_strcmp0 (docent_gguf_embedder_get_path (self->gguf), path) == 0)
@@ -183,9 +186,10 @@ dup_gguf (DocentLibrary *self,
   if (gguf != NULL)
     return gguf;
 
-  gguf = docent_gguf_embedder_new (path, error);
-  if (gguf == NULL)
+  /* The rule the command line follows too (a path is a GGUF model). */
+  if (!docent_embedding_model_load (path, &loaded, error))
     return NULL;
+  gguf = DOCENT_GGUF_EMBEDDER (loaded);
   g_mutex_lock (&self->config_lock);
   g_set_object (&self->gguf, gguf);
   g_mutex_unlock (&self->config_lock);

@@ -34,6 +34,7 @@ docent_cli_ask (DocentCliGlobal *global,
   g_autofree char *path = NULL;
   g_autofree char *question = NULL;
   g_autoptr(DocentStore) store = NULL;
+  g_autoptr(DocentEmbedder) embedder = NULL;
   g_autoptr(DocentRetriever) retriever = NULL;
   g_autoptr(DocentAnswer) answer = NULL;
   g_autoptr(GError) error = NULL;
@@ -75,7 +76,9 @@ docent_cli_ask (DocentCliGlobal *global,
         }
       g_array_append_val (ids, id);
     }
-  retriever = docent_retriever_new (store, NULL, &error);
+  if (!docent_cli_dup_library_embedder (store, "ask", TRUE, &embedder))
+    return DOCENT_EXIT_PARTIAL;
+  retriever = docent_retriever_new (store, embedder, &error);
   if (retriever == NULL)
     {
       g_printerr ("docent ask: %s\n", error->message);

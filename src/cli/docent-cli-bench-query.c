@@ -240,6 +240,7 @@ bench_library (DocentCliGlobal *global,
 {
   g_autofree char *path = docent_cli_dup_library_path (global);
   g_autoptr(DocentStore) store = NULL;
+  g_autoptr(DocentEmbedder) embedder = NULL;
   g_autoptr(DocentRetriever) retriever = NULL;
   g_autoptr(GPtrArray) questions = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
@@ -271,8 +272,10 @@ bench_library (DocentCliGlobal *global,
     }
   t0 = g_get_monotonic_time ();
   store = docent_store_open (path, &error);
+  if (store != NULL && !docent_cli_dup_library_embedder (store, "bench query", TRUE, &embedder))
+    return DOCENT_EXIT_PARTIAL;
   if (store != NULL)
-    retriever = docent_retriever_new (store, NULL, &error);
+    retriever = docent_retriever_new (store, embedder, &error);
   if (retriever == NULL)
     {
       g_printerr ("docent bench query: %s\n", error->message);

@@ -140,7 +140,7 @@ docent_cli_import (DocentCliGlobal *global,
     { "no-embed", 0, 0, G_OPTION_ARG_NONE, &no_embed,
       N_("Only index for keyword search; vectors are computed by the next import"), NULL },
     { "embedder-model", 0, 0, G_OPTION_ARG_FILENAME, &model,
-      N_("Also embed with this GGUF embedding model (any passage lacking its vector)"), N_("FILE") },
+      N_("Embed with this GGUF embedding model instead of the library's (any passage lacking its vector)"), N_("FILE") },
     { "workers", 0, 0, G_OPTION_ARG_INT, &workers, N_("Worker threads (default: one per core)"), N_("N") },
     { "chunk-size", 0, 0, G_OPTION_ARG_INT, &chunk_size,
       N_("Passage size in characters for these files (default: the library's)"), N_("N") },
@@ -149,6 +149,7 @@ docent_cli_import (DocentCliGlobal *global,
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(DocentImporter) importer = NULL;
+  g_autoptr(DocentEmbedder) embedder = NULL;
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
   ImportUi ui = { isatty (STDERR_FILENO), FALSE, FALSE };
@@ -194,6 +195,16 @@ docent_cli_import (DocentCliGlobal *global,
         }
     }
 
+  /* The library's model embeds the new passages, unless another was
+   * named or vectors were not wanted. */
+  if (model == NULL && !no_embed)
+    {
+      g_autoptr(DocentStore) store = open_library (global);
+
+      if (store == NULL || !docent_cli_dup_library_embedder (store, "import", FALSE, &embedder))
+        return DOCENT_EXIT_PARTIAL;
+    }
+
   ui.json = json;
   importer = docent_importer_new (library);
   if (password != NULL)
@@ -214,6 +225,8 @@ docent_cli_import (DocentCliGlobal *global,
         }
       docent_importer_set_embedder (importer, DOCENT_EMBEDDER (gguf));
     }
+  else if (embedder != NULL)
+    docent_importer_set_embedder (importer, embedder);
   g_signal_connect (importer, "progress", G_CALLBACK (on_progress), &ui);
   g_signal_connect (importer, "file-done", G_CALLBACK (on_file_done), &ui);
 
@@ -440,6 +453,7 @@ docent_cli_search (DocentCliGlobal *global,
   g_auto(DocentCliFilterArgs) fargs = { 0 };
   DocentSearchFilter filter;
   DocentSearchMode mode = DOCENT_SEARCH_MODE_HYBRID;
+  g_autoptr(DocentEmbedder) embedder = NULL;
   g_autoptr(DocentRetriever) retriever = NULL;
   const GOptionEntry entries[] = {
     { "k", 'k', 0, G_OPTION_ARG_INT, &k, N_("Number of results (default 10)"), N_("N") },
@@ -489,7 +503,10 @@ docent_cli_search (DocentCliGlobal *global,
   options.k = k;
   options.doc_ids = ids;
   start = g_get_monotonic_time ();
-  retriever = docent_retriever_new (store, NULL, &error);
+  /* Queries are embedded with the library's model, as its passages were. */
+  if (!docent_cli_dup_library_embedder (store, "search", TRUE, &embedder))
+    return DOCENT_EXIT_PARTIAL;
+  retriever = docent_retriever_new (store, embedder, &error);
   if (retriever != NULL)
     {
       if (mode_name == NULL)
@@ -510,6 +527,8 @@ docent_cli_search (DocentCliGlobal *global,
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "mode");
       json_builder_add_string_value (b, docent_search_mode_to_string (mode));
+      json_builder_set_member_name (b, "embedder");
+      json_builder_add_string_value (b, docent_embedder_get_model_id (docent_retriever_get_embedder (retriever)));
       json_builder_set_member_name (b, "results");
       json_builder_begin_array (b);
       for (guint i = 0; i < results->len; i++)

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "docent-cli.h"
+#include "docent-gguf-embedder.h"
+#include "docent-rechunker.h"
 
 /* One row per subcommand; each lives in its own docent-cli-*.c file. */
 static const DocentCliCommand commands[] = {
@@ -135,6 +137,34 @@ docent_cli_parse (DocentCliGlobal    *global,
       g_free (global->library_path);
       global->library_path = g_steal_pointer (&library);
     }
+  return TRUE;
+}
+
+gboolean
+docent_cli_dup_library_embedder (DocentStore     *store,
+                                 const char      *command,
+                                 gboolean         for_queries,
+                                 DocentEmbedder **embedder)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (embedder != NULL, FALSE);
+
+  *embedder = NULL;
+  if (!docent_embedding_model_get (store, &path, &error) ||
+      !docent_embedding_model_load (path, embedder, &error))
+    {
+      g_printerr ("docent %s: %s\n", command, error->message);
+      if (path != NULL)
+        g_printerr (_("docent %s: the library %s embeds with %s. Choose another model with "
+                      "“docent library set embedding-model FILE”, or the built-in one with "
+                      "“docent library set embedding-model builtin”.\n"),
+                    command, docent_store_get_path (store), path);
+      return FALSE;
+    }
+  if (for_queries && *embedder != NULL && DOCENT_IS_GGUF_EMBEDDER (*embedder))
+    docent_gguf_embedder_set_n_threads (DOCENT_GGUF_EMBEDDER (*embedder), g_get_num_processors ());
   return TRUE;
 }
 

@@ -36,6 +36,15 @@ char    *docent_cli_dup_library_path (DocentCliGlobal *global);
 gboolean docent_cli_parse (DocentCliGlobal *global, const char *command,
                            const char *parameter_string, const GOptionEntry *entries,
                            int *argc, char ***argv);
+/* The library's embedding model (docent_embedding_model_dup_embedder):
+ * *embedder NULL for the built-in one. A model file that cannot be loaded
+ * is printed as “docent @command: …” with how to choose another, and
+ * FALSE returned: nothing is embedded or searched with a different model.
+ * @for_queries: one query at a time, so it may use every core. */
+gboolean docent_cli_dup_library_embedder (DocentStore     *store,
+                                          const char      *command,
+                                          gboolean         for_queries,
+                                          DocentEmbedder **embedder);
 /* Prints a JSON node to stdout as exactly one line. */
 void     docent_cli_print_json (gpointer json_node);
 /* Adds the members that place a passage, as search and ask print them:

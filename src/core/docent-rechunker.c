@@ -8,6 +8,7 @@
 
 #include "docent-chunker.h"
 #include "docent-error.h"
+#include "docent-gguf-embedder.h"
 #include "docent-hash-embedder.h"
 #include "docent-rechunker.h"
 #include "docent-store-private.h"
@@ -157,6 +158,41 @@ docent_embedding_model_set (DocentStore  *store,
   g_return_val_if_fail (DOCENT_IS_STORE (store), FALSE);
 
   return _docent_store_set_setting (store, KEY_EMBEDDING_MODEL, path ? path : "", error);
+}
+
+gboolean
+docent_embedding_model_load (const char      *path,
+                             DocentEmbedder **embedder,
+                             GError         **error)
+{
+  DocentGgufEmbedder *gguf;
+
+  g_return_val_if_fail (embedder != NULL, FALSE);
+
+  *embedder = NULL;
+  if (path == NULL || path[0] == '\0')
+    return TRUE;
+  gguf = docent_gguf_embedder_new (path, error);
+  if (gguf == NULL)
+    return FALSE;
+  *embedder = DOCENT_EMBEDDER (gguf);
+  return TRUE;
+}
+
+gboolean
+docent_embedding_model_dup_embedder (DocentStore     *store,
+                                     DocentEmbedder **embedder,
+                                     GError         **error)
+{
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (DOCENT_IS_STORE (store), FALSE);
+  g_return_val_if_fail (embedder != NULL, FALSE);
+
+  *embedder = NULL;
+  if (!docent_embedding_model_get (store, &path, error))
+    return FALSE;
+  return docent_embedding_model_load (path, embedder, error);
 }
 
 gint64

@@ -44,6 +44,20 @@ gboolean docent_embedding_model_set (DocentStore  *store,
                                      const char   *path,
                                      GError      **error);
 
+/* The embedder a recorded choice stands for, under one rule for the app
+ * and the command line: "" or NULL is the built-in embedder (*embedder set
+ * to NULL: callers pass NULL on as "built-in only"), anything else the GGUF
+ * model loaded from that path. A file that cannot be loaded is an error
+ * naming it (DOCENT_ERROR_NOT_FOUND, _UNREADABLE, _UNSUPPORTED, _CORRUPT),
+ * never a quiet switch to another model. */
+gboolean docent_embedding_model_load (const char      *path,
+                                      DocentEmbedder **embedder,
+                                      GError         **error);
+/* The same for the model @store records (never chosen: the built-in one). */
+gboolean docent_embedding_model_dup_embedder (DocentStore     *store,
+                                              DocentEmbedder **embedder,
+                                              GError         **error);
+
 /* Passages lacking a vector of @embedder: what re-embedding the library
  * for it would do (also after an interrupted run). -1 on error. */
 gint64   docent_rechunker_count_unembedded (DocentStore    *store,

@@ -5,7 +5,11 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "bert-craft.h"
+#include "docent-gguf-embedder.h"
+#include "docent-retriever.h"
 #include "docent-test-pdf.h"
+#include "docent-test-util.h"
 
 /* The docent command line as a person or a script uses it: the real binary,
  * a real library file, JSON parsed back, exit statuses checked. */
@@ -257,6 +261,180 @@ test_remove_backup_usage (void)
   g_assert_nonnull (strstr (r.err, "No document called"));
 }
 
+/* The library's embedding model, recorded in its file, is what the command
+ * line embeds and searches with: `library set embedding-model` embeds the
+ * library for it, `import` writes its vectors, `search` embeds queries with
+ * it; a model file gone missing is an error that names it, never a quiet
+ * switch to the built-in embedder. */
+static void
+test_embedding_model (void)
+{
+  static const char *const docs[][2] = {
+    { "fox.txt", "the quick brown fox jumps over the lazy dog. the fox jumps." },
+    { "hello.txt", "hello world. hello docent. world hello." },
+    { "data.txt", "r manual: data frame, vector, function. data frame vector." },
+  };
+  g_autofree char *lib = tmp_path ("embedding.db");
+  g_autofree char *model = tmp_path ("models/tiny-bert.gguf");
+  g_autofree char *moved = tmp_path ("models/tiny-bert.moved");
+  g_autofree char *models_dir = tmp_path ("models");
+  g_autofree char *missing = tmp_path ("models/none.gguf");
+  g_autofree char *model_id = NULL;
+  g_autofree char *count_sql = NULL;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  BertSpec spec = bert_spec_default ();
+  g_auto(Run) r = { 0 };
+  g_autoptr(JsonObject) o = NULL;
+
+  g_mkdir_with_parents (models_dir, 0755);
+  spec.seed = 11;
+  g_assert_true (bert_craft_write (model, &spec, NULL));
+  {
+    g_autoptr(DocentGgufEmbedder) e = docent_gguf_embedder_new (model, &error);
+    g_assert_no_error (error);
+    model_id = g_strdup (docent_embedder_get_model_id (DOCENT_EMBEDDER (e)));
+  }
+  count_sql = g_strdup_printf ("SELECT count(*) FROM chunk_vectors WHERE embedder = '%s'", model_id);
+  for (guint i = 0; i < G_N_ELEMENTS (docs); i++)
+    {
+      char *p = tmp_path (docs[i][0]);
+      g_assert_true (g_file_set_contents (p, docs[i][1], -1, NULL));
+      g_ptr_array_add (paths, p);
+    }
+
+  /* Never chosen: the built-in embedder alone. */
+  docent (&r, "--library", lib, "import", paths->pdata[0], NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  docent (&r, "--library", lib, "library", "show", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  o = parse_json (r.out);
+  g_assert_true (json_object_get_null_member (o, "embedding_model"));
+  g_clear_pointer (&o, json_object_unref);
+  run_clear (&r);
+
+  /* A file that cannot be used is not recorded. */
+  docent (&r, "--library", lib, "library", "set", "embedding-model", missing, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, missing));
+  run_clear (&r);
+
+  /* Choosing the model embeds what is already there with it. */
+  docent (&r, "--library", lib, "library", "set", "embedding-model", model, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  docent (&r, "--library", lib, "library", "show", "--json", NULL);
+  o = parse_json (r.out);
+  g_assert_cmpstr (json_object_get_string_member (o, "embedding_model"), ==, model);
+  g_clear_pointer (&o, json_object_unref);
+  run_clear (&r);
+  {
+    g_autoptr(DocentStore) store = docent_store_open (lib, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (docent_test_query_int (store, count_sql), >, 0);
+    g_assert_cmpint (docent_test_query_int (store, count_sql), ==,
+                     docent_test_query_int (store, "SELECT count(*) FROM chunks"));
+  }
+
+  /* New passages get the model's vectors as they are imported. */
+  docent (&r, "--library", lib, "import", paths->pdata[1], paths->pdata[2], NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  {
+    g_autoptr(DocentStore) store = docent_store_open (lib, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM documents"), ==, 3);
+    g_assert_cmpint (docent_test_query_int (store, count_sql), ==,
+                     docent_test_query_int (store, "SELECT count(*) FROM chunks"));
+  }
+
+  /* Queries are embedded with it: the embedder reported, and a passage's
+   * own text finds it first by meaning alone, with the score the model
+   * gives in this process. */
+  for (guint i = 0; i < G_N_ELEMENTS (docs); i++)
+    {
+      g_autoptr(DocentStore) store = docent_store_open (lib, &error);
+      g_autoptr(DocentGgufEmbedder) e = docent_gguf_embedder_new (model, &error);
+      g_autoptr(DocentRetriever) retriever = docent_retriever_new (store, DOCENT_EMBEDDER (e), &error);
+      DocentSearchOptions options = { 3, NULL };
+      g_autoptr(GPtrArray) want = docent_retriever_search (retriever, docs[i][1], DOCENT_SEARCH_MODE_DENSE,
+                                                           &options, &error);
+      JsonObject *hit;
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (want->len, >, 0);
+      docent (&r, "--library", lib, "search", "--json", "--mode", "dense", "--k", "3", docs[i][1], NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      o = parse_json (r.out);
+      g_assert_cmpstr (json_object_get_string_member (o, "embedder"), ==, model_id);
+      hit = json_array_get_object_element (json_object_get_array_member (o, "results"), 0);
+      g_assert_cmpstr (json_object_get_string_member (hit, "doc"), ==, docs[i][0]);
+      g_assert_cmpfloat_with_epsilon (json_object_get_double_member (hit, "score"),
+                                      ((DocentSearchResult *) want->pdata[0])->score, 1e-5);
+      g_clear_pointer (&o, json_object_unref);
+      run_clear (&r);
+    }
+
+  /* bench query measures the library as it is searched. */
+  docent (&r, "--library", lib, "bench", "query", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  o = parse_json (r.out);
+  g_assert_cmpstr (json_object_get_string_member (o, "embedder"), ==, model_id);
+  g_clear_pointer (&o, json_object_unref);
+  run_clear (&r);
+
+  /* The model file gone: search, ask and import stop and say which file
+   * and how to choose another; nothing is imported. */
+  g_assert_cmpint (g_rename (model, moved), ==, 0);
+  {
+    const char *commands[][3] = { { "search", "fox", NULL }, { "ask", "fox", NULL } };
+    for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+      {
+        docent (&r, "--library", lib, commands[i][0], commands[i][1], NULL);
+        g_assert_cmpint (r.status, ==, 1);
+        g_assert_nonnull (strstr (r.err, model));
+        g_assert_nonnull (strstr (r.err, "docent library set embedding-model"));
+        g_assert_cmpstr (r.out, ==, "");
+        run_clear (&r);
+      }
+  }
+  {
+    g_autofree char *more = tmp_path ("more.txt");
+    g_assert_true (g_file_set_contents (more, "the lazy dog sleeps.", -1, NULL));
+    docent (&r, "--library", lib, "import", more, NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, model));
+    g_assert_nonnull (strstr (r.err, "docent library set embedding-model"));
+    run_clear (&r);
+    docent (&r, "--library", lib, "library", "rechunk", NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, model));
+    run_clear (&r);
+    {
+      g_autoptr(DocentStore) store = docent_store_open (lib, &error);
+      g_assert_cmpint (docent_test_query_int (store, "SELECT count(*) FROM documents"), ==, 3);
+    }
+    /* Keyword search only needs no model. */
+    docent (&r, "--library", lib, "import", "--no-embed", more, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    run_clear (&r);
+  }
+
+  /* Back to the built-in embedder: searching works again, with it. */
+  docent (&r, "--library", lib, "library", "set", "embedding-model", "builtin", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  docent (&r, "--library", lib, "search", "--json", "fox", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  o = parse_json (r.out);
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (o, "embedder"), "hash-ngram-"));
+  g_clear_pointer (&o, json_object_unref);
+  run_clear (&r);
+  docent (&r, "--library", lib, "library", "show", NULL);
+  g_assert_nonnull (strstr (r.out, "builtin"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -272,6 +450,7 @@ main (int argc, char **argv)
   library = g_build_filename (tmpdir, "library.db", NULL);
   g_test_add_func ("/cli/import-list-search", test_import_list_search);
   g_test_add_func ("/cli/remove-backup-usage", test_remove_backup_usage);
+  g_test_add_func ("/cli/embedding-model", test_embedding_model);
   rc = g_test_run ();
   docent_test_rm_rf (tmpdir);
   return rc;
