@@ -12,6 +12,11 @@
 #include "docent-vector-store.h"
 
 #define ROUND_CHUNKS 2048          /* passages read, embedded and written per transaction */
+/* Progress within a round, as the workers finish their batches: a slow
+ * model takes minutes over a round, and a bar that moves every 2,048
+ * passages looks stuck. */
+#define REPORT_CHUNKS 128
+#define REPORT_US     (250 * G_TIME_SPAN_MILLISECOND)
 #define PARAMS_MAGIC "DHE2"
 /* Passages sampled to learn the built-in embedder's projection: enough to
  * find the main directions, bounded so a huge library fits in memory. */
@@ -448,6 +453,13 @@ typedef struct {
   GCond           cond;
   guint           pending;
   GError         *error;
+  /* progress, under the lock */
+  DocentEmbedProgressFunc progress;
+  gpointer        user_data;
+  guint           total;
+  guint           done;               /* embedded, this round's included */
+  guint           reported;
+  gint64          reported_us;
 } Round;
 
 typedef struct {
@@ -471,6 +483,20 @@ embed_batch (gpointer data,
   if (error != NULL && round->error == NULL)
     round->error = g_steal_pointer (&error);
   round->pending--;
+  round->done += batch->n;
+  /* The round's last batch leaves the report to the writer, once the
+   * vectors are in. Called under the lock: one call at a time, in order. */
+  if (round->progress != NULL && round->pending > 0 && round->error == NULL)
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      if (round->done - round->reported >= REPORT_CHUNKS || now - round->reported_us >= REPORT_US)
+        {
+          round->progress (round->done, MAX (round->total, round->done), round->user_data);
+          round->reported = round->done;
+          round->reported_us = now;
+        }
+    }
   g_cond_signal (&round->cond);
   g_mutex_unlock (&round->lock);
   g_clear_error (&error);
@@ -563,6 +589,10 @@ docent_vector_store_embed_missing_full (sqlite3                 *db,
 
   round.embedder = embedder;
   round.cancellable = cancellable;
+  round.progress = progress;
+  round.user_data = user_data;
+  round.total = (guint) total;
+  round.reported_us = g_get_monotonic_time ();
   g_mutex_init (&round.lock);
   g_cond_init (&round.cond);
 
@@ -595,6 +625,7 @@ docent_vector_store_embed_missing_full (sqlite3                 *db,
 
       vecs = g_new (float, (gsize) ids->len * dim);
       round.pending = 0;
+      round.done = done;
       for (guint i = 0; i < ids->len; i += batch_size)
         {
           Batch *batch = g_new0 (Batch, 1);
@@ -643,7 +674,11 @@ docent_vector_store_embed_missing_full (sqlite3                 *db,
         }
       done += ids->len;
       if (progress != NULL)
-        progress (done, (guint) MAX (total, (gint64) done), user_data);
+        {
+          progress (done, (guint) MAX (total, (gint64) done), user_data);
+          round.reported = done;
+          round.reported_us = g_get_monotonic_time ();
+        }
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         goto out;
     }

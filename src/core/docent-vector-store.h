@@ -48,7 +48,9 @@ DocentEmbedder *docent_vector_store_dup_builtin (sqlite3   *db,
 char           *docent_vector_store_dup_builtin_id (sqlite3  *db,
                                                     guint     dim);
 
-/* Called from the embedding thread after each round: @done of @total. */
+/* @done of @total passages embedded: every 128 or so (or 250 ms) from
+ * whichever pool thread finished a batch, and after each round's write from
+ * the calling thread; one call at a time, @done never going back. */
 typedef void (*DocentEmbedProgressFunc) (guint done, guint total, gpointer user_data);
 
 /* Passages without a vector for @embedder, embedded in batches on a pool of
@@ -62,8 +64,8 @@ gboolean docent_vector_store_embed_missing (sqlite3        *db,
                                             guint          *n_done,
                                             GError        **error);
 
-/* The same with progress after each round (and cancellation checked
- * between rounds: what was written stays, the next call goes on). */
+/* The same with progress (and cancellation checked between rounds of a
+ * few thousand: what was written stays, the next call goes on). */
 gboolean docent_vector_store_embed_missing_full (sqlite3                 *db,
                                                  DocentEmbedder          *embedder,
                                                  guint                    n_workers,

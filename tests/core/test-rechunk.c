@@ -442,6 +442,67 @@ test_switch_embedder (void)
                                      " ON e.id = v.embedder WHERE length (v.vec) != 4 * e.dim"), ==, 0);
 }
 
+/* Re-embedding reports progress as batches finish, not once per round of
+ * 2,048 passages: with 64-passage batches no two reports are more than two
+ * batches apart, whatever the timing. */
+typedef struct {
+  guint n_calls;
+  guint n_inside;       /* 0 < done < total */
+  guint last;
+  guint max_gap;
+  guint total;
+  gboolean monotonic;
+} EmbedReports;
+
+static void
+on_embed_progress (guint done, guint total, gpointer user_data)
+{
+  EmbedReports *r = user_data;
+
+  if (done < r->last)
+    r->monotonic = FALSE;
+  r->max_gap = MAX (r->max_gap, done - MIN (done, r->last));
+  r->last = done;
+  r->total = total;
+  r->n_calls++;
+  if (done > 0 && done < total)
+    r->n_inside++;
+}
+
+static void
+test_embed_progress (void)
+{
+  g_autofree char *dir = tmp_path ("progress");
+  g_autofree char *library = tmp_path ("progress.db");
+  g_autoptr(GPtrArray) paths = write_corpus (dir, 10);
+  g_autoptr(DocentHashEmbedder) model = docent_hash_embedder_new (96);
+  g_autoptr(DocentStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  EmbedReports reports = { 0, 0, 0, 0, 0, TRUE };
+  guint batch = docent_embedder_get_batch_size (DOCENT_EMBEDDER (model));
+  guint n = 0;
+  gint64 n_chunks;
+
+  import_into (library, (const char * const *) paths->pdata, 200, 20, FALSE);
+  store = docent_store_open (library, &error);
+  g_assert_no_error (error);
+  n_chunks = docent_test_query_int (store, "SELECT count(*) FROM chunks");
+  g_test_message ("%" G_GINT64_FORMAT " passages, batches of %u", n_chunks, batch);
+  g_assert_cmpint (n_chunks, >=, 300);
+  g_assert_cmpint (n_chunks, <, 2048);   /* one round: the old code reported once */
+  g_assert_cmpuint (batch, >, 0);
+
+  g_assert_true (docent_vector_store_embed_missing_full (docent_store_get_db (store), DOCENT_EMBEDDER (model),
+                                                         2, NULL, on_embed_progress, &reports, &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, n_chunks);
+  g_assert_true (reports.monotonic);
+  g_assert_cmpuint (reports.last, ==, n_chunks);
+  g_assert_cmpuint (reports.total, ==, n_chunks);
+  g_assert_cmpuint (reports.n_inside, >=, 2);
+  g_assert_cmpuint (reports.max_gap, <=, 128 + batch);
+}
+
 /* ---- the schema-2 migration ---- */
 
 /* Schema 1 as Docent wrote it, and the tables older Docent created on first
@@ -569,6 +630,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rechunk/cancel-kill-resume", test_rechunk_cancel_and_kill_resume);
   g_test_add_func ("/rechunk/import-embeds-on-workers", test_import_embeds_on_workers);
   g_test_add_func ("/rechunk/switch-embedder", test_switch_embedder);
+  g_test_add_func ("/rechunk/embed-progress", test_embed_progress);
   g_test_add_func ("/rechunk/migrate-v1", test_migrate_v1);
   rc = g_test_run ();
   docent_test_rm_rf (tmpdir);
