@@ -40,16 +40,23 @@ v16f_store (float *p, v16f v)
   memcpy (p, &v, sizeof v);
 }
 
-/* A pairwise sum of the sixteen lanes, always in the same order. */
+/* A pairwise sum of the sixteen lanes, always in the same order: halves
+ * added as vectors down to four lanes. */
+typedef float v8f __attribute__ ((vector_size (32)));
+typedef float v4f __attribute__ ((vector_size (16)));
+
 static inline float
 v16f_sum (v16f v)
 {
-  float t[16];
-  memcpy (t, &v, sizeof t);
-  for (int w = 8; w > 0; w /= 2)
-    for (int i = 0; i < w; i++)
-      t[i] += t[i + w];
-  return t[0];
+  v8f a, b;
+  v4f c, e;
+  memcpy (&a, &v, sizeof a);
+  memcpy (&b, (const char *) &v + sizeof a, sizeof b);
+  a += b;
+  memcpy (&c, &a, sizeof c);
+  memcpy (&e, (const char *) &a + sizeof c, sizeof e);
+  c += e;
+  return (c[0] + c[2]) + (c[1] + c[3]);
 }
 
 /* Prefill runs in batches of at most this many tokens: bounded buffers
@@ -625,7 +632,7 @@ typedef struct {
  * 16-float vectors become one AVX-512 register, two AVX ones or four SSE
  * ones, with the same sums in the same order. */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-__attribute__ ((target_clones ("avx512f", "arch=haswell", "default")))
+__attribute__ ((target_clones ("arch=skylake-avx512", "arch=haswell", "default")))
 #endif
 static void
 attend_kv_head (const AttnJob *job, int t, int kvh, float *scores)
