@@ -156,7 +156,10 @@ docent_cli_info (DocentCliGlobal *global, int argc, char **argv)
       g_print ("%-15s %s\n", _("Tokenizer:"), tokenizer ? tokenizer : _("none"));
       g_print ("%-15s %s\n", _("Chat template:"), chat_template ? _("yes") : _("no"));
       g_print ("%-15s %s (GGUF v%u)\n", _("File size:"), fs, llm_gguf_version (g));
-      g_print ("%-15s %s\n", _("RAM needed:"), rs);
+      if (llm_gguf_n_tensors (g) == 0)
+        g_print ("%-15s %s (%s)\n", _("RAM needed:"), rs, _("no weights: a vocabulary only"));
+      else
+        g_print ("%-15s %s\n", _("RAM needed:"), rs);
     }
   llm_gguf_close (g);
   return DOCENT_EXIT_OK;

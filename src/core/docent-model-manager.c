@@ -41,6 +41,12 @@ arch_uint (const llm_gguf *g, const char *arch, const char *suffix, guint64 fall
   return llm_gguf_get_uint (g, key, &v) ? v : fallback;
 }
 
+static gboolean
+is_encoder_arch (const char *arch)
+{
+  return arch != NULL && (strstr (arch, "bert") != NULL || g_str_equal (arch, "t5encoder"));
+}
+
 guint64
 docent_model_estimate_ram (const llm_gguf *g, const char *arch, guint64 weights)
 {
@@ -56,18 +62,18 @@ docent_model_estimate_ram (const llm_gguf *g, const char *arch, guint64 weights)
   llm_gguf_type et;
   guint64 kv, scratch;
 
+  /* Nothing runs without weights: a vocabulary-only file (the tokenizer
+   * test files) holds its vocabulary, about the file's size, and no cache
+   * or work buffers, whatever its metadata says of the model it came from. */
+  if (llm_gguf_n_tensors (g) == 0 || weights == 0)
+    return llm_gguf_file_size (g);
   if (!llm_gguf_get_array (g, "tokenizer.ggml.tokens", &et, &n_vocab))
     n_vocab = 0;
   n_vocab = MIN (n_vocab, (guint64) 1 << 24);
-  kv = n_layer * n_ctx * n_head_kv * (head_k + head_v) * 2;
+  /* Only a decoder keeps a KV cache; an encoder attends within its batch. */
+  kv = is_encoder_arch (arch) ? 0 : n_layer * n_ctx * n_head_kv * (head_k + head_v) * 2;
   scratch = 512 * 4 * (n_vocab + 4 * n_embd + 2 * n_ff);
   return weights + kv + scratch + 16 * 1024 * 1024;
-}
-
-static gboolean
-is_encoder_arch (const char *arch)
-{
-  return arch != NULL && (strstr (arch, "bert") != NULL || g_str_equal (arch, "t5encoder"));
 }
 
 DocentModelInfo *
@@ -123,8 +129,9 @@ docent_model_manager_describe (const char *path, const char *source, GError **er
     info->quantization = g_strdup (llm_type_name (best));
   info->file_size = llm_gguf_file_size (g);
   info->ram_estimate = docent_model_estimate_ram (g, info->architecture, weights);
-  info->is_embedding = is_encoder_arch (info->architecture);
-  info->is_chat = info->architecture != NULL && !info->is_embedding;
+  /* Without weights (a vocabulary) it is neither: nothing to run. */
+  info->is_embedding = weights > 0 && is_encoder_arch (info->architecture);
+  info->is_chat = weights > 0 && info->architecture != NULL && !is_encoder_arch (info->architecture);
   llm_gguf_close (g);
   return info;
 }

@@ -15,9 +15,9 @@ typedef struct {
   guint64  parameters;    /* sum of the tensors' elements */
   char    *quantization;  /* the type holding most weight bytes, e.g. "Q8_0" */
   guint64  file_size;
-  guint64  ram_estimate;  /* weights + F16 KV cache at full context + buffers */
-  gboolean is_embedding;  /* bert-family encoder */
-  gboolean is_chat;       /* a decoder (not an encoder) */
+  guint64  ram_estimate;  /* weights + F16 KV cache at full context (decoders) + buffers */
+  gboolean is_embedding;  /* bert-family encoder with weights */
+  gboolean is_chat;       /* a decoder with weights (not an encoder, not a vocabulary) */
 } DocentModelInfo;
 
 void docent_model_info_free (DocentModelInfo *info);
@@ -25,9 +25,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DocentModelInfo, docent_model_info_free)
 
 /* Describes one GGUF file; NULL with an error if it cannot be read. */
 typedef struct llm_gguf llm_gguf;
-/* Bytes needed to run the model: @weights, plus a KV cache in F16 at the
- * full context, plus work buffers for a 512-token prompt batch. Saturates on
- * absurd metadata rather than wrapping. */
+/* Bytes needed to run the model: @weights, plus (decoders only) a KV cache
+ * in F16 at the full context, plus work buffers for a 512-token prompt
+ * batch. A file without tensors (a vocabulary) runs nothing: its size.
+ * Saturates on absurd metadata rather than wrapping. */
 guint64 docent_model_estimate_ram (const llm_gguf *gguf, const char *arch, guint64 weights);
 DocentModelInfo *docent_model_manager_describe (const char *path, const char *source,
                                                 GError **error);

@@ -411,6 +411,99 @@ test_cli (void)
   }
 }
 
+/* The RAM estimate: a KV cache for decoders only, and nothing to run for a
+ * file without tensors (the vocabulary-only tokenizer files), whatever its
+ * metadata says of the model it came from. */
+static void
+test_ram_estimate (void)
+{
+  const char *bin = g_getenv ("DOCENT_BIN");
+  const char *shared = g_getenv ("DOCENT_SHARED_DIR");
+  g_autofree char *llama = at ("ram/decoder.gguf");
+  g_autofree char *bert = at ("ram/encoder.gguf");
+  g_autofree char *vocab = at ("ram/vocab.gguf");
+  g_autofree char *tokenizers = g_build_filename (shared ? shared : "../shared", "tokenizers", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DocentModelInfo) dec = NULL, enc = NULL, voc = NULL;
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+  guint n_shared = 0;
+
+  /* Same shapes and metadata: the decoder needs its cache on top,
+   * 2 layers × 128 positions × 2 heads × (32 + 32) × 2 bytes. */
+  write_model (llama, "llama", "Decoder", LLM_TYPE_F32, 2, 64, 32);
+  write_model (bert, "bert", "Encoder", LLM_TYPE_F32, 2, 64, 32);
+  dec = docent_model_manager_describe (llama, NULL, &error);
+  g_assert_no_error (error);
+  enc = docent_model_manager_describe (bert, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dec->ram_estimate - enc->ram_estimate, ==, 2 * 128 * 2 * (32 + 32) * 2);
+  g_assert_cmpuint (enc->ram_estimate, >, enc->file_size);
+  g_assert_true (enc->is_embedding);
+  g_assert_true (dec->is_chat);
+
+  /* A vocabulary with a big decoder's metadata: 32 layers, 4,096 positions
+   * (a 2 GiB cache if it counted), no tensors. */
+  {
+    llm_gguf_writer *w = llm_gguf_writer_new ();
+    const char *toks[] = { "a", "b", "c", "d" };
+    llm_gguf_error err;
+    g_autofree char *vocab_dir = g_path_get_dirname (vocab);
+
+    g_mkdir_with_parents (vocab_dir, 0755);
+    llm_gguf_writer_set_string (w, "general.architecture", "llama");
+    llm_gguf_writer_set_u32 (w, "llama.block_count", 32);
+    llm_gguf_writer_set_u32 (w, "llama.context_length", 4096);
+    llm_gguf_writer_set_u32 (w, "llama.embedding_length", 4096);
+    llm_gguf_writer_set_u32 (w, "llama.feed_forward_length", 11008);
+    llm_gguf_writer_set_u32 (w, "llama.attention.head_count", 32);
+    llm_gguf_writer_set_string_array (w, "tokenizer.ggml.tokens", toks, 4);
+    g_assert_true (llm_gguf_writer_write_file (w, vocab, &err));
+    llm_gguf_writer_free (w);
+  }
+  voc = docent_model_manager_describe (vocab, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (voc->parameters, ==, 0);
+  g_assert_cmpuint (voc->ram_estimate, ==, voc->file_size);
+  g_assert_false (voc->is_chat);
+  g_assert_false (voc->is_embedding);
+
+  /* The real vocabulary files, as `docent info` describes them. */
+  dir = g_dir_open (tokenizers, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (tokenizers, name, NULL);
+      g_autoptr(DocentModelInfo) info = NULL;
+
+      if (!g_str_has_suffix (name, ".gguf"))
+        continue;
+      info = docent_model_manager_describe (path, NULL, &error);
+      g_assert_no_error (error);
+      g_test_message ("%s: %s, %" G_GUINT64_FORMAT " bytes, estimate %" G_GUINT64_FORMAT,
+                      name, info->architecture, info->file_size, info->ram_estimate);
+      g_assert_cmpuint (info->parameters, ==, 0);
+      g_assert_cmpuint (info->ram_estimate, ==, info->file_size);
+      g_assert_false (info->is_chat);
+      if (bin != NULL)
+        {
+          const char *argv[] = { bin, "info", "--json", path, NULL };
+          g_autofree char *out = NULL;
+          g_autoptr(JsonParser) parser = json_parser_new ();
+          int status;
+
+          g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                       &out, NULL, &status, &error));
+          g_assert_true (g_spawn_check_wait_status (status, NULL));
+          g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+          g_assert_cmpint (json_object_get_int_member (json_node_get_object (json_parser_get_root (parser)),
+                                                       "ram_estimate"), ==, (gint64) info->file_size);
+        }
+      n_shared++;
+    }
+  if (n_shared == 0)
+    g_test_message ("no vocabulary files in %s: only the generated one was checked", tokenizers);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -442,6 +535,7 @@ main (int argc, char **argv)
   set_dirs ();
   g_test_add_func ("/model-manager/discover", test_discover);
   g_test_add_func ("/model-manager/describe-error", test_describe_error);
+  g_test_add_func ("/model-manager/ram-estimate", test_ram_estimate);
   g_test_add_func ("/model-manager/quantize", test_quantize);
   g_test_add_func ("/model-manager/quantize-cancel", test_quantize_cancel);
   g_test_add_func ("/model-manager/cli", test_cli);
