@@ -628,11 +628,12 @@ typedef struct {
 
 /* Attention of one token over the cache, for the query heads that share
  * KV head @kvh: each key and value row is read once for the whole group.
- * @scores holds group × n_ctx floats. Cloned per instruction set: the
- * 16-float vectors become one AVX-512 register, two AVX ones or four SSE
- * ones, with the same sums in the same order. */
+ * @scores holds group × n_ctx floats. Cloned per instruction set (by CPU
+ * feature, not by "arch=", which is a CPU model and never matches AMD's):
+ * the 16-float vectors become one AVX-512 register, two AVX ones or four
+ * SSE ones, with the same sums in the same order. */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-__attribute__ ((target_clones ("arch=skylake-avx512", "arch=haswell", "default")))
+__attribute__ ((target_clones ("avx512f", "avx2", "default")))
 #endif
 static void
 attend_kv_head (const AttnJob *job, int t, int kvh, float *scores)
