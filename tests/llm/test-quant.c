@@ -329,6 +329,12 @@ test_dot4_rows_size (int64_t n)
             if (!(fabsf (out[k + 5 * m] - ref) <= 1e-4f * (1 + fabsf (ref))))
               g_error ("%s n=%" G_GINT64_FORMAT " group %d row %d: %.7g vs scalar %.7g", llm_type_name (type), n, k,
                        m, out[k + 5 * m], ref);
+            /* the multi-row kernels keep the one-row kernel's sums: decode
+             * and a single product give the same logits */
+            if ((type == LLM_TYPE_F16 || type == LLM_TYPE_Q6_K)
+                && out[k + 5 * m] != llm_vec_dot (type, n, wq + (k + 3 * m) * rs, aq))
+              g_error ("%s n=%" G_GINT64_FORMAT " group %d row %d: %.9g != one-row %.9g", llm_type_name (type), n, k,
+                       m, out[k + 5 * m], llm_vec_dot (type, n, wq + (k + 3 * m) * rs, aq));
           }
       for (int k = 3; k < 5; k++)
         for (int m = 0; m < 4; m++)
