@@ -1318,7 +1318,7 @@ llm_vec_dot4_native (llm_type type)
 {
   int level = get_simd ();
   return dot4_enabled && ((level >= SIMD_AVX2 && type == LLM_TYPE_Q4_0)
-                          || (level >= SIMD_AVX512 && (type == LLM_TYPE_F16 || type == LLM_TYPE_Q4_K || type == LLM_TYPE_Q5_K || type == LLM_TYPE_Q6_K || type == LLM_TYPE_Q4_1
+                          || (level >= SIMD_AVX512 && (type == LLM_TYPE_F16 || type == LLM_TYPE_Q8_0 || type == LLM_TYPE_Q4_K || type == LLM_TYPE_Q5_K || type == LLM_TYPE_Q6_K || type == LLM_TYPE_Q4_1
                                                        || type == LLM_TYPE_Q5_0 || type == LLM_TYPE_Q5_1)));
 }
 
