@@ -244,15 +244,23 @@ list_documents_thread (GTask        *task,
     g_task_return_pointer (task, docs, (GDestroyNotify) g_ptr_array_unref);
 }
 
+/* Each document keeps its item (and so its sidebar row) across refreshes:
+ * items are matched by path, so a file in flight that gets its id, or a
+ * failure that imports, is updated in place; only the range that really
+ * changed is spliced. A refresh that replaced every item made the list
+ * view build all its rows again, a few times a second while importing. */
 static void
 apply_documents (DocentLibrary *self,
                  GPtrArray     *docs)
 {
   g_autoptr(GPtrArray) all = g_ptr_array_new ();
   g_autoptr(GHashTable) stored = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) by_path = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) old = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
   GListModel *model = G_LIST_MODEL (self->documents);
   guint n_old = g_list_model_get_n_items (model);
-  gboolean same;
+  guint prefix = 0, suffix = 0;
   GHashTableIter iter;
   gpointer value;
 
@@ -274,45 +282,43 @@ apply_documents (DocentLibrary *self,
     if (!g_hash_table_contains (stored, ((DocentDocument *) value)->path))
       g_ptr_array_add (all, value);
 
-  same = n_old == all->len;
-  for (guint i = 0; same && i < all->len; i++)
+  for (guint i = 0; i < n_old; i++)
     {
-      g_autoptr(DocentDocumentItem) item = g_list_model_get_item (model, i);
-      const DocentDocument *doc = g_ptr_array_index (all, i);
+      DocentDocumentItem *item = g_list_model_get_item (model, i);
 
-      same = docent_document_item_get_id (item) == doc->id &&
-             g_strcmp0 (docent_document_item_get_path (item), doc->path) == 0;
+      g_ptr_array_add (old, item);
+      if (docent_document_item_get_path (item) != NULL)
+        g_hash_table_insert (by_path, (gpointer) docent_document_item_get_path (item), item);
     }
-
-  if (same)
+  for (guint i = 0; i < all->len; i++)
     {
-      /* Update in place so rows (and their selection) survive a refresh. */
-      for (guint i = 0; i < all->len; i++)
+      DocentDocument *doc = g_ptr_array_index (all, i);
+      DocentDocumentItem *item = doc->path ? g_hash_table_lookup (by_path, doc->path) : NULL;
+
+      if (item != NULL)
         {
-          g_autoptr(DocentDocumentItem) item = g_list_model_get_item (model, i);
-          DocentDocument *doc = g_ptr_array_index (all, i);
-
+          /* Taken once: a path listed twice gets a second item. */
+          g_hash_table_remove (by_path, doc->path);
           docent_document_item_update (item, doc);
-          docent_document_item_set_busy (item, g_strcmp0 (doc->path, self->busy_path) == 0);
+          g_ptr_array_add (items, g_object_ref (item));
         }
-      return;
+      else
+        g_ptr_array_add (items, docent_document_item_new (doc));
+      docent_document_item_set_busy (items->pdata[i], g_strcmp0 (doc->path, self->busy_path) == 0);
     }
 
-  {
-    g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  while (prefix < n_old && prefix < items->len && old->pdata[prefix] == items->pdata[prefix])
+    prefix++;
+  while (suffix < n_old - prefix && suffix < items->len - prefix &&
+         old->pdata[n_old - 1 - suffix] == items->pdata[items->len - 1 - suffix])
+    suffix++;
+  if (prefix == n_old && prefix == items->len)
+    return;
 
-    for (guint i = 0; i < all->len; i++)
-      {
-        DocentDocument *doc = g_ptr_array_index (all, i);
-        DocentDocumentItem *item = docent_document_item_new (doc);
-
-        docent_document_item_set_busy (item, g_strcmp0 (doc->path, self->busy_path) == 0);
-        g_ptr_array_add (items, item);
-      }
-    self->applying = TRUE;
-    g_list_store_splice (self->documents, 0, n_old, items->pdata, items->len);
-    self->applying = FALSE;
-  }
+  self->applying = TRUE;
+  g_list_store_splice (self->documents, prefix, n_old - prefix - suffix,
+                       items->pdata + prefix, items->len - prefix - suffix);
+  self->applying = FALSE;
 }
 
 /* What a library needs finishing when it opens: an import killed last time

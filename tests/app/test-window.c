@@ -1127,6 +1127,22 @@ meter_finished (gpointer data)
   return ((StallMeter *) data)->finished;
 }
 
+/* path → the library's item for it (a reference held). */
+static GHashTable *
+dup_items_by_path (DocentWindow *window)
+{
+  GListModel *docs = docent_library_get_documents (_docent_window_get_library (window));
+  GHashTable *items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+
+  for (guint i = 0; i < g_list_model_get_n_items (docs); i++)
+    {
+      DocentDocumentItem *item = g_list_model_get_item (docs, i);
+
+      g_hash_table_replace (items, g_strdup (docent_document_item_get_path (item)), item);
+    }
+  return items;
+}
+
 /* The R manuals import while the main loop keeps ticking; progress shows
  * pages and an ETA; Stop cancels. */
 static void
@@ -1136,6 +1152,10 @@ test_window_progress (void)
   g_autofree char *library = g_build_filename (tmpdir, "progress-library.db", NULL);
   const char *paths[] = { manuals, NULL };
   StallMeter meter = { 0 };
+  g_autoptr(GHashTable) before = NULL;
+  g_autoptr(GHashTable) after = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
   DocentWindow *window;
   guint tick;
 
@@ -1171,6 +1191,8 @@ test_window_progress (void)
   g_assert_cmpint (meter.longest, <, 1000 * 1000);
   save_screenshot (GTK_WIDGET (window), "10-importing");
   g_assert_cmpuint (meter.progress_events, >, 0);
+  before = dup_items_by_path (window);
+  g_assert_cmpuint (g_hash_table_size (before), >, 0);
 
   if (g_getenv ("DOCENT_BENCH_IMPORT") != NULL)
     {
@@ -1189,6 +1211,14 @@ test_window_progress (void)
   settle (200);
   g_assert_false (docent_library_get_importing (_docent_window_get_library (window)));
   g_assert_false (gtk_revealer_get_reveal_child (window->import_revealer));
+
+  /* A document keeps its item, and so its sidebar row, while files start,
+   * get their ids and finish around it: refreshes update it in place. */
+  after = dup_items_by_path (window);
+  g_hash_table_iter_init (&iter, before);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (g_hash_table_contains (after, key))
+      g_assert_true (g_hash_table_lookup (after, key) == value);
 
   g_source_remove (tick);
   gtk_window_destroy (GTK_WINDOW (window));
