@@ -1303,6 +1303,9 @@ start_next_import (DocentLibrary *self)
     }
 
   self->importer = docent_importer_new (self->path);
+  /* The window's main loop comes first: its frames and input are not
+   * kept waiting behind the extraction. */
+  docent_importer_set_background (self->importer, TRUE);
   if (job->password != NULL)
     docent_importer_set_password (self->importer, job->password);
   /* The library's model, once loaded, embeds on the import's workers. */

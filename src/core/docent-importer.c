@@ -9,6 +9,11 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "docent-error.h"
 #include "docent-extract.h"
@@ -23,7 +28,7 @@
  *   coordinator (GTask thread) ─ walks folders, queues paths ─► writer ops
  *        │ pushes files
  *        ▼
- *   worker pool (GThreadPool) ─ hash, extract, chunk ─► job ─► writer ops
+ *   worker threads ─ hash, extract, chunk ─► job ─► writer ops
  *                                                          │
  *   writer thread ─ owns the only write connection; one transaction per
  *                   document, so a crash never leaves half of one.
@@ -36,6 +41,10 @@
 #define HASH_BLOCK (1024 * 1024)
 #define MAX_INLINE 2    /* embedders run on the workers: built-in, chosen model */
 #define BUILTIN_DIM DOCENT_HASH_EMBEDDER_DIM_DEFAULT
+/* A background run's workers and writer: a nice-10 thread weighs about a
+ * tenth of a nice-0 one, so the thread that draws a window gets a core at
+ * once while the workers keep both busy. */
+#define BACKGROUND_NICE 10
 
 /* A passage on its way to the writer, with its vectors (one per inline
  * embedder) when embedding runs on the workers. */
@@ -96,6 +105,8 @@ struct _ImportRun
   char           *library_path;
   char           *password;
   guint           n_workers;
+  gboolean        background;      /* workers and writer at a lower priority */
+  GAsyncQueue    *files;           /* paths for the workers; stop_marker ends one */
   guint           chunk_size;
   guint           chunk_overlap;
   gboolean        chunking_set;    /* else the library's own settings */
@@ -117,7 +128,7 @@ struct _ImportRun
 
   /* Progress, under lock. */
   guint           files_total;
-  guint           files_queued;    /* pushed to the pool */
+  guint           files_queued;    /* handed to the workers */
   guint           files_started;   /* taken by a worker */
   guint           files_done;
   guint           active;          /* workers busy with a file */
@@ -138,6 +149,7 @@ struct _DocentImporter
   char    *library_path;
   char    *password;
   guint    n_workers;
+  gboolean background;
   guint    chunk_size;
   guint    chunk_overlap;
   gboolean chunking_set;
@@ -486,6 +498,43 @@ worker_run (gpointer data,
   g_mutex_lock (&run->lock);
   run->active--;
   g_mutex_unlock (&run->lock);
+}
+
+/* Linux gives each thread its own nice value. It cannot be raised back
+ * without privilege, so only threads that end with the run take it (the
+ * page readers a worker starts inherit it and end before it). */
+static void
+run_enter_background (ImportRun *run)
+{
+#ifdef __linux__
+  pid_t tid;
+  int nice;
+
+  if (!run->background)
+    return;
+  tid = (pid_t) syscall (SYS_gettid);
+  errno = 0;
+  nice = getpriority (PRIO_PROCESS, (id_t) tid);
+  if (errno == 0 && nice < BACKGROUND_NICE &&
+      setpriority (PRIO_PROCESS, (id_t) tid, BACKGROUND_NICE) != 0)
+    g_debug ("Could not lower an import thread's priority: %s", g_strerror (errno));
+#endif
+}
+
+static char stop_marker;
+
+/* Threads of the run's own rather than a GThreadPool's: a pool's threads
+ * outlive it, shared with every other pool and GTask of the process. */
+static gpointer
+worker_thread (gpointer data)
+{
+  ImportRun *run = data;
+  char *path;
+
+  run_enter_background (run);
+  while ((path = g_async_queue_pop (run->files)) != &stop_marker)
+    worker_run (path, run);
+  return NULL;
 }
 
 static void
@@ -878,8 +927,10 @@ writer_thread (gpointer data)
 {
   ImportRun *run = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(DocentStore) store = docent_store_open (run->library_path, &error);
+  g_autoptr(DocentStore) store = NULL;
 
+  run_enter_background (run);
+  store = docent_store_open (run->library_path, &error);
   if (store == NULL)
     run_set_fatal (run, &error);
   for (guint e = 0; store != NULL && e < run->n_inline; e++)
@@ -947,9 +998,8 @@ writer_thread (gpointer data)
 
 typedef struct {
   ImportRun  *run;
-  GThreadPool *pool;
   GHashTable *visited_dirs;   /* "dev:ino" of folders walked, against symlink loops */
-  GPtrArray  *batch;          /* paths to queue, then to push to the pool */
+  GPtrArray  *batch;          /* paths to queue, then to hand to the workers */
 } Walker;
 
 static void
@@ -969,7 +1019,7 @@ walker_flush (Walker *w)
       g_mutex_lock (&w->run->lock);
       w->run->files_queued++;
       g_mutex_unlock (&w->run->lock);
-      g_thread_pool_push (w->pool, g_steal_pointer (&w->batch->pdata[i]), NULL);
+      g_async_queue_push (w->run->files, g_steal_pointer (&w->batch->pdata[i]));
     }
   g_ptr_array_set_size (w->batch, 0);
 }
@@ -1133,6 +1183,7 @@ run_free (ImportRun *run)
   g_clear_object (&run->cancellable);
   g_clear_pointer (&run->context, g_main_context_unref);
   g_clear_pointer (&run->writer_ops, g_async_queue_unref);
+  g_clear_pointer (&run->files, g_async_queue_unref);
   g_clear_pointer (&run->claimed_paths, g_hash_table_unref);
   g_clear_pointer (&run->claimed_hashes, g_hash_table_unref);
   g_clear_pointer (&run->results, g_ptr_array_unref);
@@ -1173,6 +1224,7 @@ import_thread (GTask        *task,
   ImportRun *run = td->run;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) resume = NULL;
+  g_autoptr(GPtrArray) workers = g_ptr_array_new ();
   GThread *writer;
   Walker w = { run };
 
@@ -1218,7 +1270,9 @@ import_thread (GTask        *task,
   }
 
   writer = g_thread_new ("docent-writer", writer_thread, run);
-  w.pool = g_thread_pool_new (worker_run, run, run->n_workers, FALSE, NULL);
+  run->files = g_async_queue_new ();
+  for (guint i = 0; i < run->n_workers; i++)
+    g_ptr_array_add (workers, g_thread_new ("docent-import", worker_thread, run));
   w.visited_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   w.batch = g_ptr_array_new_with_free_func (g_free);
 
@@ -1228,7 +1282,11 @@ import_thread (GTask        *task,
     walker_add (&w, resume->pdata[i], FALSE);
   walker_flush (&w);
 
-  g_thread_pool_free (w.pool, FALSE, TRUE);
+  /* Each worker takes one marker after the last file. */
+  for (guint i = 0; i < workers->len; i++)
+    g_async_queue_push (run->files, &stop_marker);
+  for (guint i = 0; i < workers->len; i++)
+    g_thread_join (workers->pdata[i]);
   push_op (run, OP_QUIT, NULL);
   g_thread_join (writer);
   g_hash_table_unref (w.visited_dirs);
@@ -1299,6 +1357,7 @@ docent_importer_import_async (DocentImporter      *self,
   run->library_path = g_strdup (self->library_path);
   run->password = g_strdup (self->password);
   run->n_workers = self->n_workers;
+  run->background = self->background;
   run->chunk_size = self->chunk_size;
   run->chunk_overlap = self->chunk_overlap;
   run->chunking_set = self->chunking_set;
@@ -1431,6 +1490,14 @@ docent_importer_set_n_workers (DocentImporter *self,
 {
   g_return_if_fail (DOCENT_IS_IMPORTER (self));
   self->n_workers = MAX (1, n_workers);
+}
+
+void
+docent_importer_set_background (DocentImporter *self,
+                                gboolean        background)
+{
+  g_return_if_fail (DOCENT_IS_IMPORTER (self));
+  self->background = background;
 }
 
 void

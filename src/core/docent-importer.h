@@ -59,6 +59,13 @@ void            docent_importer_set_password (DocentImporter      *self,
                                               const char          *password);
 void            docent_importer_set_n_workers (DocentImporter     *self,
                                                guint               n_workers);
+/* Runs the workers and the writer below the rest of the process (on Linux
+ * at nice 10, per thread), so a window's main loop gets a core at once
+ * while an import keeps them all busy; under autogroup or an app cgroup
+ * this only splits the app's own share. Default FALSE: the command line
+ * keeps its full priority. */
+void            docent_importer_set_background (DocentImporter    *self,
+                                                gboolean           background);
 /* Overrides the library's own passage settings (docent_chunking_get) for
  * this importer's runs; the documents remember what they were cut with. */
 void            docent_importer_set_chunking (DocentImporter      *self,

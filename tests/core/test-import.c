@@ -637,6 +637,97 @@ test_full_disk (void)
 
 /* ---- the R manuals: kill -9 mid-import, resume, known passages ---- */
 
+/* The highest nice value among the process's threads (Linux). */
+static int
+max_thread_nice (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *name;
+  int most = G_MININT;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/task", name, "stat", NULL);
+      g_autofree char *text = NULL;
+      g_auto(GStrv) fields = NULL;
+      const char *end;
+
+      /* A thread may end between the listing and the read. */
+      if (!g_file_get_contents (path, &text, NULL, NULL) || (end = strrchr (text, ')')) == NULL)
+        continue;
+      /* After "pid (comm) ": state is field 3, nice field 19. */
+      fields = g_strsplit (end + 2, " ", 0);
+      g_assert_cmpuint (g_strv_length (fields), >, 16);
+      most = MAX (most, atoi (fields[16]));
+    }
+  return most;
+}
+
+static void
+async_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* A background import runs its workers and writer at nice 10 while the
+ * calling thread keeps its own; they end with the run, so nothing else
+ * inherits the lower priority. Without it, no thread is lowered. */
+static void
+test_background (void)
+{
+  g_autofree char *pdf = tmp_path ("background.pdf");
+  g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  const char *paths[] = { pdf, NULL };
+  int base;
+
+#ifndef __linux__
+  g_test_skip ("per-thread nice values are Linux's");
+  return;
+#endif
+  errno = 0;
+  base = getpriority (PRIO_PROCESS, 0);
+  g_assert_cmpint (errno, ==, 0);
+  if (base >= 10)
+    {
+      g_test_skip ("the tests already run at nice 10 or more");
+      return;
+    }
+  for (guint i = 0; i < 200; i++)
+    g_ptr_array_add (pages, g_strdup_printf ("Page %u: the background import keeps the window first.", i + 1));
+  g_ptr_array_add (pages, NULL);
+  g_assert_true (docent_test_pdf_write (pdf, (const char * const *) pages->pdata, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  for (int background = 0; background <= 1; background++)
+    {
+      g_autofree char *library = tmp_path (background ? "lib-background.db" : "lib-foreground.db");
+      g_autoptr(DocentImporter) importer = docent_importer_new (library);
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GPtrArray) results = NULL;
+      int most = G_MININT;
+
+      docent_importer_set_background (importer, background);
+      docent_importer_import_async (importer, paths, NULL, async_done, &result);
+      /* The run's threads live from before the first file until after
+       * the last: looked at between iterations of the loop. */
+      while (result == NULL)
+        {
+          most = MAX (most, max_thread_nice ());
+          g_main_context_iteration (NULL, FALSE);
+          g_usleep (500);
+        }
+      results = docent_importer_import_finish (importer, result, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (results->len, ==, 1);
+      g_assert_cmpint (((DocentImportFileResult *) results->pdata[0])->outcome, ==, DOCENT_IMPORT_IMPORTED);
+      g_assert_cmpint (getpriority (PRIO_PROCESS, 0), ==, base);
+      g_assert_cmpint (most, ==, background ? 10 : base);
+      g_assert_cmpint (max_thread_nice (), ==, base);
+    }
+}
+
 static char *
 rman_dir (void)
 {
@@ -777,6 +868,7 @@ main (int argc, char **argv)
   g_test_add_func ("/import/bad-inputs", test_bad_inputs);
   g_test_add_func ("/import/parallel-pages", test_parallel_pages);
   g_test_add_func ("/import/large-text-streams", test_large_text_streams);
+  g_test_add_func ("/import/background", test_background);
   g_test_add_func ("/import/unreadable-files", test_unreadable_files);
   g_test_add_func ("/import/unreadable-files/subprocess", test_unreadable_files_child);
   g_test_add_func ("/import/read-only-library", test_read_only_library);
