@@ -658,6 +658,10 @@ attend_kv_head (const AttnJob *job, int t, int kvh, float *scores, int next_kvh)
   float *out = d->att + (size_t) t * qd + (size_t) kvh * group * hd;
   int hd16 = hd & ~15;
 
+  /* with AVX-512: sixteen keys at a time, a vector exp (docs/ENGINE.md) */
+  if (llm_attend_simd (group, hd, n_keys, q, K, V, scale, scores, d->n_ctx, out, next_K, next_V))
+    return;
+
   for (int j = 0; j < n_keys; j++)
     {
       const float *k = K + (size_t) j * hd;

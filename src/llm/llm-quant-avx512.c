@@ -1054,6 +1054,155 @@ llm_vec_dot4_avx512 (llm_type type, int64_t n, const void *x, size_t stride, con
     }
 }
 
+/* ---- single-token attention ------------------------------------------- */
+
+/* exp(x) for x <= 0, 16 lanes: x = n·ln2 + r with |r| <= ln2/2 (ln2 split in
+ * two for an exact n·ln2), Cephes' degree-5 polynomial for exp(r), then
+ * scalef by 2^n (which underflows to 0 below -87). About 1 ulp from expf. */
+static inline __m512
+exp_nonpositive (__m512 x)
+{
+  const __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (x, _mm512_set1_ps (1.44269504088896341f)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps (n, _mm512_set1_ps (0.693359375f), _mm512_max_ps (x, _mm512_set1_ps (-103.0f)));
+  r = _mm512_fnmadd_ps (n, _mm512_set1_ps (-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps (1.9875691500e-4f);
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.3981999507e-3f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (8.3334519073e-3f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.1665795894e-2f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.6666665459e-1f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (5.0000001201e-1f));
+  p = _mm512_fmadd_ps (_mm512_mul_ps (p, r), r, _mm512_add_ps (r, _mm512_set1_ps (1.0f)));
+  return _mm512_scalef_ps (p, n);
+}
+
+/* Sixteen vectors to one: lane j is the sum of a[j]'s lanes. A tree of
+ * two-source permutes, each level halving the partial sums per vector. */
+static ALWAYS_INLINE __m512
+sum16 (__m512 a[16])
+{
+  static const int32_t lv[4][2][16] = {
+    { { 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23 },
+      { 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31 } },
+    { { 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27 },
+      { 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31 } },
+    { { 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29 },
+      { 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31 } },
+    { { 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30 },
+      { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31 } },
+  };
+
+  #pragma GCC unroll 4
+  for (int l = 0; l < 4; l++)
+    {
+      const __m512i lo = _mm512_loadu_si512 (lv[l][0]), hi = _mm512_loadu_si512 (lv[l][1]);
+      #pragma GCC unroll 8
+      for (int i = 0; i < (8 >> l); i++)
+        a[i] = _mm512_add_ps (_mm512_permutex2var_ps (a[2 * i], lo, a[2 * i + 1]),
+                              _mm512_permutex2var_ps (a[2 * i], hi, a[2 * i + 1]));
+    }
+  return a[0];
+}
+
+bool
+llm_attend_avx512 (int group, int hd, int n, const float *q, const float *K, const float *V, float scale,
+                   float *scores, int ld, float *out, const float *next_K, const float *next_V)
+{
+  const int nc = hd / 16;
+
+  if (hd % 16 != 0 || hd > 256 || group < 1 || group > 8 || n < 1)
+    return false;
+
+  /* the next head's rows: short streams from memory are slow on their own */
+  if (next_K != NULL && next_V != NULL)
+    for (size_t i = 0; i < (size_t) n * hd; i += 16)
+      {
+        _mm_prefetch ((const char *) (next_K + i), _MM_HINT_T1);
+        _mm_prefetch ((const char *) (next_V + i), _MM_HINT_T1);
+      }
+
+  /* scores: sixteen keys at a time, their sums transposed into one vector */
+  for (int g = 0; g < group; g++)
+    {
+      const float *qg = q + (size_t) g * hd;
+      float *row = scores + (size_t) g * ld;
+      int j = 0;
+
+      for (; j + 16 <= n; j += 16)
+        {
+          __m512 acc[16];
+          #pragma GCC unroll 16
+          for (int k = 0; k < 16; k++)
+            acc[k] = _mm512_setzero_ps ();
+          for (int c = 0; c < nc; c++)
+            {
+              const __m512 qc = _mm512_loadu_ps (qg + 16 * c);
+              #pragma GCC unroll 16
+              for (int k = 0; k < 16; k++)
+                acc[k] = _mm512_fmadd_ps (qc, _mm512_loadu_ps (K + (size_t) (j + k) * hd + 16 * c), acc[k]);
+            }
+          _mm512_storeu_ps (row + j, _mm512_mul_ps (sum16 (acc), _mm512_set1_ps (scale)));
+        }
+      for (; j < n; j++)
+        {
+          __m512 acc = _mm512_setzero_ps ();
+          for (int c = 0; c < nc; c++)
+            acc = _mm512_fmadd_ps (_mm512_loadu_ps (qg + 16 * c), _mm512_loadu_ps (K + (size_t) j * hd + 16 * c), acc);
+          row[j] = _mm512_reduce_add_ps (acc) * scale;
+        }
+    }
+
+  /* softmax of each row: max, exp, sum, then one reciprocal */
+  for (int g = 0; g < group; g++)
+    {
+      float *row = scores + (size_t) g * ld;
+      __m512 vmax = _mm512_set1_ps (-3.402823466e+38f), vsum = _mm512_setzero_ps ();
+      int j = 0;
+      float max, inv;
+
+      for (; j + 16 <= n; j += 16)
+        vmax = _mm512_max_ps (vmax, _mm512_loadu_ps (row + j));
+      if (j < n)
+        vmax = _mm512_max_ps (vmax, _mm512_mask_loadu_ps (vmax, (__mmask16) ((1u << (n - j)) - 1), row + j));
+      max = _mm512_reduce_max_ps (vmax);
+      for (j = 0; j + 16 <= n; j += 16)
+        {
+          const __m512 e = exp_nonpositive (_mm512_sub_ps (_mm512_loadu_ps (row + j), _mm512_set1_ps (max)));
+          _mm512_storeu_ps (row + j, e);
+          vsum = _mm512_add_ps (vsum, e);
+        }
+      if (j < n)
+        {
+          const __mmask16 m = (__mmask16) ((1u << (n - j)) - 1);
+          const __m512 e = exp_nonpositive (_mm512_sub_ps (_mm512_maskz_loadu_ps (m, row + j), _mm512_set1_ps (max)));
+          _mm512_mask_storeu_ps (row + j, m, e);
+          vsum = _mm512_add_ps (vsum, _mm512_maskz_mov_ps (m, e));
+        }
+      inv = 1.0f / _mm512_reduce_add_ps (vsum);
+      for (j = 0; j + 16 <= n; j += 16)
+        _mm512_storeu_ps (row + j, _mm512_mul_ps (_mm512_loadu_ps (row + j), _mm512_set1_ps (inv)));
+      for (; j < n; j++)
+        row[j] *= inv;
+    }
+
+  /* out = P · V, sixteen dimensions at a time for every head of the group */
+  for (int c = 0; c < nc; c++)
+    {
+      __m512 acc[8];
+      for (int g = 0; g < group; g++)
+        acc[g] = _mm512_setzero_ps ();
+      for (int j = 0; j < n; j++)
+        {
+          const __m512 v = _mm512_loadu_ps (V + (size_t) j * hd + 16 * c);
+          for (int g = 0; g < group; g++)
+            acc[g] = _mm512_fmadd_ps (_mm512_set1_ps (scores[(size_t) g * ld + j]), v, acc[g]);
+        }
+      for (int g = 0; g < group; g++)
+        _mm512_storeu_ps (out + (size_t) g * hd + 16 * c, acc[g]);
+    }
+  return true;
+}
+
 /* ---- activations ------------------------------------------------------- */
 
 /* roundf: half away from zero. v - trunc(v) is exact, so the tie test is. */

@@ -1295,6 +1295,13 @@ llm_quantize_act_avx512 (llm_type type, const float *x, void *y, int64_t n)
 }
 
 bool
+llm_attend_avx512 (int group, int hd, int n, const float *q, const float *K, const float *V, float scale,
+                   float *scores, int ld, float *out, const float *next_K, const float *next_V)
+{
+  return false;
+}
+
+bool
 llm_vec_dot4_rows_avx512 (llm_type type, int64_t n, const void *x, size_t row_size, size_t stride,
                           int64_t nq, const void *y, float *out, int64_t out_stride)
 {
@@ -1311,6 +1318,14 @@ llm_quantize_activations (llm_type type, const float *x, void *y, int64_t n)
       && llm_quantize_act_avx512 (type, x, y, n))
     return true;
   return llm_quantize_row (type, x, y, n);
+}
+
+bool
+llm_attend_simd (int group, int hd, int n, const float *q, const float *K, const float *V, float scale,
+                 float *scores, int ld, float *out, const float *next_K, const float *next_V)
+{
+  return get_simd () >= SIMD_AVX512
+      && llm_attend_avx512 (group, hd, n, q, K, V, scale, scores, ld, out, next_K, next_V);
 }
 
 bool

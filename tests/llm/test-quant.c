@@ -747,6 +747,81 @@ test_type_names (void)
   g_assert_cmpuint (llm_row_size (LLM_TYPE_Q6_K, 100), ==, 0);
 }
 
+/* The AVX-512 single-token attention against a plain double-precision one:
+ * head groups of 1, 2 and 4, head sizes 64 and 128, key counts on and off
+ * multiples of 16 (the transposed sums and the masked tails), and scores
+ * large enough that the softmax is peaked. */
+static void
+test_attend (void)
+{
+  static const int groups[] = { 1, 2, 4 }, hds[] = { 64, 128 }, ns[] = { 1, 5, 16, 17, 64, 100, 257 };
+  GRand *r = g_rand_new_with_seed (11);
+
+  if (!llm_cpu_has_avx512 ())
+    {
+      g_test_skip ("no AVX-512 on this CPU");
+      g_rand_free (r);
+      return;
+    }
+  for (size_t a = 0; a < G_N_ELEMENTS (groups); a++)
+    for (size_t b = 0; b < G_N_ELEMENTS (hds); b++)
+      for (size_t c = 0; c < G_N_ELEMENTS (ns); c++)
+        {
+          int group = groups[a], hd = hds[b], n = ns[c], ld = n + 3;
+          float *q = g_new (float, group * hd), *K = g_new (float, n * hd), *V = g_new (float, n * hd);
+          float *scores = g_new (float, group * ld), *out = g_new (float, group * hd);
+          float scale = 1.0f / sqrtf ((float) hd);
+          double *p = g_new (double, n);
+
+          for (int i = 0; i < group * hd; i++)
+            q[i] = 3 * gauss (r);
+          for (int i = 0; i < n * hd; i++)
+            {
+              K[i] = gauss (r);
+              V[i] = gauss (r);
+            }
+          g_assert_true (llm_attend_avx512 (group, hd, n, q, K, V, scale, scores, ld, out, K, V));
+          for (int g = 0; g < group; g++)
+            {
+              double max = -1e300, sum = 0;
+              for (int j = 0; j < n; j++)
+                {
+                  double s = 0;
+                  for (int i = 0; i < hd; i++)
+                    s += (double) q[g * hd + i] * K[j * hd + i];
+                  p[j] = s * scale;
+                  max = MAX (max, p[j]);
+                }
+              for (int j = 0; j < n; j++)
+                sum += (p[j] = exp (p[j] - max));
+              for (int j = 0; j < n; j++)
+                {
+                  p[j] /= sum;
+                  if (fabs (scores[g * ld + j] - p[j]) > 1e-5 + 1e-5 * p[j])
+                    g_error ("group %d hd %d n %d head %d key %d: p %.9g vs %.9g", group, hd, n, g, j,
+                             scores[g * ld + j], p[j]);
+                }
+              for (int i = 0; i < hd; i++)
+                {
+                  double o = 0;
+                  for (int j = 0; j < n; j++)
+                    o += p[j] * V[j * hd + i];
+                  if (fabs (out[g * hd + i] - o) > 1e-5 * (1 + fabs (o)))
+                    g_error ("group %d hd %d n %d head %d dim %d: out %.9g vs %.9g", group, hd, n, g, i,
+                             out[g * hd + i], o);
+                }
+            }
+          g_free (q); g_free (K); g_free (V); g_free (scores); g_free (out); g_free (p);
+        }
+  /* shapes without a path are refused, not computed */
+  {
+    float x[48] = { 0 }, sc[4], o[48];
+    g_assert_false (llm_attend_avx512 (1, 24, 2, x, x, x, 1.0f, sc, 2, o, NULL, NULL));
+    g_assert_false (llm_attend_avx512 (9, 16, 1, x, x, x, 1.0f, sc, 1, o, NULL, NULL));
+  }
+  g_rand_free (r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -765,5 +840,6 @@ main (int argc, char **argv)
   g_test_add_func ("/llm/quant/products", test_products);
   g_test_add_func ("/llm/quant/threaded-matvec", test_threaded_matvec);
   g_test_add_func ("/llm/quant/batch-vs-matvec", test_batch_vs_matvec);
+  g_test_add_func ("/llm/quant/attend", test_attend);
   return g_test_run ();
 }
