@@ -715,49 +715,31 @@ attend_kv_head (const AttnJob *job, int t, int kvh, float *scores, int next_kvh)
     }
 }
 
-/* Single-token attention split by KV head across the pool. Attention
- * reads little memory, so the bus would idle while it runs: one extra chunk
- * per thread prefetches that thread's share of the next matrix (W_o) into
- * its L2, the rows it will most likely take (the pool's caller claims the
- * first chunk, worker ith the ith): Q4_0 decode 300 -> 321 tokens/s. */
+/* Single-token attention split by KV head across the pool. (Idle threads
+ * used to prefetch W_o into L2 meanwhile: +7% while attention was slow,
+ * a net loss of ~5 µs a layer once it was not, so no longer.) */
 typedef struct {
   AttnJob       job;
   float        *scores;
   size_t        per_thread;
-  const Matrix *next;
   int           nth;
 } HeadsJob;
-
-static void
-prefetch_share (const Matrix *m, int ith, int nth)
-{
-  size_t bytes = (size_t) m->rows * llm_row_size (m->type, m->cols);
-  size_t share = (bytes / (size_t) nth + 63) & ~(size_t) 63;
-  const char *p = (const char *) m->data + (size_t) ith * share;
-  const char *end = (const char *) m->data + bytes;
-
-  for (size_t i = 0; i < share && p + i < end; i += 64)
-    __builtin_prefetch (p + i, 0, 2);
-}
 
 static void
 heads_chunk (void *ctx, int c, int ith)
 {
   const HeadsJob *j = ctx;
 
-  if (c < j->job.d->n_kv)
-    attend_kv_head (&j->job, 0, c, j->scores + (size_t) ith * j->per_thread,
-                    c + j->nth < j->job.d->n_kv ? c + j->nth : -1);
-  else
-    prefetch_share (j->next, ith, j->nth);
+  attend_kv_head (&j->job, 0, c, j->scores + (size_t) ith * j->per_thread,
+                  c + j->nth < j->job.d->n_kv ? c + j->nth : -1);
 }
 
 static void
-run_heads (llm_decoder *d, int layer, int pos, const Matrix *next)
+run_heads (llm_decoder *d, int layer, int pos)
 {
-  int nth = llm_pool_n_threads (d->pool);
-  HeadsJob heads = { { d, layer, 1, pos }, d->scores, (size_t) (d->n_head / d->n_kv) * d->n_ctx, next, nth };
-  llm_pool_run_chunks (d->pool, heads_chunk, &heads, d->n_kv + (next != NULL && nth > 1 ? nth : 0));
+  HeadsJob heads = { { d, layer, 1, pos }, d->scores, (size_t) (d->n_head / d->n_kv) * d->n_ctx,
+                     llm_pool_n_threads (d->pool) };
+  llm_pool_run_chunks (d->pool, heads_chunk, &heads, d->n_kv);
 }
 
 /* ---- single-token decode ----
@@ -914,7 +896,7 @@ eval_token (llm_decoder *d, LlmToken token, float *logits)
       run_matvecs (d, &qkv);
 
       finish_qkv (d, L, l, pos, q, k, v, d->rope_cs);
-      run_heads (d, l, pos, &L->wo);
+      run_heads (d, l, pos);
 
       /* x += W_o · attention */
       act_reset (&act, d->att);
@@ -1120,7 +1102,7 @@ eval_batch (llm_decoder *d, const LlmToken *tokens, int n, bool all_logits, floa
       rows_run (d, &rj);
       if (n == 1)
         {
-          run_heads (d, l, d->n_past, NULL);
+          run_heads (d, l, d->n_past);
         }
       else
         {
