@@ -748,13 +748,13 @@ test_type_names (void)
 }
 
 /* The AVX-512 single-token attention against a plain double-precision one:
- * head groups of 1, 2 and 4, head sizes 64 and 128, key counts on and off
+ * head groups of 1, 2, 4, 5 and 8, head sizes 64, 80 and 128, key counts on and off
  * multiples of 16 (the transposed sums and the masked tails), and scores
  * large enough that the softmax is peaked. */
 static void
 test_attend (void)
 {
-  static const int groups[] = { 1, 2, 4 }, hds[] = { 64, 128 }, ns[] = { 1, 5, 16, 17, 64, 100, 257 };
+  static const int groups[] = { 1, 2, 4, 5, 8 }, hds[] = { 64, 80, 128 }, ns[] = { 1, 5, 16, 17, 64, 100, 257 };
   GRand *r = g_rand_new_with_seed (11);
 
   if (!llm_cpu_has_avx512 ())
