@@ -583,42 +583,34 @@ cache_row (const llm_decoder *d, float *cache, int l, int kvh, int pos)
   return cache + (((size_t) l * d->n_kv + kvh) * d->n_ctx + pos) * d->head_dim;
 }
 
-/* One token's q, k, v after their products, for the query heads of KV
- * head @kvh and that KV head: biases (qwen2), per-head norms (qwen3), RoPE
- * at @cs, and k, v into layer @l's cache at @pos. @q, @k, @v are the
- * token's whole vectors. */
-static void
-finish_kv_head (llm_decoder *d, const Layer *L, int l, int pos,
-                float *q, float *k, float *v, const float *cs, int kvh)
-{
-  int hd = d->head_dim, group = d->n_head / d->n_kv;
-  size_t q0 = (size_t) kvh * group * hd, k0 = (size_t) kvh * hd;
-  float *qg = q + q0, *kh = k + k0, *vh = v + k0;
-
-  if (L->q_bias)
-    for (int i = 0; i < group * hd; i++) qg[i] += L->q_bias[q0 + i];
-  if (L->k_bias)
-    for (int i = 0; i < hd; i++) kh[i] += L->k_bias[k0 + i];
-  if (L->v_bias)
-    for (int i = 0; i < hd; i++) vh[i] += L->v_bias[k0 + i];
-  if (L->q_norm)
-    for (int h = 0; h < group; h++)
-      rms_norm (qg + h * hd, L->q_norm, qg + h * hd, hd, d->eps);
-  if (L->k_norm)
-    rms_norm (kh, L->k_norm, kh, hd, d->eps);
-  rope (d, qg, group, cs);
-  rope (d, kh, 1, cs);
-  memcpy (cache_row (d, d->k_cache, l, kvh, pos), kh, (size_t) hd * sizeof (float));
-  memcpy (cache_row (d, d->v_cache, l, kvh, pos), vh, (size_t) hd * sizeof (float));
-}
-
-/* The same for every head: decode's fallback and each token of a prefill. */
+/* One token's q, k, v after their products: biases (qwen2), per-head
+ * norms (qwen3), RoPE at @cs, and k, v into layer @l's cache at @pos. The
+ * same for decode and for each token of a prefill. */
 static void
 finish_qkv (llm_decoder *d, const Layer *L, int l, int pos,
             float *q, float *k, float *v, const float *cs)
 {
+  int hd = d->head_dim, qd = d->n_head * hd, kvd = d->n_kv * hd;
+
+  if (L->q_bias)
+    for (int i = 0; i < qd; i++) q[i] += L->q_bias[i];
+  if (L->k_bias)
+    for (int i = 0; i < kvd; i++) k[i] += L->k_bias[i];
+  if (L->v_bias)
+    for (int i = 0; i < kvd; i++) v[i] += L->v_bias[i];
+  if (L->q_norm)
+    for (int h = 0; h < d->n_head; h++)
+      rms_norm (q + h * hd, L->q_norm, q + h * hd, hd, d->eps);
+  if (L->k_norm)
+    for (int h = 0; h < d->n_kv; h++)
+      rms_norm (k + h * hd, L->k_norm, k + h * hd, hd, d->eps);
+  rope (d, q, d->n_head, cs);
+  rope (d, k, d->n_kv, cs);
   for (int h = 0; h < d->n_kv; h++)
-    finish_kv_head (d, L, l, pos, q, k, v, cs, h);
+    {
+      memcpy (cache_row (d, d->k_cache, l, h, pos), k + (size_t) h * hd, (size_t) hd * sizeof (float));
+      memcpy (cache_row (d, d->v_cache, l, h, pos), v + (size_t) h * hd, (size_t) hd * sizeof (float));
+    }
 }
 
 static bool
@@ -748,37 +740,6 @@ run_heads (llm_decoder *d, int layer, int pos)
   HeadsJob heads = { { d, layer, 1, pos }, d->scores, (size_t) (d->n_head / d->n_kv) * d->n_ctx,
                      llm_pool_n_threads (d->pool) };
   llm_pool_run_chunks (d->pool, heads_chunk, &heads, d->n_kv);
-}
-
-/* Q, K, V, their finishing and attention as one job of a chunk per KV
- * head: a chunk computes the rows of its query heads and of its K and V
- * head, finishes them and attends. One job a layer fewer, no serial
- * finishing between jobs, and one thread's attention (bound by latency)
- * overlaps the other's streaming of weights. Used when there are at least
- * two KV heads per thread, so the chunks balance. */
-typedef struct {
-  llm_decoder *d;
-  const Layer *L;
-  int          layer, pos, nth;
-  const void  *xq[3];
-} QkvAttnJob;
-
-static void
-qkv_attn_chunk (void *ctx, int c, int ith)
-{
-  const QkvAttnJob *j = ctx;
-  llm_decoder *d = j->d;
-  const Layer *L = j->L;
-  int hd = d->head_dim, group = d->n_head / d->n_kv;
-  int64_t q0 = (int64_t) c * group * hd, k0 = (int64_t) c * hd;
-  AttnJob aj = { d, j->layer, 1, j->pos };
-
-  llm_matvec_rows (L->wq.type, L->wq.data, L->wq.cols, j->xq[0], q0, q0 + (int64_t) group * hd, d->q);
-  llm_matvec_rows (L->wk.type, L->wk.data, L->wk.cols, j->xq[1], k0, k0 + hd, d->k);
-  llm_matvec_rows (L->wv.type, L->wv.data, L->wv.cols, j->xq[2], k0, k0 + hd, d->v);
-  finish_kv_head (d, L, j->layer, j->pos, d->q, d->k, d->v, d->rope_cs, c);
-  attend_kv_head (&aj, 0, c, d->scores + (size_t) ith * group * d->n_ctx,
-                  c + j->nth < d->n_kv ? c + j->nth : -1);
 }
 
 /* ---- single-token decode ----
@@ -914,7 +875,6 @@ eval_token (llm_decoder *d, LlmToken token, float *logits)
   size_t row_size = llm_row_size (d->tok_embd.type, E);
   float *x = d->x, *xn = d->xn, *q = d->q, *k = d->k, *v = d->v;
   Act act;
-  int nth = llm_pool_n_threads (d->pool);
 
   if (token < 0 || token >= d->n_vocab)
     return false;
@@ -929,24 +889,14 @@ eval_token (llm_decoder *d, LlmToken token, float *logits)
 
       rms_norm (x, L->attn_norm, xn, E, d->eps);
       act_reset (&act, xn);
-      if (d->n_kv >= 2 * nth)
-        {
-          QkvAttnJob qa = { d, L, l, pos, nth,
-                            { act_for (d, &act, &L->wq), act_for (d, &act, &L->wk), act_for (d, &act, &L->wv) } };
-          if (qa.xq[0] == NULL || qa.xq[1] == NULL || qa.xq[2] == NULL)
-            return false;
-          llm_pool_run_chunks (d->pool, qkv_attn_chunk, &qa, d->n_kv);
-        }
-      else
-        {
-          if (!job_add (d, &qkv, &L->wq, act_for (d, &act, &L->wq), q, NULL) ||
-              !job_add (d, &qkv, &L->wk, act_for (d, &act, &L->wk), k, NULL) ||
-              !job_add (d, &qkv, &L->wv, act_for (d, &act, &L->wv), v, NULL))
-            return false;
-          run_matvecs (d, &qkv);
-          finish_qkv (d, L, l, pos, q, k, v, d->rope_cs);
-          run_heads (d, l, pos);
-        }
+      if (!job_add (d, &qkv, &L->wq, act_for (d, &act, &L->wq), q, NULL) ||
+          !job_add (d, &qkv, &L->wk, act_for (d, &act, &L->wk), k, NULL) ||
+          !job_add (d, &qkv, &L->wv, act_for (d, &act, &L->wv), v, NULL))
+        return false;
+      run_matvecs (d, &qkv);
+
+      finish_qkv (d, L, l, pos, q, k, v, d->rope_cs);
+      run_heads (d, l, pos);
 
       /* x += W_o · attention */
       act_reset (&act, d->att);
