@@ -78,6 +78,8 @@ typedef struct {
   const float *q_bias, *k_bias, *v_bias;   /* qwen2 */
   const float *q_norm, *k_norm;            /* qwen3 */
   Matrix wq, wk, wv, wo, gate, up, down;
+  Matrix wqkv;   /* wq, wk, wv as one matrix when they lie end to end
+                  * (same type and width, after the copy): data NULL if not */
 } Layer;
 
 struct llm_decoder {
@@ -320,6 +322,28 @@ copy_to_huge_pages (llm_decoder *d)
 #endif
 }
 
+/* Q, K and V as one matrix for decode: one stream per thread and part
+ * instead of three short ones (the copy onto huge pages puts them end to
+ * end when their sizes are multiples of its alignment). */
+static void
+join_qkv (llm_decoder *d)
+{
+  for (int l = 0; l < d->n_layer; l++)
+    {
+      Layer *L = &d->layers[l];
+      size_t rs = llm_row_size (L->wq.type, L->wq.cols);
+
+      memset (&L->wqkv, 0, sizeof L->wqkv);
+      if (L->wk.type != L->wq.type || L->wv.type != L->wq.type
+          || L->wk.cols != L->wq.cols || L->wv.cols != L->wq.cols
+          || (const uint8_t *) L->wk.data != (const uint8_t *) L->wq.data + rs * (size_t) L->wq.rows
+          || (const uint8_t *) L->wv.data != (const uint8_t *) L->wk.data + rs * (size_t) L->wk.rows)
+        continue;
+      L->wqkv = L->wq;
+      L->wqkv.rows = L->wq.rows + L->wk.rows + L->wv.rows;
+    }
+}
+
 llm_decoder *
 llm_decoder_load (const char *path, int n_ctx, int n_threads, char *err, size_t err_size)
 {
@@ -457,6 +481,7 @@ llm_decoder_load (const char *path, int n_ctx, int n_threads, char *err, size_t 
     }
 
   copy_to_huge_pages (d);
+  join_qkv (d);
   d->pool = llm_pool_new (n_threads);
   cache = (size_t) d->n_layer * (size_t) d->n_ctx * (size_t) (d->n_kv * d->head_dim);
   d->k_cache = malloc (cache * sizeof (float));
@@ -889,10 +914,26 @@ eval_token (llm_decoder *d, LlmToken token, float *logits)
 
       rms_norm (x, L->attn_norm, xn, E, d->eps);
       act_reset (&act, xn);
-      if (!job_add (d, &qkv, &L->wq, act_for (d, &act, &L->wq), q, NULL) ||
-          !job_add (d, &qkv, &L->wk, act_for (d, &act, &L->wk), k, NULL) ||
-          !job_add (d, &qkv, &L->wv, act_for (d, &act, &L->wv), v, NULL))
-        return false;
+      if (L->wqkv.data != NULL)
+        {
+          /* one product into d->q, then k and v are its tail (decode
+           * only: q of the later rows of a batch is not needed) */
+          if (!job_add (d, &qkv, &L->wqkv, act_for (d, &act, &L->wqkv), d->q, NULL))
+            return false;
+          q = d->q;
+          k = d->q + (size_t) d->n_head * d->head_dim;
+          v = k + (size_t) d->n_kv * d->head_dim;
+        }
+      else
+        {
+          q = d->q;
+          k = d->k;
+          v = d->v;
+          if (!job_add (d, &qkv, &L->wq, act_for (d, &act, &L->wq), q, NULL) ||
+              !job_add (d, &qkv, &L->wk, act_for (d, &act, &L->wk), k, NULL) ||
+              !job_add (d, &qkv, &L->wv, act_for (d, &act, &L->wv), v, NULL))
+            return false;
+        }
       run_matvecs (d, &qkv);
 
       finish_qkv (d, L, l, pos, q, k, v, d->rope_cs);
