@@ -357,11 +357,8 @@ import_finished_cb (DocentWindow *self,
 
   if (self->rechunking)
     {
-      gboolean stopped = error != NULL && (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
-                                           g_error_matches (error, DOCENT_ERROR, DOCENT_ERROR_CANCELLED));
-
       self->rechunking = FALSE;
-      if (stopped)
+      if (error != NULL && is_stopped (error))
         message = g_strdup (_("Re-cutting stopped; the rest keeps its old passages until you apply again"));
       else if (error != NULL)
         message = g_strdup_printf (_("Re-cutting failed: %s"), error->message);
