@@ -544,15 +544,10 @@ dot_q5_K (int64_t nb, const llm_block_q5_K *x, const llm_block_q8_K *y)
  * scale. In each 128-bit lane L of packs (lo, hi) words 0-3 belong to
  * sub-block L and words 4-7 to sub-block 4+L (of the half). Sums of four
  * products (at most 4·63·127) fit int16. Exact integers per block. */
-static float
-dot_q6_K (int64_t nb, const llm_block_q6_K *x, const llm_block_q8_K *y)
+/* Word index of the scale for each int16 of packs (p_lo, p_hi) of half @n. */
+static inline void
+q6_K_scale_index (__m512i idx[2])
 {
-  const __m512i m4 = _mm512_set1_epi8 (0xF), m30 = _mm512_set1_epi8 (0x30);
-  const __m512i shl = _mm512_setr_epi64 (4, 4, 4, 4, 2, 2, 2, 2);
-  const __m512i shr = _mm512_setr_epi64 (0, 0, 0, 0, 2, 2, 2, 2);
-  __m512i idx[2];
-  __m512 acc = _mm512_setzero_ps ();
-
   for (int n = 0; n < 2; n++)
     {
       int16_t w[32];
@@ -560,32 +555,63 @@ dot_q6_K (int64_t nb, const llm_block_q6_K *x, const llm_block_q8_K *y)
         w[k] = (int16_t) (8 * n + (k / 8) + (k % 8 >= 4 ? 4 : 0));
       idx[n] = _mm512_loadu_si512 (w);
     }
+}
+
+/* One Q6_K block against activations whose 256 quants are @yq and whose
+ * 16 sub-block sums are @bs: the int32 lane sums (exact), to be scaled by
+ * d · dy. Shared by the one- and four-row kernels. */
+static ALWAYS_INLINE __m512i
+q6_K_block_sum (const llm_block_q6_K *b, const __m512i yq[4], __m256i bs, const __m512i idx[2])
+{
+  const __m512i m4 = _mm512_set1_epi8 (0xF), m30 = _mm512_set1_epi8 (0x30);
+  const __m512i shl = _mm512_setr_epi64 (4, 4, 4, 4, 2, 2, 2, 2);
+  const __m512i shr = _mm512_setr_epi64 (0, 0, 0, 0, 2, 2, 2, 2);
+  const __m256i sc16 = _mm256_cvtepi8_epi16 (_mm_loadu_si128 ((const __m128i *) b->scales));
+  const __m512i sc = _mm512_castsi256_si512 (sc16);
+  /* Σ scale · 32 · Σv over the 16 sub-blocks */
+  const __m256i corr = _mm256_madd_epi16 (sc16, bs);
+  __m512i sum = _mm512_sub_epi32 (_mm512_setzero_si512 (), _mm512_castsi256_si512 (_mm256_slli_epi32 (corr, 5)));
+
+  sum = _mm512_inserti64x4 (sum, _mm256_setzero_si256 (), 1);
+  #pragma GCC unroll 2
+  for (int n = 0; n < 2; n++)
+    {
+      const __m512i l = _mm512_loadu_si512 (b->ql + 64 * n);
+      const __m512i h = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (b->qh + 32 * n)));
+      const __m512i lo = _mm512_or_si512 (_mm512_and_si512 (l, m4), _mm512_and_si512 (_mm512_sllv_epi64 (h, shl), m30));
+      const __m512i hi = _mm512_or_si512 (_mm512_and_si512 (_mm512_srli_epi16 (l, 4), m4),
+                                          _mm512_and_si512 (_mm512_srlv_epi64 (h, shr), m30));
+      const __m512i p_lo = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), lo, yq[2 * n]);
+      const __m512i p_hi = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), hi, yq[2 * n + 1]);
+      sum = _mm512_dpwssd_epi32 (sum, _mm512_packs_epi32 (p_lo, p_hi), _mm512_permutexvar_epi16 (idx[n], sc));
+    }
+  return sum;
+}
+
+static inline void
+q6_K_prefetch (const llm_block_q6_K *b)
+{
+  for (int k = 0; k < 4; k++)
+    _mm_prefetch ((const char *) b + LLM_PREFETCH_BYTES + 64 * k, _MM_HINT_T0);
+}
+
+static float
+dot_q6_K (int64_t nb, const llm_block_q6_K *x, const llm_block_q8_K *y)
+{
+  __m512i idx[2];
+  __m512 acc = _mm512_setzero_ps ();
+
+  q6_K_scale_index (idx);
   for (int64_t i = 0; i < nb; i++)
     {
-      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES, _MM_HINT_T0);
-      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
-      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES + 128, _MM_HINT_T0);
-      _mm_prefetch ((const char *) (x + i) + LLM_PREFETCH_BYTES + 192, _MM_HINT_T0);
-      const __m256i sc16 = _mm256_cvtepi8_epi16 (_mm_loadu_si128 ((const __m128i *) x[i].scales));
-      const __m512i sc = _mm512_castsi256_si512 (sc16);
-      /* Σ scale · 32 · Σv over the 16 sub-blocks */
-      const __m256i corr = _mm256_madd_epi16 (sc16, _mm256_loadu_si256 ((const __m256i *) y[i].bsums));
-      __m512i sum = _mm512_sub_epi32 (_mm512_setzero_si512 (), _mm512_castsi256_si512 (_mm256_slli_epi32 (corr, 5)));
-      sum = _mm512_inserti64x4 (sum, _mm256_setzero_si256 (), 1);
-      #pragma GCC unroll 2
-      for (int n = 0; n < 2; n++)
-        {
-          const __m512i l = _mm512_loadu_si512 (x[i].ql + 64 * n);
-          const __m512i h = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (x[i].qh + 32 * n)));
-          const __m512i lo = _mm512_or_si512 (_mm512_and_si512 (l, m4), _mm512_and_si512 (_mm512_sllv_epi64 (h, shl), m30));
-          const __m512i hi = _mm512_or_si512 (_mm512_and_si512 (_mm512_srli_epi16 (l, 4), m4),
-                                              _mm512_and_si512 (_mm512_srlv_epi64 (h, shr), m30));
-          const __m512i p_lo = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), lo, _mm512_loadu_si512 (y[i].qs + 128 * n));
-          const __m512i p_hi = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), hi,
-                                                    _mm512_loadu_si512 (y[i].qs + 128 * n + 64));
-          sum = _mm512_dpwssd_epi32 (sum, _mm512_packs_epi32 (p_lo, p_hi), _mm512_permutexvar_epi16 (idx[n], sc));
-        }
-      acc = _mm512_fmadd_ps (_mm512_set1_ps (llm_fp16_table[x[i].d] * y[i].d), _mm512_cvtepi32_ps (sum), acc);
+      const __m512i yq[4] = { _mm512_loadu_si512 (y[i].qs), _mm512_loadu_si512 (y[i].qs + 64),
+                              _mm512_loadu_si512 (y[i].qs + 128), _mm512_loadu_si512 (y[i].qs + 192) };
+      q6_K_prefetch (x + i);
+      acc = _mm512_fmadd_ps (_mm512_set1_ps (llm_fp16_table[x[i].d] * y[i].d),
+                             _mm512_cvtepi32_ps (q6_K_block_sum (x + i, yq,
+                                                                 _mm256_loadu_si256 ((const __m256i *) y[i].bsums),
+                                                                 idx)),
+                             acc);
     }
   return _mm512_reduce_add_ps (acc);
 }
@@ -802,19 +828,10 @@ dot4_q5_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y,
 static void
 dot4_q6_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y, float out[4])
 {
-  const __m512i m4 = _mm512_set1_epi8 (0xF), m30 = _mm512_set1_epi8 (0x30);
-  const __m512i shl = _mm512_setr_epi64 (4, 4, 4, 4, 2, 2, 2, 2);
-  const __m512i shr = _mm512_setr_epi64 (0, 0, 0, 0, 2, 2, 2, 2);
   __m512i idx[2];
   __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps () };
 
-  for (int n = 0; n < 2; n++)
-    {
-      int16_t w[32];
-      for (int k = 0; k < 32; k++)
-        w[k] = (int16_t) (8 * n + (k / 8) + (k % 8 >= 4 ? 4 : 0));
-      idx[n] = _mm512_loadu_si512 (w);
-    }
+  q6_K_scale_index (idx);
   for (int64_t i = 0; i < nb; i++)
     {
       const __m512i yq[4] = { _mm512_loadu_si512 (y[i].qs), _mm512_loadu_si512 (y[i].qs + 64),
@@ -825,30 +842,9 @@ dot4_q6_K (int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y,
       for (int r = 0; r < 4; r++)
         {
           const llm_block_q6_K *b = (const llm_block_q6_K *) (x + r * stride) + i;
-          _mm_prefetch ((const char *) b + LLM_PREFETCH_BYTES, _MM_HINT_T0);
-          _mm_prefetch ((const char *) b + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
-          _mm_prefetch ((const char *) b + LLM_PREFETCH_BYTES + 128, _MM_HINT_T0);
-          _mm_prefetch ((const char *) b + LLM_PREFETCH_BYTES + 192, _MM_HINT_T0);
-          const __m256i sc16 = _mm256_cvtepi8_epi16 (_mm_loadu_si128 ((const __m128i *) b->scales));
-          const __m512i sc = _mm512_castsi256_si512 (sc16);
-          const __m256i corr = _mm256_madd_epi16 (sc16, bs);
-          __m512i sum = _mm512_sub_epi32 (_mm512_setzero_si512 (),
-                                          _mm512_castsi256_si512 (_mm256_slli_epi32 (corr, 5)));
-          sum = _mm512_inserti64x4 (sum, _mm256_setzero_si256 (), 1);
-          #pragma GCC unroll 2
-          for (int n = 0; n < 2; n++)
-            {
-              const __m512i l = _mm512_loadu_si512 (b->ql + 64 * n);
-              const __m512i h = _mm512_broadcast_i64x4 (_mm256_loadu_si256 ((const __m256i *) (b->qh + 32 * n)));
-              const __m512i lo = _mm512_or_si512 (_mm512_and_si512 (l, m4),
-                                                  _mm512_and_si512 (_mm512_sllv_epi64 (h, shl), m30));
-              const __m512i hi = _mm512_or_si512 (_mm512_and_si512 (_mm512_srli_epi16 (l, 4), m4),
-                                                  _mm512_and_si512 (_mm512_srlv_epi64 (h, shr), m30));
-              const __m512i p_lo = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), lo, yq[2 * n]);
-              const __m512i p_hi = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), hi, yq[2 * n + 1]);
-              sum = _mm512_dpwssd_epi32 (sum, _mm512_packs_epi32 (p_lo, p_hi), _mm512_permutexvar_epi16 (idx[n], sc));
-            }
-          acc[r] = _mm512_fmadd_ps (_mm512_set1_ps (llm_fp16_table[b->d] * y[i].d), _mm512_cvtepi32_ps (sum), acc[r]);
+          q6_K_prefetch (b);
+          acc[r] = _mm512_fmadd_ps (_mm512_set1_ps (llm_fp16_table[b->d] * y[i].d),
+                                    _mm512_cvtepi32_ps (q6_K_block_sum (b, yq, bs, idx)), acc[r]);
         }
     }
   #pragma GCC unroll 8
