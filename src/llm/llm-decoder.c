@@ -665,7 +665,7 @@ typedef struct {
 __attribute__ ((target_clones ("avx512f", "avx2", "default")))
 #endif
 static void
-attend_kv_head (const AttnJob *job, int t, int kvh, float *scores, int next_kvh)
+attend_kv_head (const AttnJob *job, int t, int kvh, float *scores)
 {
   llm_decoder *d = job->d;
   int hd = d->head_dim, qd = d->n_head * hd;
@@ -673,26 +673,18 @@ attend_kv_head (const AttnJob *job, int t, int kvh, float *scores, int next_kvh)
   float scale = 1.0f / sqrtf ((float) hd);
   const float *K = cache_row (d, d->k_cache, job->layer, kvh, 0);
   const float *V = cache_row (d, d->v_cache, job->layer, kvh, 0);
-  /* The rows of the head this thread most likely takes next, fetched
-   * alongside this head's: short streams from memory run at half speed
-   * on their own. */
-  const float *next_K = next_kvh >= 0 ? cache_row (d, d->k_cache, job->layer, next_kvh, 0) : NULL;
-  const float *next_V = next_kvh >= 0 ? cache_row (d, d->v_cache, job->layer, next_kvh, 0) : NULL;
   int n_keys = job->pos0 + t + 1;
   const float *q = d->q + (size_t) t * qd + (size_t) kvh * group * hd;
   float *out = d->att + (size_t) t * qd + (size_t) kvh * group * hd;
   int hd16 = hd & ~15;
 
   /* with AVX-512: sixteen keys at a time, a vector exp (docs/ENGINE.md) */
-  if (llm_attend_simd (group, hd, n_keys, q, K, V, scale, scores, d->n_ctx, out, next_K, next_V))
+  if (llm_attend_simd (group, hd, n_keys, q, K, V, scale, scores, d->n_ctx, out))
     return;
 
   for (int j = 0; j < n_keys; j++)
     {
       const float *k = K + (size_t) j * hd;
-      if (next_K != NULL)
-        for (int b = 0; b < hd; b += 16)
-          __builtin_prefetch (next_K + (size_t) j * hd + b, 0, 3);
       for (int g = 0; g < group; g++)
         {
           const float *qg = q + (size_t) g * hd;
@@ -725,9 +717,6 @@ attend_kv_head (const AttnJob *job, int t, int kvh, float *scores, int next_kvh)
   for (int j = 0; j < n_keys; j++)
     {
       const float *v = V + (size_t) j * hd;
-      if (next_V != NULL)
-        for (int b = 0; b < hd; b += 16)
-          __builtin_prefetch (next_V + (size_t) j * hd + b, 0, 3);
       for (int g = 0; g < group; g++)
         {
           float p = scores[(size_t) g * d->n_ctx + j], *o = out + (size_t) g * hd;
@@ -740,14 +729,12 @@ attend_kv_head (const AttnJob *job, int t, int kvh, float *scores, int next_kvh)
     }
 }
 
-/* Single-token attention split by KV head across the pool. (Idle threads
- * used to prefetch W_o into L2 meanwhile: +7% while attention was slow,
- * a net loss of ~5 µs a layer once it was not, so no longer.) */
+/* Single-token attention split by KV head across the pool. (Prefetching
+ * W_o, or the next head's rows, meanwhile measured no faster.) */
 typedef struct {
   AttnJob       job;
   float        *scores;
   size_t        per_thread;
-  int           nth;
 } HeadsJob;
 
 static void
@@ -755,15 +742,13 @@ heads_chunk (void *ctx, int c, int ith)
 {
   const HeadsJob *j = ctx;
 
-  attend_kv_head (&j->job, 0, c, j->scores + (size_t) ith * j->per_thread,
-                  c + j->nth < j->job.d->n_kv ? c + j->nth : -1);
+  attend_kv_head (&j->job, 0, c, j->scores + (size_t) ith * j->per_thread);
 }
 
 static void
 run_heads (llm_decoder *d, int layer, int pos)
 {
-  HeadsJob heads = { { d, layer, 1, pos }, d->scores, (size_t) (d->n_head / d->n_kv) * d->n_ctx,
-                     llm_pool_n_threads (d->pool) };
+  HeadsJob heads = { { d, layer, 1, pos }, d->scores, (size_t) (d->n_head / d->n_kv) * d->n_ctx };
   llm_pool_run_chunks (d->pool, heads_chunk, &heads, d->n_kv);
 }
 

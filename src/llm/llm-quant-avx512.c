@@ -1175,20 +1175,12 @@ attend_pv (int group, int n, int hd, const float *V, const float *scores, int ld
 
 bool
 llm_attend_avx512 (int group, int hd, int n, const float *q, const float *K, const float *V, float scale,
-                   float *scores, int ld, float *out, const float *next_K, const float *next_V)
+                   float *scores, int ld, float *out)
 {
   const int nc = hd / 16;
 
   if (hd % 16 != 0 || hd > 256 || group < 1 || group > 8 || n < 1)
     return false;
-
-  /* the next head's rows: short streams from memory are slow on their own */
-  if (next_K != NULL && next_V != NULL)
-    for (size_t i = 0; i < (size_t) n * hd; i += 16)
-      {
-        _mm_prefetch ((const char *) (next_K + i), _MM_HINT_T1);
-        _mm_prefetch ((const char *) (next_V + i), _MM_HINT_T1);
-      }
 
   /* scores: sixteen keys at a time, their sums transposed into one vector */
   for (int g = 0; g < group; g++)

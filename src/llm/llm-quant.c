@@ -1296,7 +1296,7 @@ llm_quantize_act_avx512 (llm_type type, const float *x, void *y, int64_t n)
 
 bool
 llm_attend_avx512 (int group, int hd, int n, const float *q, const float *K, const float *V, float scale,
-                   float *scores, int ld, float *out, const float *next_K, const float *next_V)
+                   float *scores, int ld, float *out)
 {
   return false;
 }
@@ -1322,10 +1322,10 @@ llm_quantize_activations (llm_type type, const float *x, void *y, int64_t n)
 
 bool
 llm_attend_simd (int group, int hd, int n, const float *q, const float *K, const float *V, float scale,
-                 float *scores, int ld, float *out, const float *next_K, const float *next_V)
+                 float *scores, int ld, float *out)
 {
   return get_simd () >= SIMD_AVX512
-      && llm_attend_avx512 (group, hd, n, q, K, V, scale, scores, ld, out, next_K, next_V);
+      && llm_attend_avx512 (group, hd, n, q, K, V, scale, scores, ld, out);
 }
 
 bool

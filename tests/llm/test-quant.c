@@ -780,7 +780,7 @@ test_attend (void)
               K[i] = gauss (r);
               V[i] = gauss (r);
             }
-          g_assert_true (llm_attend_avx512 (group, hd, n, q, K, V, scale, scores, ld, out, K, V));
+          g_assert_true (llm_attend_avx512 (group, hd, n, q, K, V, scale, scores, ld, out));
           for (int g = 0; g < group; g++)
             {
               double max = -1e300, sum = 0;
@@ -816,8 +816,8 @@ test_attend (void)
   /* shapes without a path are refused, not computed */
   {
     float x[48] = { 0 }, sc[4], o[48];
-    g_assert_false (llm_attend_avx512 (1, 24, 2, x, x, x, 1.0f, sc, 2, o, NULL, NULL));
-    g_assert_false (llm_attend_avx512 (9, 16, 1, x, x, x, 1.0f, sc, 1, o, NULL, NULL));
+    g_assert_false (llm_attend_avx512 (1, 24, 2, x, x, x, 1.0f, sc, 2, o));
+    g_assert_false (llm_attend_avx512 (9, 16, 1, x, x, x, 1.0f, sc, 1, o));
   }
   g_rand_free (r);
 }
