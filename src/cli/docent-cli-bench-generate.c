@@ -223,16 +223,6 @@ now_s (void)
   return g_get_monotonic_time () / 1e6;
 }
 
-static int
-argmax (const float *l, int n)
-{
-  int best = 0;
-  for (int i = 1; i < n; i++)
-    if (l[i] > l[best])
-      best = i;
-  return best;
-}
-
 int
 docent_cli_bench_generate (DocentCliGlobal *global, int argc, char **argv)
 {
@@ -321,12 +311,12 @@ docent_cli_bench_generate (DocentCliGlobal *global, int argc, char **argv)
       if (!llm_decoder_eval (d, prompt, n_prompt, false, logits))
         goto failed;
       t1 = now_s ();
-      id = argmax (logits, n_vocab);
+      id = llm_argmax (logits, n_vocab);
       for (int i = 0; i < n_gen; i++)
         {
           if (!llm_decoder_eval (d, &id, 1, false, logits))
             goto failed;
-          id = argmax (logits, n_vocab);
+          id = llm_argmax (logits, n_vocab);
         }
       t2 = now_s ();
       if (r > 0)

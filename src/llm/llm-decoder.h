@@ -60,6 +60,9 @@ void         llm_sampling_defaults (llm_sampling *s);
 typedef struct llm_sampler llm_sampler;
 llm_sampler *llm_sampler_new  (const llm_sampling *params);
 void         llm_sampler_free (llm_sampler *s);
+/* The index of the largest of @v's @n values, the first one on a tie (0
+ * when @n < 1 or none compares larger, as with NaNs). */
+int          llm_argmax (const float *v, int n);
 /* Picks a token from @logits (modified in place); @history holds the ids so
  * far (for the repetition penalty). */
 LlmToken     llm_sampler_sample (llm_sampler *s, float *logits, int n_vocab,

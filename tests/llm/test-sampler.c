@@ -281,6 +281,57 @@ test_large_vocabulary (void)
   g_free (l);
 }
 
+/* The plain loop llm_argmax must agree with: the first index of the
+ * largest value. */
+static int
+argmax_plain (const float *v, int n)
+{
+  int best = 0;
+  for (int i = 1; i < n; i++)
+    if (v[i] > v[best])
+      best = i;
+  return best;
+}
+
+/* Lengths around the sixteen lanes and a vocabulary's, the maximum at every
+ * place (first, last, in the tail after the last whole group), ties (the
+ * first wins), all equal, all negative, and NaNs (never chosen). */
+static void
+test_argmax (void)
+{
+  static const int lengths[] = { 1, 2, 15, 16, 17, 31, 32, 33, 100, 32000, 32001 };
+  GRand *rng = g_rand_new_with_seed (7);
+  float *v = g_new (float, 32001);
+
+  for (size_t li = 0; li < G_N_ELEMENTS (lengths); li++)
+    {
+      int n = lengths[li];
+      for (int trial = 0; trial < 40; trial++)
+        {
+          for (int i = 0; i < n; i++)
+            v[i] = (float) g_rand_double_range (rng, -8.0, trial % 2 ? 8.0 : -1.0);
+          if (trial % 5 == 1)
+            v[n - 1] = 100.0f;                             /* last, maybe in the tail */
+          if (trial % 5 == 2)
+            v[0] = 100.0f;
+          if (trial % 5 == 3)                               /* ties: the first wins */
+            v[g_rand_int_range (rng, 0, n)] = v[g_rand_int_range (rng, 0, n)] = 50.0f;
+          if (trial % 5 == 4 && n > 2)
+            v[g_rand_int_range (rng, 1, n)] = NAN;
+          if (trial == 39)
+            for (int i = 0; i < n; i++)
+              v[i] = -3.0f;
+          g_assert_cmpint (llm_argmax (v, n), ==, argmax_plain (v, n));
+        }
+    }
+  v[0] = NAN;
+  v[1] = 5.0f;
+  g_assert_cmpint (llm_argmax (v, 2), ==, argmax_plain (v, 2));
+  g_assert_cmpint (llm_argmax (v, 0), ==, 0);
+  g_free (v);
+  g_rand_free (rng);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -293,5 +344,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sampler/seed", test_seed);
   g_test_add_func ("/sampler/repeat-penalty", test_repeat_penalty);
   g_test_add_func ("/sampler/large-vocabulary", test_large_vocabulary);
+  g_test_add_func ("/sampler/argmax", test_argmax);
   return g_test_run ();
 }
