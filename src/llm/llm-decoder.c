@@ -67,6 +67,9 @@ v16f_sum (v16f v)
  * whatever the context length. */
 #define MAX_BATCH 256
 
+/* Attention heads of at most this many dimensions (models have 64-256). */
+#define MAX_HEAD_DIM 1024
+
 typedef struct {
   const void *data;
   llm_type    type;
@@ -98,8 +101,12 @@ struct llm_decoder {
   Layer     *layers;
 
   void      *weights;             /* the matrices copied onto huge pages, or NULL */
-  float     *k_cache, *v_cache;   /* [layer][kv head][pos][head_dim]: one head's
+  void      *k_cache, *v_cache;   /* [layer][kv head][pos][head_dim]: one head's
                                   * rows are one stream for attention */
+  bool       kv_f16;              /* the caches hold F16 (else floats): half the
+                                  * memory and the bytes attention reads, the
+                                  * precision other GGUF runtimes keep; floats
+                                  * only for a model whose weights are floats */
   float     *inv_freq;            /* rot_dim / 2 */
   float     *rope_cs;             /* [token][2][rot_dim]: see rope_angles */
 
@@ -404,7 +411,7 @@ llm_decoder_load (const char *path, int n_ctx, int n_threads, char *err, size_t 
     }
   d->head_dim = get_u (d->gguf, arch, "attention.key_length", &v, false, NULL, 0)
                   ? (int) v : d->n_embd / d->n_head;
-  if (d->head_dim <= 0 || d->head_dim > 1024 || d->head_dim % 2 != 0)
+  if (d->head_dim <= 0 || d->head_dim > MAX_HEAD_DIM || d->head_dim % 2 != 0)
     {
       fail (err, err_size, "bad attention head size %d", d->head_dim);
       goto error;
@@ -484,8 +491,9 @@ llm_decoder_load (const char *path, int n_ctx, int n_threads, char *err, size_t 
   join_qkv (d);
   d->pool = llm_pool_new (n_threads);
   cache = (size_t) d->n_layer * (size_t) d->n_ctx * (size_t) (d->n_kv * d->head_dim);
-  d->k_cache = malloc (cache * sizeof (float));
-  d->v_cache = malloc (cache * sizeof (float));
+  d->kv_f16 = d->layers[0].wq.type != LLM_TYPE_F32;
+  d->k_cache = malloc (cache * (d->kv_f16 ? sizeof (uint16_t) : sizeof (float)));
+  d->v_cache = malloc (cache * (d->kv_f16 ? sizeof (uint16_t) : sizeof (float)));
   d->inv_freq = malloc ((size_t) (d->rot_dim / 2) * sizeof (float));
   d->rope_cs = malloc ((size_t) MAX_BATCH * 2 * (size_t) d->rot_dim * sizeof (float));
   {
@@ -654,10 +662,11 @@ rope (const llm_decoder *d, float *vec, int n_heads, const float *cs)
 }
 
 /* Layer @l's cached key or value row of KV head @kvh at @pos. */
-static inline float *
-cache_row (const llm_decoder *d, float *cache, int l, int kvh, int pos)
+static inline void *
+cache_row (const llm_decoder *d, void *cache, int l, int kvh, int pos)
 {
-  return cache + (((size_t) l * d->n_kv + kvh) * d->n_ctx + pos) * d->head_dim;
+  size_t i = (((size_t) l * d->n_kv + kvh) * d->n_ctx + pos) * d->head_dim;
+  return d->kv_f16 ? (void *) ((uint16_t *) cache + i) : (void *) ((float *) cache + i);
 }
 
 /* One token's q, k, v after their products: biases (qwen2), per-head
@@ -685,8 +694,17 @@ finish_qkv (llm_decoder *d, const Layer *L, int l, int pos,
   rope (d, k, d->n_kv, cs);
   for (int h = 0; h < d->n_kv; h++)
     {
-      memcpy (cache_row (d, d->k_cache, l, h, pos), k + (size_t) h * hd, (size_t) hd * sizeof (float));
-      memcpy (cache_row (d, d->v_cache, l, h, pos), v + (size_t) h * hd, (size_t) hd * sizeof (float));
+      const float *kh = k + (size_t) h * hd, *vh = v + (size_t) h * hd;
+      if (d->kv_f16)
+        {
+          llm_quantize_activations (LLM_TYPE_F16, kh, cache_row (d, d->k_cache, l, h, pos), hd);
+          llm_quantize_activations (LLM_TYPE_F16, vh, cache_row (d, d->v_cache, l, h, pos), hd);
+        }
+      else
+        {
+          memcpy (cache_row (d, d->k_cache, l, h, pos), kh, (size_t) hd * sizeof (float));
+          memcpy (cache_row (d, d->v_cache, l, h, pos), vh, (size_t) hd * sizeof (float));
+        }
     }
 }
 
@@ -698,6 +716,19 @@ matmul (llm_decoder *d, const Matrix *m, const float *X, int n, float *Y)
   /* the tiled kernels at every batch size; other types as measured */
   return llm_matmul (d->pool, m->type, m->data, m->rows, m->cols, X, n, Y,
                      llm_matmul_tiled (m->type) ? LLM_MATMUL_DOT : LLM_MATMUL_AUTO);
+}
+
+/* Row @j of a head's cache as floats (F16 to float is exact). */
+static inline const float *
+kv_row (const llm_decoder *d, const void *head, int j, float *buf)
+{
+  const uint16_t *h16 = (const uint16_t *) head + (size_t) j * d->head_dim;
+
+  if (!d->kv_f16)
+    return (const float *) head + (size_t) j * d->head_dim;
+  for (int i = 0; i < d->head_dim; i++)
+    buf[i] = llm_fp16_table[h16[i]];
+  return buf;
 }
 
 typedef struct {
@@ -723,20 +754,21 @@ attend_kv_head (const AttnJob *job, int t, int kvh, float *scores)
   int hd = d->head_dim, qd = d->n_head * hd;
   int group = d->n_head / d->n_kv;
   float scale = 1.0f / sqrtf ((float) hd);
-  const float *K = cache_row (d, d->k_cache, job->layer, kvh, 0);
-  const float *V = cache_row (d, d->v_cache, job->layer, kvh, 0);
+  const void *K = cache_row (d, d->k_cache, job->layer, kvh, 0);
+  const void *V = cache_row (d, d->v_cache, job->layer, kvh, 0);
   int n_keys = job->pos0 + t + 1;
   const float *q = d->q + (size_t) t * qd + (size_t) kvh * group * hd;
   float *out = d->att + (size_t) t * qd + (size_t) kvh * group * hd;
   int hd16 = hd & ~15;
+  float row[MAX_HEAD_DIM];
 
   /* with AVX-512: sixteen keys at a time, a vector exp (docs/ENGINE.md) */
-  if (llm_attend_simd (group, hd, n_keys, q, K, V, scale, scores, d->n_ctx, out))
+  if (llm_attend_simd (group, hd, n_keys, q, K, V, d->kv_f16, scale, scores, d->n_ctx, out))
     return;
 
   for (int j = 0; j < n_keys; j++)
     {
-      const float *k = K + (size_t) j * hd;
+      const float *k = kv_row (d, K, j, row);
       for (int g = 0; g < group; g++)
         {
           const float *qg = q + (size_t) g * hd;
@@ -768,7 +800,7 @@ attend_kv_head (const AttnJob *job, int t, int kvh, float *scores)
   memset (out, 0, (size_t) group * hd * sizeof (float));
   for (int j = 0; j < n_keys; j++)
     {
-      const float *v = V + (size_t) j * hd;
+      const float *v = kv_row (d, V, j, row);
       for (int g = 0; g < group; g++)
         {
           float p = scores[(size_t) g * d->n_ctx + j], *o = out + (size_t) g * hd;
@@ -1090,20 +1122,24 @@ typedef struct {
   atomic_bool  failed;
 } BatchAttnJob;
 
-/* Per (head, block of query rows): S = Q Kᵀ / √d over the keys up to the
- * block's last position (sgemm), a causal softmax by rows, O = S V (sgemm).
- * Heads are claimed one at a time, so a thread the system delays does not
- * hold up the other. */
+/* Per (KV head, block of query rows): the head's cached rows as floats,
+ * then for each query head of its group S = Q Kᵀ / √d over the keys up to
+ * the block's last position (sgemm), a causal softmax by rows, O = S V
+ * (sgemm). Items are claimed one at a time, so a thread the system delays
+ * does not hold up the other. */
 static void
 batch_attention_worker (void *ctx, int ith, int nth)
 {
   BatchAttnJob *j = ctx;
   llm_decoder *d = j->d;
   int hd = d->head_dim, qd = d->n_head * hd, group = d->n_head / d->n_kv;
-  int n_blocks = (j->n + ATTN_ROWS - 1) / ATTN_ROWS, items = d->n_head * n_blocks;
+  int n_blocks = (j->n + ATTN_ROWS - 1) / ATTN_ROWS, items = d->n_kv * n_blocks;
   int max_keys = j->pos0 + j->n;
   float scale = 1.0f / sqrtf ((float) hd);
-  float *scores = malloc ((size_t) ATTN_ROWS * (size_t) max_keys * sizeof (float));
+  /* scores, then the KV head's cached rows as floats for sgemm */
+  float *scores = malloc (((size_t) ATTN_ROWS + (d->kv_f16 ? 2 * (size_t) hd : 0)) * (size_t) max_keys
+                         * sizeof (float));
+  float *K16 = scores + (size_t) ATTN_ROWS * max_keys, *V16 = K16 + (size_t) hd * max_keys;
 
   (void) ith;
   (void) nth;
@@ -1117,34 +1153,46 @@ batch_attention_worker (void *ctx, int ith, int nth)
       int item = atomic_fetch_add_explicit (&j->next, 1, memory_order_relaxed);
       if (item >= items)
         break;
-      int h = item % d->n_head, i0 = (item / d->n_head) * ATTN_ROWS;
+      int kvh = item % d->n_kv, i0 = (item / d->n_kv) * ATTN_ROWS;
       int b = j->n - i0 < ATTN_ROWS ? j->n - i0 : ATTN_ROWS;
       int keys = j->pos0 + i0 + b;
-      const float *K = cache_row (d, d->k_cache, j->layer, h / group, 0);
-      const float *V = cache_row (d, d->v_cache, j->layer, h / group, 0);
 
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, b, keys, hd, scale,
-                   d->q + (size_t) i0 * qd + (size_t) h * hd, qd, K, hd, 0.0f, scores, keys);
-      for (int i = 0; i < b; i++)
+      const float *K = cache_row (d, d->k_cache, j->layer, kvh, 0);
+      const float *V = cache_row (d, d->v_cache, j->layer, kvh, 0);
+
+      /* F16 to float is exact: the same products as on the cache itself */
+      if (d->kv_f16)
         {
-          float *row = scores + (size_t) i * keys, max = -FLT_MAX;
-          int last = j->pos0 + i0 + i;
-          double sum = 0;
-          for (int k = 0; k <= last; k++)
-            if (row[k] > max)
-              max = row[k];
-          for (int k = 0; k <= last; k++)
-            {
-              row[k] = expf (row[k] - max);
-              sum += row[k];
-            }
-          for (int k = 0; k <= last; k++)
-            row[k] = (float) (row[k] / sum);
-          for (int k = last + 1; k < keys; k++)
-            row[k] = 0.0f;
+          llm_dequantize_row (LLM_TYPE_F16, K, K16, (int64_t) keys * hd);
+          llm_dequantize_row (LLM_TYPE_F16, V, V16, (int64_t) keys * hd);
+          K = K16;
+          V = V16;
         }
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, b, hd, keys, 1.0f, scores, keys,
-                   V, hd, 0.0f, d->att + (size_t) i0 * qd + (size_t) h * hd, qd);
+      for (int h = kvh * group; h < (kvh + 1) * group; h++)
+        {
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, b, keys, hd, scale,
+                       d->q + (size_t) i0 * qd + (size_t) h * hd, qd, K, hd, 0.0f, scores, keys);
+          for (int i = 0; i < b; i++)
+            {
+              float *row = scores + (size_t) i * keys, max = -FLT_MAX;
+              int last = j->pos0 + i0 + i;
+              double sum = 0;
+              for (int k = 0; k <= last; k++)
+                if (row[k] > max)
+                  max = row[k];
+              for (int k = 0; k <= last; k++)
+                {
+                  row[k] = expf (row[k] - max);
+                  sum += row[k];
+                }
+              for (int k = 0; k <= last; k++)
+                row[k] = (float) (row[k] / sum);
+              for (int k = last + 1; k < keys; k++)
+                row[k] = 0.0f;
+            }
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, b, hd, keys, 1.0f, scores, keys,
+                       V, hd, 0.0f, d->att + (size_t) i0 * qd + (size_t) h * hd, qd);
+        }
     }
   free (scores);
 }

@@ -1100,11 +1100,20 @@ sum16 (__m512 a[16])
   return a[0];
 }
 
+/* Sixteen values of a KV cache (F16, converted exactly, or F32) from
+ * element @i on. */
+static ALWAYS_INLINE __m512
+load_kv (const void *base, size_t i, bool f16)
+{
+  return f16 ? _mm512_cvtph_ps (_mm256_loadu_si256 ((const __m256i *) ((const uint16_t *) base + i)))
+             : _mm512_loadu_ps ((const float *) base + i);
+}
+
 /* out (G heads × T·16 dimensions from chunk c0) = P · V, the G·T sums in
  * registers over all keys: G·T independent chains of FMAs (a sum kept in
  * memory is a chain of store-to-load forwarding, five times slower). */
 static ALWAYS_INLINE void
-pv_tile (int G, int T, int n, int hd, const float *V, const float *s, int ld, float *out, int c0)
+pv_tile (int G, int T, int n, int hd, const void *V, bool f16, const float *s, int ld, float *out, int c0)
 {
   __m512 acc[16];
 
@@ -1113,7 +1122,7 @@ pv_tile (int G, int T, int n, int hd, const float *V, const float *s, int ld, fl
     acc[i] = _mm512_setzero_ps ();
   for (int j = 0; j < n; j++)
     {
-      const float *vr = V + (size_t) j * hd + 16 * c0;
+      const size_t vr = (size_t) j * hd + 16 * c0;
       __m512 p[4];
       #pragma GCC unroll 4
       for (int g = 0; g < G; g++)
@@ -1121,7 +1130,7 @@ pv_tile (int G, int T, int n, int hd, const float *V, const float *s, int ld, fl
       #pragma GCC unroll 16
       for (int k = 0; k < T; k++)
         {
-          const __m512 v = _mm512_loadu_ps (vr + 16 * k);
+          const __m512 v = load_kv (V, vr + 16 * k, f16);
           #pragma GCC unroll 4
           for (int g = 0; g < G; g++)
             acc[g * T + k] = _mm512_fmadd_ps (p[g], v, acc[g * T + k]);
@@ -1136,8 +1145,8 @@ pv_tile (int G, int T, int n, int hd, const float *V, const float *s, int ld, fl
 
 /* P · V for every head of the group: heads in sub-groups of 4, 2 or 1,
  * dimensions in tiles that keep at most 16 sums in registers. */
-static void
-attend_pv (int group, int n, int hd, const float *V, const float *scores, int ld, float *out)
+static ALWAYS_INLINE void
+attend_pv (int group, int n, int hd, const void *V, bool f16, const float *scores, int ld, float *out)
 {
   const int nc = hd / 16;
 
@@ -1154,18 +1163,18 @@ attend_pv (int group, int n, int hd, const float *V, const float *scores, int ld
             t *= 2;
           switch (G * 100 + t)
             {
-            case 101: pv_tile (1, 1, n, hd, V, s, ld, o, c0); break;
-            case 102: pv_tile (1, 2, n, hd, V, s, ld, o, c0); break;
-            case 104: pv_tile (1, 4, n, hd, V, s, ld, o, c0); break;
-            case 108: pv_tile (1, 8, n, hd, V, s, ld, o, c0); break;
-            case 116: pv_tile (1, 16, n, hd, V, s, ld, o, c0); break;
-            case 201: pv_tile (2, 1, n, hd, V, s, ld, o, c0); break;
-            case 202: pv_tile (2, 2, n, hd, V, s, ld, o, c0); break;
-            case 204: pv_tile (2, 4, n, hd, V, s, ld, o, c0); break;
-            case 208: pv_tile (2, 8, n, hd, V, s, ld, o, c0); break;
-            case 401: pv_tile (4, 1, n, hd, V, s, ld, o, c0); break;
-            case 402: pv_tile (4, 2, n, hd, V, s, ld, o, c0); break;
-            default:  pv_tile (4, 4, n, hd, V, s, ld, o, c0); break;
+            case 101: pv_tile (1, 1, n, hd, V, f16, s, ld, o, c0); break;
+            case 102: pv_tile (1, 2, n, hd, V, f16, s, ld, o, c0); break;
+            case 104: pv_tile (1, 4, n, hd, V, f16, s, ld, o, c0); break;
+            case 108: pv_tile (1, 8, n, hd, V, f16, s, ld, o, c0); break;
+            case 116: pv_tile (1, 16, n, hd, V, f16, s, ld, o, c0); break;
+            case 201: pv_tile (2, 1, n, hd, V, f16, s, ld, o, c0); break;
+            case 202: pv_tile (2, 2, n, hd, V, f16, s, ld, o, c0); break;
+            case 204: pv_tile (2, 4, n, hd, V, f16, s, ld, o, c0); break;
+            case 208: pv_tile (2, 8, n, hd, V, f16, s, ld, o, c0); break;
+            case 401: pv_tile (4, 1, n, hd, V, f16, s, ld, o, c0); break;
+            case 402: pv_tile (4, 2, n, hd, V, f16, s, ld, o, c0); break;
+            default:  pv_tile (4, 4, n, hd, V, f16, s, ld, o, c0); break;
             }
           c0 += t;
         }
@@ -1173,9 +1182,9 @@ attend_pv (int group, int n, int hd, const float *V, const float *scores, int ld
     }
 }
 
-bool
-llm_attend_avx512 (int group, int hd, int n, const float *q, const float *K, const float *V, float scale,
-                   float *scores, int ld, float *out)
+static ALWAYS_INLINE bool
+attend (int group, int hd, int n, const float *q, const void *K, const void *V, bool f16,
+        float scale, float *scores, int ld, float *out)
 {
   const int nc = hd / 16;
 
@@ -1200,7 +1209,7 @@ llm_attend_avx512 (int group, int hd, int n, const float *q, const float *K, con
               const __m512 qc = _mm512_loadu_ps (qg + 16 * c);
               #pragma GCC unroll 16
               for (int k = 0; k < 16; k++)
-                acc[k] = _mm512_fmadd_ps (qc, _mm512_loadu_ps (K + (size_t) (j + k) * hd + 16 * c), acc[k]);
+                acc[k] = _mm512_fmadd_ps (qc, load_kv (K, (size_t) (j + k) * hd + 16 * c, f16), acc[k]);
             }
           _mm512_storeu_ps (row + j, _mm512_mul_ps (sum16 (acc), _mm512_set1_ps (scale)));
         }
@@ -1208,7 +1217,7 @@ llm_attend_avx512 (int group, int hd, int n, const float *q, const float *K, con
         {
           __m512 acc = _mm512_setzero_ps ();
           for (int c = 0; c < nc; c++)
-            acc = _mm512_fmadd_ps (_mm512_loadu_ps (qg + 16 * c), _mm512_loadu_ps (K + (size_t) j * hd + 16 * c), acc);
+            acc = _mm512_fmadd_ps (_mm512_loadu_ps (qg + 16 * c), load_kv (K, (size_t) j * hd + 16 * c, f16), acc);
           row[j] = _mm512_reduce_add_ps (acc) * scale;
         }
     }
@@ -1247,8 +1256,16 @@ llm_attend_avx512 (int group, int hd, int n, const float *q, const float *K, con
     }
 
   /* out = P · V */
-  attend_pv (group, n, hd, V, scores, ld, out);
+  attend_pv (group, n, hd, V, f16, scores, ld, out);
   return true;
+}
+
+bool
+llm_attend_avx512 (int group, int hd, int n, const float *q, const void *K, const void *V, bool f16,
+                   float scale, float *scores, int ld, float *out)
+{
+  return f16 ? attend (group, hd, n, q, K, V, true, scale, scores, ld, out)
+             : attend (group, hd, n, q, K, V, false, scale, scores, ld, out);
 }
 
 /* ---- activations ------------------------------------------------------- */
@@ -1338,6 +1355,19 @@ quantize_q8_K (const float *x, llm_block_q8_K *y, int64_t nb)
     }
 }
 
+/* Floats to F16 rounded to nearest even, as llm_fp32_to_fp16. */
+static void
+convert_f16 (const float *x, uint16_t *y, int64_t n)
+{
+  int64_t i = 0;
+
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256 ((__m256i *) (y + i),
+                         _mm512_cvtps_ph (_mm512_loadu_ps (x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  for (; i < n; i++)
+    y[i] = llm_fp32_to_fp16 (x[i]);
+}
+
 bool
 llm_quantize_act_avx512 (llm_type type, const float *x, void *y, int64_t n)
 {
@@ -1346,6 +1376,7 @@ llm_quantize_act_avx512 (llm_type type, const float *x, void *y, int64_t n)
     case LLM_TYPE_Q8_0: quantize_q8_0_1 (x, y, n / LLM_QK, false); return true;
     case LLM_TYPE_Q8_1: quantize_q8_0_1 (x, y, n / LLM_QK, true); return true;
     case LLM_TYPE_Q8_K: quantize_q8_K (x, y, n / LLM_QK_K); return true;
+    case LLM_TYPE_F16:  convert_f16 (x, y, n); return true;
     default: return false;
     }
 }

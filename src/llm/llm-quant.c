@@ -1295,7 +1295,7 @@ llm_quantize_act_avx512 (llm_type type, const float *x, void *y, int64_t n)
 }
 
 bool
-llm_attend_avx512 (int group, int hd, int n, const float *q, const float *K, const float *V, float scale,
+llm_attend_avx512 (int group, int hd, int n, const float *q, const void *K, const void *V, bool f16, float scale,
                    float *scores, int ld, float *out)
 {
   return false;
@@ -1321,11 +1321,11 @@ llm_quantize_activations (llm_type type, const float *x, void *y, int64_t n)
 }
 
 bool
-llm_attend_simd (int group, int hd, int n, const float *q, const float *K, const float *V, float scale,
+llm_attend_simd (int group, int hd, int n, const float *q, const void *K, const void *V, bool f16, float scale,
                  float *scores, int ld, float *out)
 {
   return get_simd () >= SIMD_AVX512
-      && llm_attend_avx512 (group, hd, n, q, K, V, scale, scores, ld, out);
+      && llm_attend_avx512 (group, hd, n, q, K, V, f16, scale, scores, ld, out);
 }
 
 bool

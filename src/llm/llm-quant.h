@@ -134,7 +134,7 @@ bool llm_vec_dot4_native (llm_type type);
 
 /* llm_attend_avx512 (below) when the CPU and LLM_SIMD allow it; false
  * otherwise, and the caller computes attention itself. */
-bool llm_attend_simd (int group, int hd, int n, const float *q, const float *K, const float *V, float scale,
+bool llm_attend_simd (int group, int hd, int n, const float *q, const void *K, const void *V, bool f16, float scale,
                       float *scores, int ld, float *out);
 
 /* llm_quantize_row for the activation types (Q8_0, Q8_1, Q8_K; others are
@@ -158,11 +158,11 @@ bool llm_vec_dot4_rows_avx512 (llm_type type, int64_t n, const void *x, size_t r
 bool llm_quantize_act_avx512 (llm_type type, const float *x, void *y, int64_t n);
 /* Single-token attention over @n cached rows for the @group query heads
  * (consecutive rows of @hd floats at @q) that share one KV head (@K, @V:
- * @n contiguous rows of @hd): @scores (group rows of @ld floats) receives
+ * @n contiguous rows of @hd values, F16 when @f16, else floats): @scores (group rows of @ld floats) receives
  * the softmax of q·kᵀ·@scale, @out (group × hd) the weighted sum of V. False
  * when the shape has no AVX-512 path (hd not a multiple of 16, over 256, or
  * more than 8 heads per group). */
-bool llm_attend_avx512 (int group, int hd, int n, const float *q, const float *K, const float *V, float scale,
+bool llm_attend_avx512 (int group, int hd, int n, const float *q, const void *K, const void *V, bool f16, float scale,
                         float *scores, int ld, float *out);
 bool llm_vec_dot4_avx2 (llm_type type, int64_t n, const void *x, size_t stride, const void *y,
                         float out[4]);

@@ -173,7 +173,7 @@ test_greedy (void)
 }
 
 /* Decoding token by token through the KV cache gives the logits that one
- * batch over the same tokens gives. */
+ * batch over the same tokens gives, to within the cache's F16 rounding. */
 static void
 test_kv_cache_matches_prefill (void)
 {
@@ -197,11 +197,18 @@ test_kv_cache_matches_prefill (void)
   llm_decoder_reset (d);
   for (size_t t = 0; t < n; t++)
     {
-      double max_diff = 0;
+      double max_diff = 0, ss = 0;
       g_assert_true (llm_decoder_eval (d, &ids[t], 1, FALSE, step));
       for (int j = 0; j < V; j++)
-        max_diff = MAX (max_diff, fabs (step[j] - batch[t * V + j]));
-      g_assert_cmpfloat (max_diff, <, 2e-2);
+        {
+          max_diff = MAX (max_diff, fabs (step[j] - batch[t * V + j]));
+          ss += (double) batch[t * V + j] * batch[t * V + j];
+        }
+      g_test_message ("token %zu: largest difference %.3g, logits' RMS %.3g", t, max_diff, sqrt (ss / V));
+      /* The two paths' float sums differ in the last bits, and a key or
+       * value on the edge between two F16 values can be cached as either
+       * (measured: 2e-6 for most tokens, at most 0.9% of the RMS). */
+      g_assert_cmpfloat (max_diff, <, 0.02 * sqrt (ss / V));
     }
   /* A full context refuses more tokens instead of writing past the cache. */
   llm_decoder_reset (d);

@@ -56,6 +56,7 @@ typedef struct {
   double  *tok_embd, *output, *output_norm;
   RefLayer *layers;
   char    *path;
+  bool     kv_f16;   /* the engine caches keys and values in F16 (all but F32 models) */
 } Model;
 
 static guint32 rng_state;
@@ -198,6 +199,8 @@ make_model (const Config *c, llm_type type, guint32 seed, Break brk)
   char key[128], name[128];
   const char *arch = brk == BREAK_ARCH ? "gpt-j" : c->arch;
   bool qwen2 = g_str_equal (c->arch, "qwen2"), qwen3 = g_str_equal (c->arch, "qwen3");
+
+  m->kv_f16 = type != LLM_TYPE_F32;
   int fd;
 
   m->c = *c;
@@ -363,6 +366,12 @@ ref_forward (const Model *m, const LlmToken *tokens, int n)
             ref_rms_norm (k + h * hd, L->k_norm, k + h * hd, hd, m->eps);
           ref_rope (m, q, c->n_head, t);
           ref_rope (m, k, c->n_kv, t);
+          /* as the engine caches them: F16 for quantized models */
+          for (int i = 0; m->kv_f16 && i < m->kvd; i++)
+            {
+              k[i] = llm_fp16_to_fp32 (llm_fp32_to_fp16 ((float) k[i]));
+              v[i] = llm_fp16_to_fp32 (llm_fp32_to_fp16 ((float) v[i]));
+            }
         }
       /* Every position attends to itself and the ones before it. */
       double *x_new = g_new (double, (gsize) n * E);

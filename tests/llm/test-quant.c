@@ -747,7 +747,8 @@ test_type_names (void)
   g_assert_cmpuint (llm_row_size (LLM_TYPE_Q6_K, 100), ==, 0);
 }
 
-/* The AVX-512 single-token attention against a plain double-precision one:
+/* The AVX-512 single-token attention (keys and values cached in F16 and
+ * in floats) against a plain double-precision one:
  * head groups of 1, 2, 4, 5 and 8, head sizes 64, 80 and 128, key counts on and off
  * multiples of 16 (the transposed sums and the masked tails), and scores
  * large enough that the softmax is peaked. */
@@ -768,7 +769,8 @@ test_attend (void)
       for (size_t c = 0; c < G_N_ELEMENTS (ns); c++)
         {
           int group = groups[a], hd = hds[b], n = ns[c], ld = n + 3;
-          float *q = g_new (float, group * hd), *K = g_new (float, n * hd), *V = g_new (float, n * hd);
+          float *q = g_new (float, group * hd), *Kf = g_new (float, n * hd), *Vf = g_new (float, n * hd);
+          guint16 *K = g_new (guint16, n * hd), *V = g_new (guint16, n * hd);
           float *scores = g_new (float, group * ld), *out = g_new (float, group * hd);
           float scale = 1.0f / sqrtf ((float) hd);
           double *p = g_new (double, n);
@@ -777,10 +779,16 @@ test_attend (void)
             q[i] = 3 * gauss (r);
           for (int i = 0; i < n * hd; i++)
             {
-              K[i] = gauss (r);
-              V[i] = gauss (r);
+              K[i] = llm_fp32_to_fp16 ((float) gauss (r));
+              V[i] = llm_fp32_to_fp16 ((float) gauss (r));
+              Kf[i] = llm_fp16_to_fp32 (K[i]);
+              Vf[i] = llm_fp16_to_fp32 (V[i]);
             }
-          g_assert_true (llm_attend_avx512 (group, hd, n, q, K, V, scale, scores, ld, out));
+          /* the same values cached as F16 and as floats */
+          for (int f16 = 0; f16 < 2; f16++)
+          {
+          g_assert_true (llm_attend_avx512 (group, hd, n, q, f16 ? (void *) K : (void *) Kf,
+                                            f16 ? (void *) V : (void *) Vf, f16, scale, scores, ld, out));
           for (int g = 0; g < group; g++)
             {
               double max = -1e300, sum = 0;
@@ -788,7 +796,7 @@ test_attend (void)
                 {
                   double s = 0;
                   for (int i = 0; i < hd; i++)
-                    s += (double) q[g * hd + i] * K[j * hd + i];
+                    s += (double) q[g * hd + i] * Kf[j * hd + i];
                   p[j] = s * scale;
                   max = MAX (max, p[j]);
                 }
@@ -805,19 +813,21 @@ test_attend (void)
                 {
                   double o = 0;
                   for (int j = 0; j < n; j++)
-                    o += p[j] * V[j * hd + i];
+                    o += p[j] * Vf[j * hd + i];
                   if (fabs (out[g * hd + i] - o) > 1e-5 * (1 + fabs (o)))
                     g_error ("group %d hd %d n %d head %d dim %d: out %.9g vs %.9g", group, hd, n, g, i,
                              out[g * hd + i], o);
                 }
             }
-          g_free (q); g_free (K); g_free (V); g_free (scores); g_free (out); g_free (p);
+          }
+          g_free (q); g_free (K); g_free (V); g_free (Kf); g_free (Vf); g_free (scores); g_free (out); g_free (p);
         }
   /* shapes without a path are refused, not computed */
   {
     float x[48] = { 0 }, sc[4], o[48];
-    g_assert_false (llm_attend_avx512 (1, 24, 2, x, x, x, 1.0f, sc, 2, o));
-    g_assert_false (llm_attend_avx512 (9, 16, 1, x, x, x, 1.0f, sc, 1, o));
+    guint16 kv[48] = { 0 };
+    g_assert_false (llm_attend_avx512 (1, 24, 2, x, kv, kv, true, 1.0f, sc, 2, o));
+    g_assert_false (llm_attend_avx512 (9, 16, 1, x, kv, kv, false, 1.0f, sc, 1, o));
   }
   g_rand_free (r);
 }
