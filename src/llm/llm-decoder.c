@@ -1428,9 +1428,13 @@ sort_ranks (const float *p, int *idx, int lo, int hi)
 /* Sixteen running maxima, then the first index holding the largest: the
  * plain loop compares each value with logits[best], a load that waits for
  * the previous compare, and took 139 µs for 32,000 logits here (a fifth of
- * a decode step's non-product time); this takes a few. */
+ * a decode step's non-product time); this takes 6 µs (11 without the
+ * vector clones). */
 #define ARGMAX_LANES 16
 
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#endif
 int
 llm_argmax (const float *v, int n)
 {
