@@ -336,6 +336,16 @@ test_dot4_rows_size (int64_t n)
               g_error ("%s n=%" G_GINT64_FORMAT " group %d row %d: %.9g != one-row %.9g", llm_type_name (type), n, k,
                        m, out[k + 5 * m], llm_vec_dot (type, n, wq + (k + 3 * m) * rs, aq));
           }
+      /* and each group's four results are llm_vec_dot4's to the bit */
+      for (int k = 0; k < 3; k++)
+        {
+          float four[4];
+          llm_vec_dot4 (type, n, wq + k * rs, 3 * rs, aq, four);
+          for (int m = 0; m < 4; m++)
+            if (out[k + 5 * m] != four[m])
+              g_error ("%s n=%" G_GINT64_FORMAT " group %d row %d: %.9g != dot4 %.9g", llm_type_name (type), n, k,
+                       m, out[k + 5 * m], four[m]);
+        }
       for (int k = 3; k < 5; k++)
         for (int m = 0; m < 4; m++)
           g_assert_true (isnan (out[k + 5 * m]));   /* nothing written past the groups */
@@ -352,6 +362,7 @@ test_dot4 (void)
 {
   test_dot4_rows_size (1024);
   test_dot4_rows_size (1024 + 3 * 32);
+  test_dot4_rows_size (2816);   /* Q4_0's chunk kernel only takes short rows */
   test_dot4_size (1024);
   test_dot4_size (1024 + 3 * 32);   /* tails for the kernels that take blocks in groups */
 }
