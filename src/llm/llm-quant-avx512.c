@@ -702,109 +702,186 @@ k4_scale_index (int row, int j)
  * are unpacked together, one row per 128-bit lane. A 64-byte load of quants
  * holds sub-blocks 2j, 2j+2 in its low nibbles and 2j+1, 2j+3 in its high
  * ones, so the activations are rearranged into that order. Exact integers
- * per block, as the scalar path. */
-static ALWAYS_INLINE void
-dot4_k (bool q5, int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y, float out[4])
+ * per block, as the scalar path (k4_block; dot4_k, dot4_rows_k). */
+
+/* What a Q8_K block of activations contributes to every row: its quants
+ * in the sub-block order of a 64-byte load of weights, the sums for the
+ * mins, d. */
+typedef struct {
+  __m512i lo01, hi01, lo23, hi23;
+  __m512i q8s;      /* bsums added in pairs: sub-block sums, in every 128-bit lane */
+  float   d;
+} k_act;
+
+static ALWAYS_INLINE k_act
+k_act_load (const llm_block_q8_K *y)
 {
-  /* Q4_K and Q5_K blocks both start with d, dmin, scales[12] */
-  const size_t size = q5 ? sizeof (llm_block_q5_K) : sizeof (llm_block_q4_K);
-  const size_t qs = q5 ? offsetof (llm_block_q5_K, qs) : offsetof (llm_block_q4_K, qs);
+  const __m512i y0 = _mm512_loadu_si512 (y->qs), y1 = _mm512_loadu_si512 (y->qs + 64);
+  const __m512i y2 = _mm512_loadu_si512 (y->qs + 128), y3 = _mm512_loadu_si512 (y->qs + 192);
+  const __m256i bs = _mm256_loadu_si256 ((const __m256i *) y->bsums);
+  k_act a;
+
+  a.lo01 = _mm512_shuffle_i64x2 (y0, y1, 0x44);
+  a.hi01 = _mm512_shuffle_i64x2 (y0, y1, 0xEE);
+  a.lo23 = _mm512_shuffle_i64x2 (y2, y3, 0x44);
+  a.hi23 = _mm512_shuffle_i64x2 (y2, y3, 0xEE);
+  a.q8s = _mm512_broadcast_i32x4 (_mm_hadd_epi16 (_mm256_castsi256_si128 (bs), _mm256_extracti128_si256 (bs, 1)));
+  a.d = y->d;
+  return a;
+}
+
+/* The constants of dot4_k's block step. */
+typedef struct {
+  __m512i bit[4];     /* Q5_K: the fifth bits' masks, see k4_block */
+  __m512i m4;
+  __m512i sidx[4][2];
+} k4_consts;
+
+static ALWAYS_INLINE void
+k4_consts_init (k4_consts *c)
+{
   /* the fifth bit of sub-block s is bit s of qh[l]; the order of the four
    * masked registers is sub-blocks (0, 2), (1, 3), (4, 6), (5, 7) */
-  const __m512i bit[4] = {
-    combine512 (_mm256_set1_epi8 (1), _mm256_set1_epi8 (4)),
-    combine512 (_mm256_set1_epi8 (2), _mm256_set1_epi8 (8)),
-    combine512 (_mm256_set1_epi8 (16), _mm256_set1_epi8 (64)),
-    combine512 (_mm256_set1_epi8 (32), _mm256_set1_epi8 ((char) 128)),
-  };
-  const __m512i m4 = _mm512_set1_epi8 (0xF);
-  __m512i sidx[4][2];
-  __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps () };
-  __m512 acc_m = _mm512_setzero_ps ();
-  float m_sum[16];
+  c->bit[0] = combine512 (_mm256_set1_epi8 (1), _mm256_set1_epi8 (4));
+  c->bit[1] = combine512 (_mm256_set1_epi8 (2), _mm256_set1_epi8 (8));
+  c->bit[2] = combine512 (_mm256_set1_epi8 (16), _mm256_set1_epi8 (64));
+  c->bit[3] = combine512 (_mm256_set1_epi8 (32), _mm256_set1_epi8 ((char) 128));
+  c->m4 = _mm512_set1_epi8 (0xF);
+  #pragma GCC unroll 8
+  for (int r = 0; r < 4; r++)
+    {
+      c->sidx[r][0] = k4_scale_index (r, 0);
+      c->sidx[r][1] = k4_scale_index (r, 2);
+    }
+}
+
+/* One block of each of four rows against activations @a. */
+static ALWAYS_INLINE void
+k4_block (bool q5, const uint8_t *x, size_t stride, size_t i, const k_act *a, const k4_consts *c,
+          __m512 acc[4], __m512 *acc_m)
+{
+  const size_t size = q5 ? sizeof (llm_block_q5_K) : sizeof (llm_block_q4_K);
+  const size_t qs = q5 ? offsetof (llm_block_q5_K, qs) : offsetof (llm_block_q4_K, qs);
+  const llm_block_q4_K *b[4];   /* the fields common to both types */
 
   #pragma GCC unroll 8
   for (int r = 0; r < 4; r++)
     {
-      sidx[r][0] = k4_scale_index (r, 0);
-      sidx[r][1] = k4_scale_index (r, 2);
+      b[r] = (const llm_block_q4_K *) (x + r * stride + i * size);
+      _mm_prefetch ((const char *) b[r] + LLM_PREFETCH_BYTES, _MM_HINT_T0);
+      _mm_prefetch ((const char *) b[r] + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
+      if (q5)
+        _mm_prefetch ((const char *) b[r] + LLM_PREFETCH_BYTES + 128, _MM_HINT_T0);
     }
-  for (int64_t i = 0; i < nb; i++)
+
+  /* scales and mins of the four rows: bytes 0-7 and 8-15 of lane r */
+  __m512i s4 = _mm512_castsi128_si512 (_mm_loadu_si128 ((const __m128i *) b[0]->scales));
+  s4 = _mm512_inserti32x4 (s4, _mm_loadu_si128 ((const __m128i *) b[1]->scales), 1);
+  s4 = _mm512_inserti32x4 (s4, _mm_loadu_si128 ((const __m128i *) b[2]->scales), 2);
+  s4 = _mm512_inserti32x4 (s4, _mm_loadu_si128 ((const __m128i *) b[3]->scales), 3);
+  const __m512i sm4 = k_scales_mins8_x4 (s4);
+  /* int16: word 8r + j is scale j (mins j) of row r */
+  const __m512i sc = _mm512_cvtepu8_epi16 (_mm512_castsi512_si256 (
+      _mm512_permutexvar_epi64 (_mm512_setr_epi64 (0, 2, 4, 6, 0, 2, 4, 6), sm4)));
+  const __m512i mn = _mm512_cvtepu8_epi16 (_mm512_castsi512_si256 (
+      _mm512_permutexvar_epi64 (_mm512_setr_epi64 (1, 3, 5, 7, 1, 3, 5, 7), sm4)));
+
+  /* d and dmin of the four rows times the activations' d */
+  uint32_t dd[4];
+  #pragma GCC unroll 8
+  for (int r = 0; r < 4; r++)
+    memcpy (&dd[r], &b[r]->d, 4);
+  const __m256 f = _mm256_mul_ps (_mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) dd)),
+                                  _mm256_set1_ps (a->d));
+  float fd[8];
+  _mm256_storeu_ps (fd, f);
+
+  /* mins: Σ m_j · (sum of the 32 activations of sub-block j), row r in lane r */
+  *acc_m = _mm512_fnmadd_ps (_mm512_permutexvar_ps (_mm512_setr_epi32 (1, 1, 1, 1, 3, 3, 3, 3, 5, 5, 5, 5, 7, 7, 7, 7),
+                                                    _mm512_castps256_ps512 (f)),
+                             _mm512_cvtepi32_ps (_mm512_madd_epi16 (mn, a->q8s)), *acc_m);
+
+  #pragma GCC unroll 8
+  for (int r = 0; r < 4; r++)
     {
-      const llm_block_q4_K *b[4];   /* the fields common to both types */
-      #pragma GCC unroll 8
-      for (int r = 0; r < 4; r++)
+      const uint8_t *bq = (const uint8_t *) b[r] + qs;
+      const __m512i q01 = _mm512_loadu_si512 (bq), q23 = _mm512_loadu_si512 (bq + 64);
+      __m512i v[4] = { _mm512_and_si512 (q01, c->m4), _mm512_and_si512 (_mm512_srli_epi16 (q01, 4), c->m4),
+                       _mm512_and_si512 (q23, c->m4), _mm512_and_si512 (_mm512_srli_epi16 (q23, 4), c->m4) };
+      if (q5)
         {
-          b[r] = (const llm_block_q4_K *) (x + r * stride + (size_t) i * size);
-          _mm_prefetch ((const char *) b[r] + LLM_PREFETCH_BYTES, _MM_HINT_T0);
-          _mm_prefetch ((const char *) b[r] + LLM_PREFETCH_BYTES + 64, _MM_HINT_T0);
-          if (q5)
-            _mm_prefetch ((const char *) b[r] + LLM_PREFETCH_BYTES + 128, _MM_HINT_T0);
+          const __m512i h = _mm512_broadcast_i64x4 (
+              _mm256_loadu_si256 ((const __m256i *) ((const llm_block_q5_K *) b[r])->qh));
+          #pragma GCC unroll 8
+          for (int m = 0; m < 4; m++)
+            v[m] = _mm512_mask_add_epi8 (v[m], _mm512_test_epi8_mask (h, c->bit[m]), v[m], _mm512_set1_epi8 (16));
         }
-      const __m512i y0 = _mm512_loadu_si512 (y[i].qs), y1 = _mm512_loadu_si512 (y[i].qs + 64);
-      const __m512i y2 = _mm512_loadu_si512 (y[i].qs + 128), y3 = _mm512_loadu_si512 (y[i].qs + 192);
-      const __m512i a_lo01 = _mm512_shuffle_i64x2 (y0, y1, 0x44), a_hi01 = _mm512_shuffle_i64x2 (y0, y1, 0xEE);
-      const __m512i a_lo23 = _mm512_shuffle_i64x2 (y2, y3, 0x44), a_hi23 = _mm512_shuffle_i64x2 (y2, y3, 0xEE);
-
-      /* scales and mins of the four rows: bytes 0-7 and 8-15 of lane r */
-      __m512i s4 = _mm512_castsi128_si512 (_mm_loadu_si128 ((const __m128i *) b[0]->scales));
-      s4 = _mm512_inserti32x4 (s4, _mm_loadu_si128 ((const __m128i *) b[1]->scales), 1);
-      s4 = _mm512_inserti32x4 (s4, _mm_loadu_si128 ((const __m128i *) b[2]->scales), 2);
-      s4 = _mm512_inserti32x4 (s4, _mm_loadu_si128 ((const __m128i *) b[3]->scales), 3);
-      const __m512i sm4 = k_scales_mins8_x4 (s4);
-      /* int16: word 8r + j is scale j (mins j) of row r */
-      const __m512i sc = _mm512_cvtepu8_epi16 (_mm512_castsi512_si256 (
-          _mm512_permutexvar_epi64 (_mm512_setr_epi64 (0, 2, 4, 6, 0, 2, 4, 6), sm4)));
-      const __m512i mn = _mm512_cvtepu8_epi16 (_mm512_castsi512_si256 (
-          _mm512_permutexvar_epi64 (_mm512_setr_epi64 (1, 3, 5, 7, 1, 3, 5, 7), sm4)));
-
-      /* d and dmin of the four rows times the activations' d */
-      uint32_t dd[4];
-      #pragma GCC unroll 8
-      for (int r = 0; r < 4; r++)
-        memcpy (&dd[r], &b[r]->d, 4);
-      const __m256 f = _mm256_mul_ps (_mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) dd)),
-                                      _mm256_set1_ps (y[i].d));
-      float fd[8];
-      _mm256_storeu_ps (fd, f);
-
-      /* mins: Σ m_j · (sum of the 32 activations of sub-block j), row r in lane r */
-      const __m256i bs = _mm256_loadu_si256 ((const __m256i *) y[i].bsums);
-      const __m512i q8s = _mm512_broadcast_i32x4 (_mm_hadd_epi16 (_mm256_castsi256_si128 (bs),
-                                                                  _mm256_extracti128_si256 (bs, 1)));
-      acc_m = _mm512_fnmadd_ps (_mm512_permutexvar_ps (_mm512_setr_epi32 (1, 1, 1, 1, 3, 3, 3, 3, 5, 5, 5, 5, 7, 7, 7, 7),
-                                                       _mm512_castps256_ps512 (f)),
-                                _mm512_cvtepi32_ps (_mm512_madd_epi16 (mn, q8s)), acc_m);
-
-      #pragma GCC unroll 8
-      for (int r = 0; r < 4; r++)
-        {
-          const uint8_t *bq = (const uint8_t *) b[r] + qs;
-          const __m512i q01 = _mm512_loadu_si512 (bq), q23 = _mm512_loadu_si512 (bq + 64);
-          __m512i v[4] = { _mm512_and_si512 (q01, m4), _mm512_and_si512 (_mm512_srli_epi16 (q01, 4), m4),
-                           _mm512_and_si512 (q23, m4), _mm512_and_si512 (_mm512_srli_epi16 (q23, 4), m4) };
-          if (q5)
-            {
-              const __m512i h = _mm512_broadcast_i64x4 (
-                  _mm256_loadu_si256 ((const __m256i *) ((const llm_block_q5_K *) b[r])->qh));
-              #pragma GCC unroll 8
-              for (int m = 0; m < 4; m++)
-                v[m] = _mm512_mask_add_epi8 (v[m], _mm512_test_epi8_mask (h, bit[m]), v[m], _mm512_set1_epi8 (16));
-            }
-          const __m512i p0 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[0], a_lo01);
-          const __m512i p1 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[1], a_hi01);
-          const __m512i p2 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[2], a_lo23);
-          const __m512i p3 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[3], a_hi23);
-          const __m512i s = _mm512_dpwssd_epi32 (
-              _mm512_madd_epi16 (_mm512_packs_epi32 (p0, p1), _mm512_permutexvar_epi16 (sidx[r][0], sc)),
-              _mm512_packs_epi32 (p2, p3), _mm512_permutexvar_epi16 (sidx[r][1], sc));
-          acc[r] = _mm512_fmadd_ps (_mm512_set1_ps (fd[2 * r]), _mm512_cvtepi32_ps (s), acc[r]);
-        }
+      const __m512i p0 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[0], a->lo01);
+      const __m512i p1 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[1], a->hi01);
+      const __m512i p2 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[2], a->lo23);
+      const __m512i p3 = _mm512_dpbusd_epi32 (_mm512_setzero_si512 (), v[3], a->hi23);
+      const __m512i s = _mm512_dpwssd_epi32 (
+          _mm512_madd_epi16 (_mm512_packs_epi32 (p0, p1), _mm512_permutexvar_epi16 (c->sidx[r][0], sc)),
+          _mm512_packs_epi32 (p2, p3), _mm512_permutexvar_epi16 (c->sidx[r][1], sc));
+      acc[r] = _mm512_fmadd_ps (_mm512_set1_ps (fd[2 * r]), _mm512_cvtepi32_ps (s), acc[r]);
     }
+}
+
+static ALWAYS_INLINE void
+k4_finish (const __m512 acc[4], __m512 acc_m, float *out, int64_t os)
+{
+  float m_sum[16];
+
   _mm512_storeu_ps (m_sum, acc_m);
   #pragma GCC unroll 8
   for (int r = 0; r < 4; r++)
-    out[r] = _mm512_reduce_add_ps (acc[r]) + ((m_sum[4 * r] + m_sum[4 * r + 1]) + (m_sum[4 * r + 2] + m_sum[4 * r + 3]));
+    out[r * os] = _mm512_reduce_add_ps (acc[r]) + ((m_sum[4 * r] + m_sum[4 * r + 1]) + (m_sum[4 * r + 2] + m_sum[4 * r + 3]));
+}
+
+static ALWAYS_INLINE void
+dot4_k (bool q5, int64_t nb, const uint8_t *x, size_t stride, const llm_block_q8_K *y, float out[4])
+{
+  k4_consts c;
+  __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps () };
+  __m512 acc_m = _mm512_setzero_ps ();
+
+  k4_consts_init (&c);
+  for (int64_t i = 0; i < nb; i++)
+    {
+      const k_act a = k_act_load (y + i);
+      k4_block (q5, x, stride, (size_t) i, &a, &c, acc, &acc_m);
+    }
+  k4_finish (acc, acc_m, out, 1);
+}
+
+/* Q4_K and Q5_K over a chunk of short rows: dot4_k's arithmetic (each
+ * result is its to the bit) with each block's activations arranged once
+ * for the chunk, as dot4_rows_q4_0 does, and for as many blocks (1,024
+ * columns). */
+#define K_ROWS_MAX_BLOCKS 4
+
+static ALWAYS_INLINE bool
+dot4_rows_k (bool q5, int64_t nb, const uint8_t *x, size_t row_size, size_t stride, int64_t nq,
+             const llm_block_q8_K *y, float *out, int64_t os)
+{
+  k4_consts c;
+  k_act a[K_ROWS_MAX_BLOCKS];
+
+  if (nb > K_ROWS_MAX_BLOCKS)
+    return false;
+  k4_consts_init (&c);
+  for (int64_t i = 0; i < nb; i++)
+    a[i] = k_act_load (y + i);
+  for (int64_t k = 0; k < nq; k++)
+    {
+      const uint8_t *xk = x + (size_t) k * row_size;
+      __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps (), _mm512_setzero_ps () };
+      __m512 acc_m = _mm512_setzero_ps ();
+      for (int64_t i = 0; i < nb; i++)
+        k4_block (q5, xk, stride, (size_t) i, &a[i], &c, acc, &acc_m);
+      k4_finish (acc, acc_m, out + k, os);
+    }
+  return true;
 }
 
 static void
@@ -1073,6 +1150,8 @@ llm_vec_dot4_rows_avx512 (llm_type type, int64_t n, const void *x, size_t row_si
     {
     case LLM_TYPE_F16:  return dot4_rows_f16 (n, x, row_size, stride, nq, y, out, out_stride);
     case LLM_TYPE_Q4_0: return dot4_rows_q4_0 (n / LLM_QK, x, row_size, stride, nq, y, out, out_stride);
+    case LLM_TYPE_Q4_K: return dot4_rows_k (false, n / LLM_QK_K, x, row_size, stride, nq, y, out, out_stride);
+    case LLM_TYPE_Q5_K: return dot4_rows_k (true, n / LLM_QK_K, x, row_size, stride, nq, y, out, out_stride);
     case LLM_TYPE_Q4_1: return dot4_rows_q4_1 (n / LLM_QK, x, row_size, stride, nq, y, out, out_stride);
     case LLM_TYPE_Q5_1: return dot4_rows_q5_1 (n / LLM_QK, x, row_size, stride, nq, y, out, out_stride);
     default: return false;
