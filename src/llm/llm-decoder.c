@@ -790,29 +790,6 @@ attend_kv_head (const AttnJob *job, int t, int kvh, float *scores)
     }
 }
 
-/* Single-token attention split by KV head across the pool (a batch of one
- * token when the decode path cannot take the model). */
-typedef struct {
-  AttnJob       job;
-  float        *scores;
-  size_t        per_thread;
-} HeadsJob;
-
-static void
-heads_chunk (void *ctx, int c, int ith)
-{
-  const HeadsJob *j = ctx;
-
-  attend_kv_head (&j->job, 0, c, j->scores + (size_t) ith * j->per_thread);
-}
-
-static void
-run_heads (llm_decoder *d, int layer, int pos)
-{
-  HeadsJob heads = { { d, layer, 1, pos }, d->scores, (size_t) (d->n_head / d->n_kv) * d->n_ctx };
-  llm_pool_run_chunks (d->pool, heads_chunk, &heads, d->n_kv);
-}
-
 /* ---- single-token decode ----
  * One token reads every weight matrix once, so decoding runs at the speed
  * the weights stream from memory; what costs is everything between the
@@ -855,52 +832,66 @@ act_for (llm_decoder *d, Act *a, const Matrix *m)
   return a->buf[a->n++];
 }
 
-/* Single-token Q/K/V and attention in one job, a chunk per share of the
- * KV heads (one per thread): a chunk computes the Q rows of its heads'
- * query heads and the K and V rows of its KV heads (three streams), RoPE
- * and the cache rows for them, then their attention. Nothing waits for the
- * other share between the products and attention, and the cache rows one
- * thread still misses overlap the other's streaming (it was a Q/K/V job,
- * the caller's RoPE, then an attention job: 1.3-1.9 µs of serial work and
- * a wait a layer). */
+/* Single-token attention as one job, a chunk per share of the KV heads.
+ * In decode (@L set) the job also does Q, K and V: a chunk computes the Q
+ * rows of its heads' query heads and the K and V rows of its KV heads
+ * (three streams), RoPE and the cache rows for them, then their attention.
+ * Nothing waits for the other share between the products and attention,
+ * and the cache rows one thread still misses overlap the other's streaming
+ * (it was a Q/K/V job, the caller's RoPE, then an attention job: 1.3-1.9
+ * µs of serial work and a wait a layer). A batch of one token (a model the
+ * decode path cannot take) has its q, k, v done and a chunk per KV head. */
 typedef struct {
   AttnJob       job;
-  const Layer  *L;
+  const Layer  *L;            /* NULL: q, k, v and the cache rows are done */
   const void   *xq[3];        /* activations for wq, wk, wv */
   int           n_chunks;
   float        *scores;
   size_t        per_thread;
-} QkvAttnJob;
+} HeadsJob;
 
 static void
-qkv_attn_chunk (void *ctx, int c, int ith)
+heads_chunk (void *ctx, int c, int ith)
 {
-  const QkvAttnJob *j = ctx;
+  const HeadsJob *j = ctx;
   llm_decoder *d = j->job.d;
   const Layer *L = j->L;
   int hd = d->head_dim, group = d->n_head / d->n_kv;
   int h0 = c * d->n_kv / j->n_chunks, h1 = (c + 1) * d->n_kv / j->n_chunks;
 
-  llm_matvec_rows (L->wq.type, L->wq.data, L->wq.cols, j->xq[0], (int64_t) h0 * group * hd,
-                   (int64_t) h1 * group * hd, d->q);
-  llm_matvec_rows (L->wk.type, L->wk.data, L->wk.cols, j->xq[1], (int64_t) h0 * hd, (int64_t) h1 * hd, d->k);
-  llm_matvec_rows (L->wv.type, L->wv.data, L->wv.cols, j->xq[2], (int64_t) h0 * hd, (int64_t) h1 * hd, d->v);
-  finish_heads (d, L, j->job.layer, j->job.pos0, d->q, d->k, d->v, d->rope_cs, h0, h1);
+  if (L != NULL)
+    {
+      llm_matvec_rows (L->wq.type, L->wq.data, L->wq.cols, j->xq[0], (int64_t) h0 * group * hd,
+                       (int64_t) h1 * group * hd, d->q);
+      llm_matvec_rows (L->wk.type, L->wk.data, L->wk.cols, j->xq[1], (int64_t) h0 * hd, (int64_t) h1 * hd, d->k);
+      llm_matvec_rows (L->wv.type, L->wv.data, L->wv.cols, j->xq[2], (int64_t) h0 * hd, (int64_t) h1 * hd, d->v);
+      finish_heads (d, L, j->job.layer, j->job.pos0, d->q, d->k, d->v, d->rope_cs, h0, h1);
+    }
   for (int h = h0; h < h1; h++)
     attend_kv_head (&j->job, 0, h, j->scores + (size_t) ith * j->per_thread);
+}
+
+/* A single token's attention over layer @layer's cache (q, k, v done). */
+static void
+run_heads (llm_decoder *d, int layer, int pos)
+{
+  HeadsJob j = { { d, layer, 1, pos }, NULL, { NULL }, d->n_kv, d->scores,
+                 (size_t) (d->n_head / d->n_kv) * d->n_ctx };
+
+  llm_pool_run_chunks (d->pool, heads_chunk, &j, j.n_chunks);
 }
 
 static bool
 run_qkv_attention (llm_decoder *d, const Layer *L, int layer, int pos, Act *act)
 {
   int nth = llm_pool_n_threads (d->pool);
-  QkvAttnJob j = { { d, layer, 1, pos }, L, { act_for (d, act, &L->wq), act_for (d, act, &L->wk),
-                                              act_for (d, act, &L->wv) },
-                   d->n_kv < nth ? d->n_kv : nth, d->scores, (size_t) (d->n_head / d->n_kv) * d->n_ctx };
+  HeadsJob j = { { d, layer, 1, pos }, L, { act_for (d, act, &L->wq), act_for (d, act, &L->wk),
+                                            act_for (d, act, &L->wv) },
+                 d->n_kv < nth ? d->n_kv : nth, d->scores, (size_t) (d->n_head / d->n_kv) * d->n_ctx };
 
   if (j.xq[0] == NULL || j.xq[1] == NULL || j.xq[2] == NULL)
     return false;
-  llm_pool_run_chunks (d->pool, qkv_attn_chunk, &j, j.n_chunks);
+  llm_pool_run_chunks (d->pool, heads_chunk, &j, j.n_chunks);
   return true;
 }
 
