@@ -34,8 +34,8 @@ for line in lines:
         skipped += 1
     else:
         failed += 1
-msg = f"{passed} passed, {failed} failed"
+# Skips get their own line, so the last line is exactly "N passed, N failed".
 if skipped:
-    msg += f", {skipped} skipped"
-print(msg)
+    print(f"{skipped} skipped")
+print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
