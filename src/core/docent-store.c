@@ -284,45 +284,94 @@ exec_sql (DocentStore *self,
   return TRUE;
 }
 
+/* Switching a new library to WAL needs it to itself for a moment, and
+ * SQLite answers "busy" at once instead of calling the busy handler when
+ * another connection is opening it too: retry for as long as the busy
+ * timeout would wait. */
 static gboolean
-migrate (DocentStore *self,
-         GError     **error)
+enable_wal (DocentStore *self,
+            GError     **error)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  int rc;
+
+  while (((rc = sqlite3_exec (self->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) & 0xff) == SQLITE_BUSY &&
+         g_get_monotonic_time () < deadline)
+    g_usleep (2000);
+  if (rc != SQLITE_OK)
+    {
+      _docent_store_set_error (self, rc, error, "enabling WAL");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_schema_version (DocentStore *self,
+                     int         *version,
+                     GError     **error)
 {
   sqlite3_stmt *stmt = get_stmt (self, "PRAGMA user_version", error);
-  int version;
 
   if (stmt == NULL)
     return FALSE;
   if (sqlite3_step (stmt) != SQLITE_ROW)
     {
       _docent_store_set_error (self, sqlite3_errcode (self->db), error, "reading the schema version");
+      sqlite3_reset (stmt);
       return FALSE;
     }
-  version = sqlite3_column_int (stmt, 0);
+  *version = sqlite3_column_int (stmt, 0);
   sqlite3_reset (stmt);
-
-  if (version > (int) G_N_ELEMENTS (migrations))
+  if (*version > (int) G_N_ELEMENTS (migrations))
     {
       g_set_error (error, DOCENT_ERROR, DOCENT_ERROR_STORE,
                    _("The library %s was made by a newer version of Docent (schema %d, this one "
-                     "knows %d). Update Docent to open it"), self->path, version,
+                     "knows %d). Update Docent to open it"), self->path, *version,
                    (int) G_N_ELEMENTS (migrations));
       return FALSE;
     }
+  return TRUE;
+}
 
-  for (int v = version; v < (int) G_N_ELEMENTS (migrations); v++)
+static gboolean
+migrate (DocentStore *self,
+         GError     **error)
+{
+  int version;
+
+  /* An up-to-date library needs no write lock to open. */
+  if (!read_schema_version (self, &version, error))
+    return FALSE;
+
+  while (version < (int) G_N_ELEMENTS (migrations))
     {
-      g_autofree char *set_version = g_strdup_printf ("PRAGMA user_version = %d", v + 1);
+      g_autofree char *set_version = NULL;
 
+      /* Another process (the window and `docent import` opening a new
+       * library at once) may have upgraded it since the read above: read
+       * the version again under the write lock before each step. */
       if (!_docent_store_begin (self, error))
         return FALSE;
-      if (!exec_sql (self, migrations[v], "upgrading the library", error) ||
+      if (!read_schema_version (self, &version, error))
+        {
+          _docent_store_rollback (self);
+          return FALSE;
+        }
+      if (version >= (int) G_N_ELEMENTS (migrations))
+        {
+          _docent_store_rollback (self);
+          break;
+        }
+      set_version = g_strdup_printf ("PRAGMA user_version = %d", version + 1);
+      if (!exec_sql (self, migrations[version], "upgrading the library", error) ||
           !exec_sql (self, set_version, "upgrading the library", error) ||
           !_docent_store_commit (self, error))
         {
           _docent_store_rollback (self);
           return FALSE;
         }
+      version++;
     }
   return TRUE;
 }
@@ -367,7 +416,7 @@ docent_store_open (const char  *path,
    * A read-only library cannot switch modes; it stays readable. */
   if (!sqlite3_db_readonly (self->db, "main"))
     {
-      if (!exec_sql (self, "PRAGMA journal_mode = WAL", "enabling WAL", error))
+      if (!enable_wal (self, error))
         return NULL;
     }
   if (!exec_sql (self,

@@ -232,6 +232,71 @@ test_schema_and_backup (void)
   g_assert_error (error, DOCENT_ERROR, DOCENT_ERROR_CORRUPT);
 }
 
+typedef struct {
+  const char *path;
+  gint       *waiting;
+  DocentStore *store;
+  GError     *error;
+} OpenRace;
+
+static gpointer
+open_race_thread (gpointer data)
+{
+  OpenRace *r = data;
+
+  /* Start together, so both find the new file at schema 0. */
+  g_atomic_int_dec_and_test (r->waiting);
+  while (g_atomic_int_get (r->waiting) > 0)
+    ;
+  r->store = docent_store_open (r->path, &r->error);
+  return NULL;
+}
+
+/* The window and `docent import` may create the same new library at the
+ * same moment: both must open it, and the schema must be built once. */
+static void
+test_concurrent_create (void)
+{
+  for (int round = 0; round < 30; round++)
+    {
+      g_autofree char *path = temp_library ();
+      g_autofree char *dir = g_path_get_dirname (path);
+      OpenRace races[3] = { 0 };
+      GThread *threads[G_N_ELEMENTS (races)];
+      gint waiting = G_N_ELEMENTS (races);
+      const char *a[] = { "written by the first connection", NULL };
+
+      for (guint i = 0; i < G_N_ELEMENTS (races); i++)
+        {
+          races[i].path = path;
+          races[i].waiting = &waiting;
+          threads[i] = g_thread_new ("open-race", open_race_thread, &races[i]);
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (races); i++)
+        g_thread_join (threads[i]);
+      for (guint i = 0; i < G_N_ELEMENTS (races); i++)
+        {
+          g_assert_no_error (races[i].error);
+          g_assert_nonnull (races[i].store);
+        }
+      /* One library: what one connection writes, the others find. */
+      add_document (races[0].store, "/x/race.txt", a);
+      for (guint i = 0; i < G_N_ELEMENTS (races); i++)
+        {
+          g_assert_cmpuint (count_hits (races[i].store, "connection"), ==, 1);
+          g_object_unref (races[i].store);
+        }
+      g_remove (path);
+      {
+        g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+        g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+        g_remove (wal);
+        g_remove (shm);
+      }
+      g_rmdir (dir);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -240,5 +305,6 @@ main (int argc, char **argv)
   g_test_add_func ("/store/hostile-queries", test_hostile_queries);
   g_test_add_func ("/store/filter-remove-resolve", test_filter_remove_resolve);
   g_test_add_func ("/store/schema-and-backup", test_schema_and_backup);
+  g_test_add_func ("/store/concurrent-create", test_concurrent_create);
   return g_test_run ();
 }
