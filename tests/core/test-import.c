@@ -714,7 +714,10 @@ test_background (void)
        * the last: looked at between iterations of the loop. */
       while (result == NULL)
         {
-          most = MAX (most, max_thread_nice ());
+          /* Not MAX (most, max_thread_nice ()): the macro would read the
+           * threads twice, and the second read may come after they ended. */
+          int now = max_thread_nice ();
+          most = MAX (most, now);
           g_main_context_iteration (NULL, FALSE);
           g_usleep (500);
         }
