@@ -525,9 +525,10 @@ docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
           /* The reference read bandwidth is taken right before and after
            * each product too, so a busy moment of a shared machine hits
            * both sides of the ratio. */
-          double r0 = bench_read (pool, read_buf, read_size, 2);
+          double r0 = bench_read (pool, read_buf, read_size, 2), r1;
           type_gbs[i * 16 + t] = bench_matvec (pool, &s, repeat);
-          type_read[i * 16 + t] = MAX (r0, bench_read (pool, read_buf, read_size, 2));
+          r1 = bench_read (pool, read_buf, read_size, 2);
+          type_read[i * 16 + t] = MAX (r0, r1);
           read_gbs[t] = MAX (read_gbs[t], type_read[i * 16 + t]);
           llm_pool_free (pool);
         }
@@ -539,7 +540,8 @@ docent_cli_bench_kernels (DocentCliGlobal *global, int argc, char **argv)
   for (guint t = 0; t < threads->len; t++)
     {
       llm_pool *pool = llm_pool_new (g_array_index (threads, gint, t));
-      read_gbs[t] = MAX (read_gbs[t], bench_read (pool, read_buf, read_size, repeat));
+      double again = bench_read (pool, read_buf, read_size, repeat);
+      read_gbs[t] = MAX (read_gbs[t], again);
       llm_pool_free (pool);
     }
   free (read_buf);
