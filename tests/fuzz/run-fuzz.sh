@@ -7,14 +7,15 @@
 #
 # Longer runs: tests/fuzz/run-fuzz.sh 3600, or run the binary it prints
 # directly with -jobs=N -workers=N. Crashes are saved as crash-* in the
-# work directory, which this script prints; a crash fails the run.
+# work directory, which this script prints; a crash fails the run. Exits 77
+# (skipped) when clang is missing.
 set -eu -o pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-60}
 out=${2:-${DOCENT_BUILD_DIR:-$top/build}/fuzz}
 if ! command -v clang >/dev/null; then
   echo "run-fuzz: clang not found; skipping the fuzzer" >&2
-  exit 0
+  exit 77
 fi
 mkdir -p "$out/corpus" "$out/seeds"
 src=$top/src/llm
